@@ -1,0 +1,61 @@
+# Shared set-up for deploy/run and deploy/test. Source it; do not run it.
+# - install the Debian packages of deploy/packages.txt that are missing
+# - configure and build into build/ (BUILD_DIR, CMAKE_BUILD_TYPE and
+#   CAF_MCP_CMAKE_ARGS may override)
+
+set -euo pipefail
+
+CAF_MCP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$CAF_MCP_ROOT/build}"
+JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+log() { printf '[caf-mcp] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    log "need root to run: $*"
+    return 1
+  fi
+}
+
+# install_packages FILE: apt-get install every listed package not yet
+# installed; does nothing (and needs no network) when all are present.
+install_packages() {
+  local file="$1" missing=() pkg
+  while read -r pkg; do
+    pkg="${pkg%%#*}"
+    pkg="$(echo "$pkg" | tr -d '[:space:]')"
+    [ -n "$pkg" ] || continue
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done < "$file"
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# build [TARGET...]: configure (once) and build into $BUILD_DIR.
+build() {
+  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    log "configuring $BUILD_DIR"
+    cmake -S "$CAF_MCP_ROOT" -B "$BUILD_DIR" \
+      -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" \
+      ${CAF_MCP_CMAKE_ARGS:-} >&2
+  fi
+  local targets=()
+  local t
+  for t in "$@"; do targets+=(--target "$t"); done
+  log "building ($JOBS jobs)"
+  cmake --build "$BUILD_DIR" -j "$JOBS" "${targets[@]}" >&2
+}
+
+setup() {
+  install_packages "$CAF_MCP_ROOT/deploy/packages.txt"
+}
