@@ -1,0 +1,36 @@
+// caf-mcp: the command line of the caf-mcp library.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace caf_mcp::app;
+  CLI::App app{"caf-mcp - a client for MCP servers over the HTTP+SSE transport, "
+               "built on CAF actors.\n\nExit status: 0 success, 1 the tool "
+               "answered isError, 2 usage or config error, 3 connection or "
+               "protocol failure.",
+               "caf-mcp"};
+  app.set_version_flag("--version", "caf-mcp 0.1.0");
+  app.require_subcommand(1);
+  int exit_code = exit_ok;
+  add_sse_decode(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "caf-mcp: %s (see caf-mcp --help)\n", e.what());
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "caf-mcp: %s\n", e.what());
+    return exit_failure;
+  }
+  return exit_code;
+}
