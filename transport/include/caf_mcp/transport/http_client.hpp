@@ -1,0 +1,241 @@
+#pragma once
+
+/// The HTTP(S) side of the MCP HTTP+SSE transport on Boost.Beast: the io
+/// runtime (the only place in caf-mcp that creates threads), the SSE GET
+/// stream and the POST channel.
+///
+/// No CAF here. Results arrive through callbacks that run on an io thread;
+/// the actor layer turns each callback into one message to the owning actor
+/// and does nothing else in it (callbacks must not throw). Every object is
+/// held by `shared_ptr`; a completion that arrives after its owner closed it
+/// is dropped. Dropping the last `shared_ptr` to a stream or channel closes
+/// it (as `close()` does).
+///
+/// Lifetime: streams and channels may outlive their io_runtime (they keep
+/// the shut-down io_context's memory alive). Destroying the runtime ends
+/// everything still open: `on_closed` / `done` then run once with
+/// `cancelled`, on the thread that destroys the runtime.
+///
+/// Headers: defaults first (GET: Accept, Cache-Control, User-Agent; POST:
+/// Content-Type, Accept, User-Agent), then the configured headers in order;
+/// a configured header named like a default replaces it, except the ones
+/// the protocol needs (GET Accept, POST Content-Type) and framing (Host,
+/// Content-Length, Transfer-Encoding, Connection), which are ours. A header
+/// whose name is not a token or whose value holds CR, LF or NUL is skipped
+/// (no request splitting). `Authorization: Basic` is derived from the URL's
+/// userinfo only if no Authorization header is configured.
+///
+/// This header keeps Beast and Asio out: it forward-declares io_context.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_mcp/transport/sse_parser.hpp"
+#include "caf_mcp/transport/url.hpp"
+
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
+
+namespace caf_mcp::transport {
+
+/// Owns the Asio io_context and its threads.
+class io_runtime {
+public:
+  /// Starts `threads` threads running the context (at least 1).
+  explicit io_runtime(size_t threads = 1);
+
+  /// Stops the context and joins the threads.
+  ~io_runtime();
+
+  io_runtime(const io_runtime&) = delete;
+  io_runtime& operator=(const io_runtime&) = delete;
+
+  boost::asio::io_context& context() noexcept;
+
+  /// Number of io threads.
+  size_t threads() const noexcept;
+
+  /// Stops the context and joins the threads (idempotent). Pending work is
+  /// not run; it ends when the runtime is destroyed.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Header name/value pairs, sent in order.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// TLS settings for https URLs.
+struct tls_options {
+  /// Verify the certificate chain and the host name (default on).
+  bool verify = true;
+  /// A PEM file of CA certificates trusted in addition to the system store.
+  std::string ca_file;
+  /// Explicitly named opt-out: skip all verification. Never the default.
+  bool insecure = false;
+};
+
+/// Settings shared by the SSE stream and the POST channel.
+struct http_options {
+  /// Configured headers (Authorization, ...), sent on the GET and every POST.
+  header_list headers;
+  /// Resolve + TCP connect + TLS handshake, under one deadline. The SSE GET
+  /// then gets the same time again for sending the request and receiving
+  /// the response header.
+  std::chrono::milliseconds connect_timeout{10000};
+  /// Longest silence on the SSE stream before it counts as dead; 0 = off.
+  /// (TS servers send no keep-alives at all: liveness is better judged by
+  /// our own MCP pings, so the session layer decides the default.)
+  std::chrono::milliseconds idle_timeout{0};
+  /// Whole POST round trip, counted from `post()`: waiting for a pooled
+  /// connection, connecting, writing the request, reading status and body.
+  std::chrono::milliseconds post_timeout{30000};
+  /// Largest SSE event before `event_too_large`.
+  size_t max_event_size = sse_parser::default_max_event_size;
+  /// Keep-alive connections the POST channel may hold to the origin.
+  size_t max_post_connections = 4;
+  /// Bytes the SSE stream reads from the socket at once; the buffer is kept
+  /// for the stream's life (one per stream, so many idle streams cost
+  /// this much each).
+  size_t read_buffer_size = size_t{64} * 1024;
+  tls_options tls;
+  std::string user_agent = "caf-mcp/0.1";
+};
+
+/// What went wrong on the wire.
+enum class transport_errc : uint8_t {
+  resolve_failed = 1,
+  connect_failed,
+  tls_failed,
+  /// connect, idle or POST timeout.
+  timeout,
+  /// A non-2xx status; see `status`, `retry_after`, `body_excerpt`.
+  http_status,
+  /// The GET answered 2xx without `text/event-stream`.
+  bad_content_type,
+  /// The server closed the SSE stream.
+  stream_ended,
+  read_failed,
+  write_failed,
+  /// An SSE event exceeded `max_event_size` (the stream is closed).
+  event_too_large,
+  /// Closed by us.
+  cancelled,
+  /// The peer broke HTTP framing.
+  protocol_error,
+};
+
+const char* to_string(transport_errc code) noexcept;
+
+/// A failure with everything a caller needs to classify and report it.
+struct transport_error {
+  transport_errc code = transport_errc::cancelled;
+  /// HTTP status for `http_status` (and `bad_content_type`), else 0.
+  int status = 0;
+  /// The Retry-After header value, if the server sent one.
+  std::string retry_after;
+  /// The first bytes (at most 256) of an error response body.
+  std::string body_excerpt;
+  /// One human-readable line; URLs in it are redacted.
+  std::string message;
+  /// SSE only: a valid `retry` value (ms) the stream sent after its last
+  /// `on_events` call, so a server that sets `retry` and closes is heard.
+  uint64_t retry_ms = 0;
+};
+
+/// One dispatched SSE event, owned.
+struct sse_event_record {
+  std::string type;
+  std::string data;
+  std::string id;
+};
+
+/// Receives what an SSE stream produces. Calls come from an io thread, never
+/// concurrently for one stream, in stream order.
+class sse_stream_handler {
+public:
+  virtual ~sse_stream_handler();
+
+  /// The GET was answered 2xx with `text/event-stream`.
+  virtual void on_open(int status) = 0;
+
+  /// The events of one read (never empty), plus the last valid `retry`
+  /// value seen since the previous call (0 if none; a `retry` in a read
+  /// without events is reported with the next events, or in `on_closed`).
+  virtual void on_events(std::vector<sse_event_record> events,
+                         uint64_t retry_ms)
+    = 0;
+
+  /// The stream is over: called exactly once, and nothing after it.
+  virtual void on_closed(transport_error why) = 0;
+};
+
+/// One SSE GET stream (closed when the last reference goes).
+class sse_stream {
+public:
+  virtual ~sse_stream();
+
+  /// Closes the stream (thread-safe, idempotent). The handler then gets
+  /// `on_closed` with `cancelled` unless it was already closed.
+  virtual void close() = 0;
+};
+
+/// Opens `GET url` with `Accept: text/event-stream`, `Cache-Control:
+/// no-cache` and the configured headers (plus `Last-Event-ID` if
+/// `last_event_id` is not empty), checks status and Content-Type, and feeds
+/// the body to an `sse_parser` as it arrives (no body limit). A non-2xx
+/// status ends in `on_closed(http_status)` with Retry-After and up to 256
+/// bytes of the body; redirects are not followed. Throws
+/// std::invalid_argument for a null handler.
+std::shared_ptr<sse_stream>
+open_sse_stream(io_runtime& rt, const parsed_url& url, const http_options& opts,
+                std::shared_ptr<sse_stream_handler> handler,
+                std::string last_event_id = {});
+
+/// Outcome of one POST.
+struct post_result {
+  /// True for any 2xx (the body is drained and ignored).
+  bool ok = false;
+  /// The HTTP status, 0 if none was received.
+  int status = 0;
+  /// Set when `ok` is false.
+  transport_error error;
+};
+
+/// A small pool of keep-alive connections to one origin for the POSTs of
+/// one MCP session; POSTs wait in FIFO order while all are busy. An idle
+/// connection the server closed is dropped; a POST that fails on a reused
+/// connection before any response byte arrived is sent again, once, on a
+/// fresh connection (the server closed an idle keep-alive). Never otherwise.
+/// Closed when the last reference goes.
+class post_channel {
+public:
+  virtual ~post_channel();
+
+  /// Sends `body` as `POST target` (path and query on the channel's origin)
+  /// with `Content-Type: application/json`, the configured headers and
+  /// `extra` (e.g. MCP-Protocol-Version). Thread-safe. `done` runs exactly
+  /// once on an io thread (with `cancelled` if the channel is closed first).
+  virtual void post(std::string target, std::string body, header_list extra,
+                    std::function<void(post_result)> done)
+    = 0;
+
+  /// Fails queued POSTs with `cancelled` and closes every connection.
+  virtual void close() = 0;
+};
+
+/// Creates a POST channel for the origin of `origin` (scheme, host, port).
+std::shared_ptr<post_channel> make_post_channel(io_runtime& rt,
+                                                const parsed_url& origin,
+                                                const http_options& opts);
+
+} // namespace caf_mcp::transport

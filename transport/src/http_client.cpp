@@ -1,0 +1,625 @@
+// The io runtime and the pieces shared by the SSE stream and the POST
+// channel: origin info and request headers, the plain/TLS socket, the
+// connect sequence (resolve -> connect -> handshake) and error texts.
+//
+// The stream lives in sse_stream.cpp, the channel in post_channel.cpp.
+
+#include "http_detail.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <climits>
+#include <utility>
+
+namespace caf_mcp::transport {
+
+// -- io runtime ---------------------------------------------------------------
+
+io_runtime::impl::impl(size_t n)
+  : ctx(std::make_shared<detail::shared_context>(
+    static_cast<int>(std::min<size_t>(n, INT_MAX)))) {
+  work.emplace(ctx->get_executor());
+}
+
+io_runtime::io_runtime(size_t threads)
+  : impl_(std::make_unique<impl>(std::max<size_t>(threads, 1))) {
+  auto n = std::max<size_t>(threads, 1);
+  try {
+    impl_->threads.reserve(n);
+    for (size_t i = 0; i < n; ++i)
+      impl_->threads.emplace_back([ctx = impl_->ctx.get()] { ctx->run(); });
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+io_runtime::~io_runtime() {
+  stop();
+  // Destroy every pending handler now: streams and channels that only
+  // pending operations kept alive go away and report `cancelled`. Objects
+  // still held elsewhere keep the (shut down) context's memory alive and are
+  // abandoned: they report `cancelled` now, not when their handle goes.
+  impl_->ctx->shutdown_services();
+  impl_->ctx->abandon_members();
+}
+
+boost::asio::io_context& io_runtime::context() noexcept {
+  return *impl_->ctx;
+}
+
+size_t io_runtime::threads() const noexcept {
+  return impl_->threads.size();
+}
+
+void io_runtime::stop() {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  if (impl_->stopped)
+    return;
+  impl_->stopped = true;
+  impl_->work.reset();
+  impl_->ctx->stop();
+  auto self = std::this_thread::get_id();
+  for (auto& t : impl_->threads) {
+    if (!t.joinable())
+      continue;
+    if (t.get_id() == self)
+      t.detach(); // stop() called from a handler: cannot join ourselves
+    else
+      t.join();
+  }
+}
+
+// -- names and virtual destructors --------------------------------------------
+
+const char* to_string(transport_errc code) noexcept {
+  switch (code) {
+    case transport_errc::resolve_failed:
+      return "resolve_failed";
+    case transport_errc::connect_failed:
+      return "connect_failed";
+    case transport_errc::tls_failed:
+      return "tls_failed";
+    case transport_errc::timeout:
+      return "timeout";
+    case transport_errc::http_status:
+      return "http_status";
+    case transport_errc::bad_content_type:
+      return "bad_content_type";
+    case transport_errc::stream_ended:
+      return "stream_ended";
+    case transport_errc::read_failed:
+      return "read_failed";
+    case transport_errc::write_failed:
+      return "write_failed";
+    case transport_errc::event_too_large:
+      return "event_too_large";
+    case transport_errc::cancelled:
+      return "cancelled";
+    case transport_errc::protocol_error:
+      return "protocol_error";
+  }
+  return "unknown";
+}
+
+sse_stream_handler::~sse_stream_handler() {
+  // nop
+}
+
+sse_stream::~sse_stream() {
+  // nop
+}
+
+post_channel::~post_channel() {
+  // nop
+}
+
+} // namespace caf_mcp::transport
+
+namespace caf_mcp::transport::detail {
+
+runtime_member::~runtime_member() {
+  // nop
+}
+
+void shared_context::add_member(std::weak_ptr<runtime_member> member) {
+  std::lock_guard<std::mutex> guard{members_mtx_};
+  if (members_.size() >= prune_at_) {
+    members_.erase(std::remove_if(members_.begin(), members_.end(),
+                                  [](const auto& w) { return w.expired(); }),
+                   members_.end());
+    prune_at_ = std::max<size_t>(64, members_.size() * 2);
+  }
+  members_.push_back(std::move(member));
+}
+
+void shared_context::abandon_members() {
+  std::vector<std::weak_ptr<runtime_member>> members;
+  {
+    std::lock_guard<std::mutex> guard{members_mtx_};
+    members.swap(members_);
+  }
+  for (auto& weak : members)
+    if (auto member = weak.lock())
+      member->abandon();
+}
+
+namespace {
+
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// RFC 9110 token characters.
+bool is_tchar(char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+    return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// A header we can send: a token name and a value without CR, LF or NUL.
+/// Anything else could split the request (header injection) and is skipped.
+bool valid_header(std::string_view name, std::string_view value) noexcept {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar))
+    return false;
+  return value.find_first_of(std::string_view{"\r\n\0", 3})
+         == std::string_view::npos;
+}
+
+/// Names the caller can never set: framing and Host belong to us, and each
+/// request kind keeps the header its protocol depends on.
+bool is_protected(std::string_view name, request_kind kind) noexcept {
+  if (iequals(name, "host") || iequals(name, "content-length")
+      || iequals(name, "transfer-encoding") || iequals(name, "connection"))
+    return true;
+  if (kind == request_kind::sse_get)
+    return iequals(name, "accept") || iequals(name, "last-event-id");
+  return iequals(name, "content-type");
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char alphabet[]
+    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(in[k])); };
+  for (; i + 3 <= in.size(); i += 3) {
+    auto v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  if (auto rest = in.size() - i; rest > 0) {
+    auto v = byte(i) << 16;
+    if (rest == 2)
+      v |= byte(i + 1) << 8;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += rest == 2 ? alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+void append_line(std::string& out, std::string_view name,
+                 std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+} // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i]))
+      return false;
+  return true;
+}
+
+bool is_event_stream(std::string_view ct) noexcept {
+  while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t'))
+    ct.remove_prefix(1);
+  constexpr std::string_view expected = "text/event-stream";
+  if (ct.size() < expected.size()
+      || !iequals(ct.substr(0, expected.size()), expected))
+    return false;
+  ct.remove_prefix(expected.size());
+  return ct.empty() || ct.front() == ';' || ct.front() == ' '
+         || ct.front() == '\t';
+}
+
+std::string printable(std::string_view text, size_t n) {
+  std::string out{text.substr(0, n)};
+  for (auto& c : out)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+      c = ' ';
+  return out;
+}
+
+std::string millis(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+std::string origin_info::redacted(std::string_view target) const {
+  std::string text = origin_text;
+  text.append(target);
+  return redact(text);
+}
+
+void append_merged_headers(std::string& out, const header_list& base,
+                           const header_list& extra, request_kind kind) {
+  for (auto& [name, value] : base) {
+    auto overridden = std::any_of(extra.begin(), extra.end(),
+                                  [&n = name](const auto& e) {
+                                    return iequals(e.first, n);
+                                  });
+    if (!overridden)
+      append_line(out, name, value);
+  }
+  for (auto& [name, value] : extra)
+    if (valid_header(name, value) && !is_protected(name, kind))
+      append_line(out, name, value);
+}
+
+std::shared_ptr<origin_info>
+make_origin(const parsed_url& url, const http_options& opts,
+            request_kind kind) {
+  auto result = std::make_shared<origin_info>();
+  auto& o = *result;
+  o.url = url;
+  o.opts = opts;
+  o.origin_text = url.scheme + "://" + url.bracketed_host;
+  if (!url.has_default_port()) {
+    o.origin_text += ':';
+    o.origin_text += std::to_string(url.port);
+  }
+  o.host_line = "Host: " + url.host_header() + "\r\n";
+  // Defaults first; a configured header of the same name replaces a default
+  // (unless protected); other configured headers are appended in order.
+  auto& merged = o.merged;
+  if (kind == request_kind::sse_get) {
+    merged.emplace_back("Accept", "text/event-stream");
+    merged.emplace_back("Cache-Control", "no-cache");
+  } else {
+    merged.emplace_back("Content-Type", "application/json");
+    merged.emplace_back("Accept", "application/json, text/event-stream");
+  }
+  merged.emplace_back("User-Agent", opts.user_agent);
+  auto defaults = merged.size();
+  bool has_authorization = false;
+  for (auto& [name, value] : opts.headers) {
+    if (!valid_header(name, value) || is_protected(name, kind))
+      continue;
+    if (iequals(name, "authorization"))
+      has_authorization = true;
+    auto last = merged.begin() + static_cast<std::ptrdiff_t>(defaults);
+    auto i = std::find_if(merged.begin(), last, [&n = name](const auto& h) {
+      return iequals(h.first, n);
+    });
+    if (i != last)
+      i->second = value;
+    else
+      merged.emplace_back(name, value);
+  }
+  if (url.has_userinfo && !has_authorization)
+    merged.emplace_back("Authorization",
+                        "Basic " + base64(url.user + ":" + url.password));
+  for (auto& [name, value] : merged)
+    append_line(o.header_lines, name, value);
+  // TLS context: verification on unless explicitly switched off.
+  if (url.is_tls) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    error_code ec;
+    if (opts.tls.verify && !opts.tls.insecure) {
+      ctx->set_verify_mode(ssl::verify_peer, ec);
+      if (!ec)
+        ctx->set_default_verify_paths(ec);
+      if (!ec && !opts.tls.ca_file.empty()) {
+        ctx->load_verify_file(opts.tls.ca_file, ec);
+        if (ec)
+          o.tls_error = "TLS setup for " + redact(url.text)
+                        + ": cannot load CA file '" + opts.tls.ca_file
+                        + "': " + ec.message();
+      } else if (ec) {
+        o.tls_error = "TLS setup for " + redact(url.text) + ": "
+                      + ec.message();
+      }
+    } else {
+      ctx->set_verify_mode(ssl::verify_none, ec);
+    }
+    if (o.tls_error.empty())
+      o.tls = std::move(ctx);
+  }
+  return result;
+}
+
+// -- socket -------------------------------------------------------------------
+
+socket_stream::socket_stream(const strand_type& strand, ssl::context* tls) {
+  if (tls != nullptr)
+    tls_.emplace(strand, *tls);
+  else
+    plain_.emplace(strand);
+}
+
+void socket_stream::close() noexcept {
+  auto& s = tcp();
+  error_code ec;
+  s.socket().cancel(ec);
+  s.close();
+}
+
+// -- connect sequence ---------------------------------------------------------
+
+origin_link::origin_link(const strand_type& strand,
+                         std::shared_ptr<const origin_info> origin)
+  : origin_(std::move(origin)),
+    stream_(strand, origin_->tls.get()),
+    resolver_(strand),
+    timer_(strand) {
+  // nop
+}
+
+void origin_link::async_open(clock_type::time_point deadline,
+                             open_handler done) {
+  deadline_ = deadline;
+  done_ = std::move(done);
+  auto& url = origin_->url;
+  if (url.is_tls && !origin_->tls) {
+    net::post(stream_.tcp().get_executor(),
+              [self = shared_from_this()] {
+                if (!self->closed_)
+                  self->finish(make_error_code(net::error::invalid_argument),
+                               step::tls_setup);
+              });
+    return;
+  }
+  error_code ec;
+  auto addr = net::ip::make_address(url.host, ec);
+  if (!ec) {
+    // An IP literal needs no resolver (and no resolver thread).
+    stream_.tcp().expires_at(deadline_);
+    stream_.tcp().async_connect(
+      tcp::endpoint{addr, url.port},
+      beast::bind_front_handler(&origin_link::on_connect, shared_from_this()));
+    return;
+  }
+  resolving_ = true;
+  timer_.expires_at(deadline_);
+  timer_.async_wait(beast::bind_front_handler(&origin_link::on_resolve_timer,
+                                              shared_from_this()));
+  resolver_.async_resolve(
+    url.host, std::to_string(url.port),
+    beast::bind_front_handler(&origin_link::on_resolve, shared_from_this()));
+}
+
+void origin_link::on_resolve_timer(error_code ec) {
+  if (ec == net::error::operation_aborted || closed_ || !resolving_)
+    return;
+  resolve_timed_out_ = true;
+  resolver_.cancel();
+}
+
+void origin_link::on_resolve(error_code ec,
+                             tcp::resolver::results_type results) {
+  resolving_ = false;
+  timer_.cancel();
+  if (closed_)
+    return;
+  if (resolve_timed_out_)
+    return finish(make_error_code(beast::error::timeout), step::resolve);
+  if (ec)
+    return finish(ec, step::resolve);
+  stream_.tcp().expires_at(deadline_);
+  stream_.tcp().async_connect(
+    results, [self = shared_from_this()](error_code err, const tcp::endpoint&) {
+      self->on_connect(err);
+    });
+}
+
+void origin_link::on_connect(error_code ec) {
+  if (closed_)
+    return;
+  if (ec)
+    return finish(ec, step::connect);
+  auto* tls = stream_.tls();
+  if (tls == nullptr) {
+    open_ = true;
+    return finish({}, step::connect);
+  }
+  auto& host = origin_->url.host;
+  // SNI for names only (RFC 6066 forbids IP literals in SNI).
+  if (!is_ip_literal(host)
+      && SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                  TLSEXT_NAMETYPE_host_name,
+                  const_cast<char*>(host.c_str()))
+           != 1) // SSL_set_tlsext_host_name without its C cast
+    return finish(error_code{static_cast<int>(::ERR_get_error()),
+                             net::error::get_ssl_category()},
+                  step::handshake);
+  auto& tls_opts = origin_->opts.tls;
+  if (tls_opts.verify && !tls_opts.insecure) {
+    // Host name (or IP address) check by OpenSSL itself during chain
+    // verification (what asio's host_name_verification does in a callback,
+    // but with a precise verify error such as "Hostname mismatch").
+    auto* handle = tls->native_handle();
+    auto ok = is_ip_literal(host)
+                ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle),
+                                                host.c_str())
+                : SSL_set1_host(handle, host.c_str());
+    SSL_set_hostflags(handle, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (ok != 1)
+      return finish(error_code{static_cast<int>(::ERR_get_error()),
+                               net::error::get_ssl_category()},
+                    step::handshake);
+  }
+  stream_.tcp().expires_at(deadline_);
+  tls->async_handshake(ssl::stream_base::client,
+                       beast::bind_front_handler(&origin_link::on_handshake,
+                                                 shared_from_this()));
+}
+
+void origin_link::on_handshake(error_code ec) {
+  if (closed_)
+    return;
+  if (ec) {
+    // Say why verification failed ("Hostname mismatch", "unable to get
+    // local issuer certificate", ...): the error code alone cannot.
+    auto result = SSL_get_verify_result(stream_.tls()->native_handle());
+    if (result != X509_V_OK)
+      detail_ = X509_verify_cert_error_string(result);
+    return finish(ec, step::handshake);
+  }
+  open_ = true;
+  finish({}, step::handshake);
+}
+
+void origin_link::finish(error_code ec, step where) {
+  auto done = std::move(done_);
+  done_ = nullptr;
+  if (done)
+    done(ec, where);
+}
+
+void origin_link::close() noexcept {
+  if (closed_)
+    return;
+  closed_ = true;
+  open_ = false;
+  resolving_ = false;
+  done_ = nullptr;
+  timer_.cancel();
+  resolver_.cancel();
+  stream_.close();
+}
+
+// -- errors -------------------------------------------------------------------
+
+bool is_timeout(const error_code& ec) noexcept {
+  return ec == beast::error::timeout;
+}
+
+namespace {
+
+bool is_http_error(const error_code& ec) noexcept {
+  return ec.category() == http::make_error_code(http::error::need_more).category();
+}
+
+bool is_end_of_stream(const error_code& ec) noexcept {
+  return ec == net::error::eof || ec == http::error::end_of_stream
+         || ec == http::error::partial_message
+         || ec == net::ssl::error::stream_truncated;
+}
+
+} // namespace
+
+transport_errc classify(step where, const error_code& ec,
+                        bool timed_out) noexcept {
+  if (timed_out || is_timeout(ec))
+    return transport_errc::timeout;
+  switch (where) {
+    case step::tls_setup:
+    case step::handshake:
+      return transport_errc::tls_failed;
+    case step::resolve:
+      return transport_errc::resolve_failed;
+    case step::connect:
+      return transport_errc::connect_failed;
+    case step::write:
+      return transport_errc::write_failed;
+    case step::read_header:
+      if (is_http_error(ec) && !is_end_of_stream(ec))
+        return transport_errc::protocol_error;
+      return transport_errc::read_failed;
+    case step::read_body:
+      if (is_end_of_stream(ec))
+        return transport_errc::stream_ended;
+      if (is_http_error(ec))
+        return transport_errc::protocol_error;
+      return transport_errc::read_failed;
+  }
+  return transport_errc::read_failed;
+}
+
+std::string step_message(step where, std::string_view url,
+                         const error_code& ec, bool timed_out,
+                         std::chrono::milliseconds limit,
+                         std::string_view detail) {
+  std::string out;
+  switch (where) {
+    case step::tls_setup:
+      out = "TLS setup for ";
+      break;
+    case step::resolve:
+      out = "resolve ";
+      break;
+    case step::connect:
+      out = "connect to ";
+      break;
+    case step::handshake:
+      out = "TLS handshake with ";
+      break;
+    case step::write:
+      out = "send request to ";
+      break;
+    case step::read_header:
+      out = "read response from ";
+      break;
+    case step::read_body:
+      out = "read stream from ";
+      break;
+  }
+  out.append(url);
+  out.append(": ");
+  if (timed_out || is_timeout(ec))
+    out += "timed out after " + millis(limit);
+  else
+    out += ec.message();
+  if (!detail.empty()) {
+    out += ": ";
+    out += detail;
+  }
+  return out;
+}
+
+transport_error make_error(transport_errc code, std::string message,
+                           int status) {
+  transport_error err;
+  err.code = code;
+  err.status = status;
+  err.message = std::move(message);
+  return err;
+}
+
+body_consumer::~body_consumer() {
+  // nop
+}
+
+} // namespace caf_mcp::transport::detail

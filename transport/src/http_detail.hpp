@@ -1,0 +1,354 @@
+// Private to transport/src: the Beast/Asio pieces shared by the io runtime,
+// the SSE stream (sse_stream.cpp) and the POST channel (post_channel.cpp).
+// Beast and Asio headers stay in transport/src; the public header only
+// forward-declares io_context.
+#pragma once
+
+#include "caf_mcp/transport/http_client.hpp"
+
+// GCC 12 reports -Wnull-dereference false positives from inlined Asio and
+// libstdc++ internals (strand_impl, scheduler); silence them for the Boost
+// headers only, our own code below keeps the warning.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#pragma GCC diagnostic pop
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace caf_mcp::transport::detail {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+using strand_type = net::strand<net::io_context::executor_type>;
+
+// -- the io context ---------------------------------------------------------
+
+/// A stream or channel made on a runtime. When the runtime is destroyed
+/// (threads joined, pending handlers dropped), every member still alive is
+/// abandoned: it ends its work with `cancelled` at once, on that thread, so
+/// callbacks never wait for the caller to drop a handle.
+class runtime_member {
+public:
+  virtual ~runtime_member();
+
+  /// Runs at most once, after no io thread can run our handlers any more.
+  virtual void abandon() noexcept = 0;
+};
+
+/// The runtime's io_context, shared by every stream and channel made on it so
+/// that Asio objects never outlive it whatever the destruction order: the
+/// runtime shuts its services down (dropping pending handlers) when it is
+/// destroyed; the memory goes when the last stream or channel is gone.
+class shared_context : public net::io_context,
+                       public std::enable_shared_from_this<shared_context> {
+public:
+  explicit shared_context(int concurrency_hint)
+    : net::io_context(concurrency_hint) {
+    // nop
+  }
+
+  /// Destroys every pending handler; later posts are dropped at once.
+  void shutdown_services() {
+    shutdown();
+  }
+
+  /// Registers a member (weakly); thread-safe.
+  void add_member(std::weak_ptr<runtime_member> member);
+
+  /// Abandons every member still alive (once, from the runtime's destructor).
+  void abandon_members();
+
+private:
+  std::mutex members_mtx_;
+  std::vector<std::weak_ptr<runtime_member>> members_;
+  /// Prune expired members when the list reaches this size.
+  size_t prune_at_ = 64;
+};
+
+using context_ptr = std::shared_ptr<shared_context>;
+
+/// Returns the shared context of a runtime.
+inline context_ptr context_of(io_runtime& rt) {
+  return static_cast<shared_context&>(rt.context()).shared_from_this();
+}
+
+// -- the origin -------------------------------------------------------------
+
+/// Everything one stream or channel needs about its origin, computed once.
+struct origin_info {
+  parsed_url url;
+  http_options opts;
+  /// `scheme://host[:port]` (no userinfo), the prefix for targets in logs.
+  std::string origin_text;
+  /// The TLS context for https (shared by all connections of the origin).
+  std::shared_ptr<ssl::context> tls;
+  /// Set if building the TLS context failed (e.g. an unreadable ca_file).
+  std::string tls_error;
+  /// The merged request headers after Host (defaults, configured headers,
+  /// Authorization from the userinfo), one "Name: value\r\n" line each.
+  std::string header_lines;
+  /// The merged headers as pairs (for merging per-request extras).
+  header_list merged;
+  /// "Host: <host_header>\r\n".
+  std::string host_line;
+
+  /// Returns the redacted URL `origin_text + target` for messages.
+  std::string redacted(std::string_view target) const;
+};
+
+/// Kind of request, for the default and protected header names.
+enum class request_kind : uint8_t { sse_get, post };
+
+/// Builds the origin info; never throws except std::bad_alloc.
+std::shared_ptr<origin_info>
+make_origin(const parsed_url& url, const http_options& opts,
+            request_kind kind);
+
+/// Appends the headers `base` overridden/extended by `extra` (same rules as
+/// for configured headers) as "Name: value\r\n" lines to `out`.
+void append_merged_headers(std::string& out, const header_list& base,
+                           const header_list& extra, request_kind kind);
+
+/// Case-insensitive ASCII comparison.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// Returns true if `content_type` is text/event-stream (any case, with
+/// optional parameters).
+bool is_event_stream(std::string_view content_type) noexcept;
+
+/// Returns at most `n` bytes of `text` with control characters other than
+/// tab replaced, for one-line messages.
+std::string printable(std::string_view text, size_t n);
+
+/// Returns "N ms".
+std::string millis(std::chrono::milliseconds d);
+
+// -- the socket -------------------------------------------------------------
+
+/// A TCP stream with an optional TLS layer: one code path for http and https.
+class socket_stream {
+public:
+  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+  socket_stream(const strand_type& strand, ssl::context* tls);
+
+  /// The TCP layer (timeouts, close).
+  beast::tcp_stream& tcp() noexcept {
+    return tls_ ? tls_->next_layer() : *plain_;
+  }
+
+  /// The TLS layer, or nullptr for http.
+  tls_stream* tls() noexcept {
+    return tls_ ? &*tls_ : nullptr;
+  }
+
+  /// Calls `f` with the top layer (the TLS stream or the TCP stream).
+  template <class F>
+  void visit(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(*plain_);
+  }
+
+  /// Cancels pending operations and closes the socket. No TLS shutdown:
+  /// `async_shutdown` waits for the peer and can hang.
+  void close() noexcept;
+
+private:
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<tls_stream> tls_;
+};
+
+/// The step an error occurred in, for codes and messages.
+enum class step : uint8_t {
+  tls_setup,
+  resolve,
+  connect,
+  handshake,
+  write,
+  read_header,
+  read_body,
+};
+
+/// One connection to an origin: resolve (with a timer; IP literals skip the
+/// resolver), connect and TLS handshake under one deadline. The owner drives
+/// the HTTP exchange on `stream()` afterwards. Lives in a shared_ptr; every
+/// pending operation holds it.
+class origin_link : public std::enable_shared_from_this<origin_link> {
+public:
+  using open_handler = std::function<void(error_code, step)>;
+
+  origin_link(const strand_type& strand,
+              std::shared_ptr<const origin_info> origin);
+
+  socket_stream& stream() noexcept {
+    return stream_;
+  }
+
+  beast::flat_buffer& buffer() noexcept {
+    return buffer_;
+  }
+
+  /// Resolves, connects and (for https) handshakes; `done` runs on the
+  /// strand with the failing step, unless `close()` came first.
+  void async_open(clock_type::time_point deadline, open_handler done);
+
+  /// Cancels everything and closes the socket (idempotent). A pending
+  /// `async_open` then never calls its handler.
+  void close() noexcept;
+
+  bool closed() const noexcept {
+    return closed_;
+  }
+
+  /// True once connected (and handshaken).
+  bool open() const noexcept {
+    return open_;
+  }
+
+  /// True if the resolve timer fired.
+  bool resolve_timed_out() const noexcept {
+    return resolve_timed_out_;
+  }
+
+  /// Extra words on a failure (the certificate verify error), or empty.
+  const std::string& detail() const noexcept {
+    return detail_;
+  }
+
+private:
+  void on_resolve(error_code ec, tcp::resolver::results_type results);
+  void on_resolve_timer(error_code ec);
+  void on_connect(error_code ec);
+  void on_handshake(error_code ec);
+  void finish(error_code ec, step where);
+
+  std::shared_ptr<const origin_info> origin_;
+  socket_stream stream_;
+  tcp::resolver resolver_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  clock_type::time_point deadline_;
+  open_handler done_;
+  std::string detail_;
+  bool resolving_ = false;
+  bool resolve_timed_out_ = false;
+  bool open_ = false;
+  bool closed_ = false;
+};
+
+/// Maps an error of `where` to a code (timeouts first).
+transport_errc classify(step where, const error_code& ec,
+                        bool timed_out = false) noexcept;
+
+/// True for beast's timeout error.
+bool is_timeout(const error_code& ec) noexcept;
+
+/// One line: "<step text> <url>: <reason>[: <detail>]".
+std::string step_message(step where, std::string_view url,
+                         const error_code& ec, bool timed_out,
+                         std::chrono::milliseconds limit,
+                         std::string_view detail = {});
+
+/// Makes a transport_error with a code and message.
+transport_error make_error(transport_errc code, std::string message,
+                           int status = 0);
+
+// -- body types ---------------------------------------------------------------
+
+/// Receives body bytes straight from the parser's read buffer (no copy).
+class body_consumer {
+public:
+  virtual ~body_consumer();
+  virtual void on_body(std::string_view bytes) = 0;
+};
+
+/// A Beast Body whose reader hands every body byte to a `body_consumer`:
+/// the SSE parser reads straight from the socket buffer, and POST responses
+/// are drained without storing them.
+struct consumer_body {
+  using value_type = body_consumer*;
+
+  class reader {
+  public:
+    template <bool IsRequest, class Fields>
+    reader(http::header<IsRequest, Fields>&, value_type& consumer)
+      : consumer_(consumer) {
+      // nop
+    }
+
+    void init(const boost::optional<std::uint64_t>&, error_code& ec) {
+      ec = {};
+    }
+
+    template <class ConstBufferSequence>
+    size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      ec = {};
+      size_t n = 0;
+      auto last = net::buffer_sequence_end(buffers);
+      for (auto i = net::buffer_sequence_begin(buffers); i != last; ++i) {
+        net::const_buffer b = *i;
+        if (consumer_ != nullptr && b.size() > 0)
+          consumer_->on_body(
+            std::string_view{static_cast<const char*>(b.data()), b.size()});
+        n += b.size();
+      }
+      return n;
+    }
+
+    void finish(error_code& ec) {
+      ec = {};
+    }
+
+  private:
+    value_type& consumer_;
+  };
+};
+
+/// Largest body excerpt in errors.
+constexpr size_t max_excerpt = 256;
+
+} // namespace caf_mcp::transport::detail
+
+namespace caf_mcp::transport {
+
+/// The io runtime's state (defined here so the stream and channel sources
+/// reach the shared context).
+struct io_runtime::impl {
+  explicit impl(size_t n);
+
+  detail::context_ptr ctx;
+  std::optional<detail::net::executor_work_guard<
+    detail::net::io_context::executor_type>>
+    work;
+  std::vector<std::thread> threads;
+  std::mutex mtx;
+  bool stopped = false;
+};
+
+} // namespace caf_mcp::transport

@@ -1,0 +1,397 @@
+// The SSE GET stream: one session per open_sse_stream() call.
+//
+//   run -> on_link_open -> on_write -> on_read_header
+//     |-- non-2xx: read_excerpt -> on_read_excerpt -> fail_status
+//     |-- 2xx, wrong type: finish(bad_content_type)
+//     '-- 2xx event-stream: on_open, process -> read_body -> on_read_body
+//                                       ^____________________________|
+// Everything runs on the session's strand. `finish` is the only way out and
+// runs once; a completion that arrives after it is dropped (`closed_`).
+// The body goes from the socket buffer straight into the sse_parser through
+// `consumer_body`; the events of one read are handed over in one call.
+
+#include "http_detail.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+namespace caf_mcp::transport {
+
+namespace {
+
+using namespace detail;
+
+class sse_session final : public std::enable_shared_from_this<sse_session>,
+                          public runtime_member,
+                          private sse_sink,
+                          private body_consumer {
+public:
+  sse_session(context_ptr ctx, const parsed_url& url, const http_options& opts,
+              std::shared_ptr<sse_stream_handler> handler,
+              std::string last_event_id)
+    : ctx_(std::move(ctx)),
+      strand_(net::make_strand(ctx_->get_executor())),
+      origin_(make_origin(url, opts, request_kind::sse_get)),
+      url_text_(redact(url.text)),
+      handler_(std::move(handler)),
+      last_event_id_(std::move(last_event_id)),
+      sse_(opts.max_event_size, last_event_id_) {
+    // nop
+  }
+
+  ~sse_session() override {
+    // Only when the io runtime dropped our pending work (shutdown).
+    if (!closed_) {
+      closed_ = true;
+      if (auto h = std::move(handler_))
+        h->on_closed(make_error(transport_errc::cancelled,
+                                "GET " + url_text_ + ": io runtime stopped"));
+    }
+  }
+
+  void start() {
+    net::post(strand_, [self = shared_from_this()] { self->run(); });
+  }
+
+  /// Thread-safe.
+  void close() {
+    net::post(strand_, [self = shared_from_this()] {
+      self->finish(make_error(transport_errc::cancelled,
+                              "GET " + self->url_text_
+                                + ": closed by the client"));
+    });
+  }
+
+  void abandon() noexcept override {
+    finish(make_error(transport_errc::cancelled,
+                      "GET " + url_text_ + ": io runtime stopped"));
+  }
+
+private:
+  enum class mode : uint8_t { header, excerpt, events };
+
+  const http_options& opts() const noexcept {
+    return origin_->opts;
+  }
+
+  beast::tcp_stream& tcp() noexcept {
+    return link_->stream().tcp();
+  }
+
+  void run() {
+    if (closed_)
+      return;
+    link_ = std::make_shared<origin_link>(strand_, origin_);
+    link_->buffer().reserve(std::max<size_t>(opts().read_buffer_size, 512));
+    link_->async_open(clock_type::now() + opts().connect_timeout,
+                      [self = shared_from_this()](error_code ec, step where) {
+                        self->on_link_open(ec, where);
+                      });
+  }
+
+  void on_link_open(error_code ec, step where) {
+    if (closed_)
+      return;
+    if (ec) {
+      if (where == step::tls_setup)
+        return finish(
+          make_error(transport_errc::tls_failed, origin_->tls_error));
+      auto timed_out = link_->resolve_timed_out();
+      return finish(make_error(classify(where, ec, timed_out),
+                               step_message(where, url_text_, ec, timed_out,
+                                            opts().connect_timeout,
+                                            link_->detail())));
+    }
+    auto& url = origin_->url;
+    request_.reserve(256 + origin_->header_lines.size());
+    request_ = "GET ";
+    request_ += url.target;
+    request_ += " HTTP/1.1\r\nHost: ";
+    request_ += url.host_header();
+    request_ += "\r\n";
+    request_ += origin_->header_lines;
+    if (!last_event_id_.empty()
+        && last_event_id_.find_first_of(std::string_view{"\r\n\0", 3})
+             == std::string::npos) {
+      request_ += "Last-Event-ID: ";
+      request_ += last_event_id_;
+      request_ += "\r\n";
+    }
+    request_ += "\r\n";
+    tcp().expires_after(opts().connect_timeout);
+    link_->stream().visit([this](auto& s) {
+      net::async_write(s, net::buffer(request_),
+                       beast::bind_front_handler(&sse_session::on_write,
+                                                 shared_from_this()));
+    });
+  }
+
+  void on_write(error_code ec, size_t) {
+    if (closed_)
+      return;
+    if (ec)
+      return fail_step(step::write, ec, opts().connect_timeout);
+    parser_.emplace();
+    parser_->body_limit(boost::none); // the stream has no end
+    parser_->get().body() = static_cast<body_consumer*>(this);
+    tcp().expires_after(opts().connect_timeout);
+    link_->stream().visit([this](auto& s) {
+      http::async_read_header(s, link_->buffer(), *parser_,
+                              beast::bind_front_handler(
+                                &sse_session::on_read_header,
+                                shared_from_this()));
+    });
+  }
+
+  void on_read_header(error_code ec, size_t) {
+    if (closed_)
+      return;
+    if (ec)
+      return fail_step(step::read_header, ec, opts().connect_timeout);
+    auto& res = parser_->get();
+    status_ = static_cast<int>(res.result_int());
+    if (status_ < 200 || status_ > 299) {
+      retry_after_ = std::string{res[http::field::retry_after]};
+      reason_ = printable(res.reason(), 80);
+      mode_ = mode::excerpt;
+      if (parser_->is_done())
+        return fail_status();
+      // The excerpt is a courtesy: read it under a short deadline.
+      tcp().expires_after(
+        std::min(opts().connect_timeout, std::chrono::milliseconds{2000}));
+      return read_excerpt();
+    }
+    auto content_type = res[http::field::content_type];
+    if (!is_event_stream(content_type))
+      return finish(make_error(transport_errc::bad_content_type,
+                               "GET " + url_text_ + " -> "
+                                 + std::to_string(status_)
+                                 + " with Content-Type '"
+                                 + printable(content_type, 80)
+                                 + "', expected text/event-stream",
+                               status_));
+    mode_ = mode::events;
+    parser_->eager(true); // parse every chunk in the buffer per put
+    handler_->on_open(status_);
+    process({}); // events that came with the header
+  }
+
+  // -- error response ---------------------------------------------------------
+
+  void read_excerpt() {
+    link_->stream().visit([this](auto& s) {
+      http::async_read_some(s, link_->buffer(), *parser_,
+                            beast::bind_front_handler(
+                              &sse_session::on_read_excerpt,
+                              shared_from_this()));
+    });
+  }
+
+  void on_read_excerpt(error_code ec, size_t) {
+    if (closed_)
+      return;
+    // Whatever happens now, the status is the error; the excerpt is best
+    // effort (a read error or the deadline just ends it).
+    if (ec || parser_->is_done() || excerpt_.size() >= max_excerpt)
+      return fail_status();
+    read_excerpt();
+  }
+
+  void fail_status() {
+    auto err = make_error(transport_errc::http_status,
+                          "GET " + url_text_ + " -> " + std::to_string(status_)
+                            + (reason_.empty() ? "" : " " + reason_),
+                          status_);
+    err.retry_after = std::move(retry_after_);
+    err.body_excerpt = std::move(excerpt_);
+    finish(std::move(err));
+  }
+
+  // -- the event stream -------------------------------------------------------
+  //
+  // Raw socket reads, parsed here with an eager parser: one read gives one
+  // batch. (http::async_read_some would keep reading when a read ends inside
+  // a chunk header, holding back events that are already complete.)
+
+  void read_body() {
+    if (opts().idle_timeout.count() > 0)
+      tcp().expires_after(opts().idle_timeout);
+    else
+      tcp().expires_never();
+    auto& buf = link_->buffer();
+    auto n = std::max<size_t>(512, buf.capacity() - buf.size());
+    link_->stream().visit([this, &buf, n](auto& s) {
+      s.async_read_some(buf.prepare(n),
+                        beast::bind_front_handler(&sse_session::on_read_body,
+                                                  shared_from_this()));
+    });
+  }
+
+  void on_read_body(error_code ec, size_t n) {
+    if (closed_)
+      return;
+    link_->buffer().commit(n);
+    process(ec);
+  }
+
+  /// Parses what the buffer holds, delivers the events, then either ends
+  /// the stream or reads on.
+  void process(error_code read_ec) {
+    auto& buf = link_->buffer();
+    error_code parse_ec;
+    while (buf.size() > 0 && !parser_->is_done()) {
+      auto used = parser_->put(buf.data(), parse_ec);
+      buf.consume(used);
+      if (parse_ec == http::error::need_more) {
+        parse_ec = {};
+        break;
+      }
+      if (parse_ec || used == 0)
+        break;
+    }
+    // Events that arrived before an error or the end are delivered first.
+    if (!batch_.empty()) {
+      auto events = std::move(batch_);
+      batch_.clear();
+      handler_->on_events(std::move(events), std::exchange(retry_ms_, 0));
+    }
+    if (overflow_)
+      return finish(make_error(transport_errc::event_too_large,
+                               "event from " + url_text_ + " exceeds "
+                                 + std::to_string(opts().max_event_size)
+                                 + " bytes"));
+    if (parse_ec)
+      return finish(make_error(transport_errc::protocol_error,
+                               "read stream from " + url_text_ + ": "
+                                 + parse_ec.message()));
+    if (parser_->is_done())
+      return finish(make_error(transport_errc::stream_ended,
+                               "stream from " + url_text_
+                                 + " ended by the server"));
+    if (read_ec) {
+      if (is_timeout(read_ec))
+        return finish(make_error(transport_errc::timeout,
+                                 "no data from " + url_text_ + " for "
+                                   + millis(opts().idle_timeout)));
+      auto code = classify(step::read_body, read_ec);
+      if (code == transport_errc::stream_ended)
+        return finish(make_error(code, "stream from " + url_text_
+                                         + " ended by the server"));
+      return fail_step(step::read_body, read_ec, opts().idle_timeout);
+    }
+    read_body();
+  }
+
+  // body_consumer: bytes straight from the read buffer.
+  void on_body(std::string_view bytes) override {
+    if (mode_ == mode::events) {
+      if (!overflow_)
+        sse_.put(bytes, *this);
+    } else if (mode_ == mode::excerpt && excerpt_.size() < max_excerpt) {
+      excerpt_.append(bytes.substr(0, max_excerpt - excerpt_.size()));
+    }
+  }
+
+  // sse_sink
+  void on_event(std::string_view type, std::string_view data,
+                std::string_view last_event_id) override {
+    if (overflow_)
+      return;
+    batch_.push_back(sse_event_record{std::string{type}, std::string{data},
+                                      std::string{last_event_id}});
+  }
+
+  void on_retry(uint64_t milliseconds) override {
+    retry_ms_ = milliseconds;
+  }
+
+  void on_error(sse_errc, size_t) override {
+    overflow_ = true;
+  }
+
+  // -- the way out ------------------------------------------------------------
+
+  void fail_step(step where, error_code ec, std::chrono::milliseconds limit) {
+    finish(make_error(classify(where, ec),
+                      step_message(where, url_text_, ec, false, limit)));
+  }
+
+  void finish(transport_error err) {
+    if (closed_)
+      return;
+    closed_ = true;
+    err.retry_ms = std::exchange(retry_ms_, 0);
+    if (link_)
+      link_->close(); // pending operations complete with operation_aborted
+    if (auto h = std::move(handler_))
+      h->on_closed(std::move(err));
+  }
+
+  /// Declared first: the io_context outlives every Asio object below.
+  context_ptr ctx_;
+  strand_type strand_;
+  std::shared_ptr<const origin_info> origin_;
+  std::string url_text_;
+  std::shared_ptr<sse_stream_handler> handler_;
+  std::string last_event_id_;
+  std::shared_ptr<origin_link> link_;
+  std::string request_;
+  std::optional<http::response_parser<consumer_body>> parser_;
+  sse_parser sse_;
+  std::vector<sse_event_record> batch_;
+  uint64_t retry_ms_ = 0;
+  int status_ = 0;
+  std::string retry_after_;
+  std::string reason_;
+  std::string excerpt_;
+  mode mode_ = mode::header;
+  bool overflow_ = false;
+  bool closed_ = false;
+};
+
+/// What the caller holds: closing on destruction, so a forgotten stream does
+/// not stay open for the server's lifetime.
+class sse_stream_handle final : public sse_stream {
+public:
+  explicit sse_stream_handle(std::shared_ptr<sse_session> session)
+    : session_(std::move(session)) {
+    // nop
+  }
+
+  ~sse_stream_handle() override {
+    session_->close();
+  }
+
+  void close() override {
+    session_->close();
+  }
+
+private:
+  std::shared_ptr<sse_session> session_;
+};
+
+} // namespace
+
+std::shared_ptr<sse_stream>
+open_sse_stream(io_runtime& rt, const parsed_url& url, const http_options& opts,
+                std::shared_ptr<sse_stream_handler> handler,
+                std::string last_event_id) {
+  if (!handler)
+    throw std::invalid_argument("open_sse_stream: null handler");
+  auto session = std::make_shared<sse_session>(
+    context_of(rt), url, opts, std::move(handler), std::move(last_event_id));
+  context_of(rt)->add_member(session);
+  session->start();
+  return std::make_shared<sse_stream_handle>(std::move(session));
+}
+
+} // namespace caf_mcp::transport
