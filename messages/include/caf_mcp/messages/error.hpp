@@ -9,6 +9,7 @@
 
 #include "caf/error.hpp"
 #include "caf/fwd.hpp"
+#include "caf/make_message.hpp"
 #include "caf/message.hpp"
 
 namespace caf_mcp {
