@@ -1,0 +1,143 @@
+#pragma once
+
+/// The session actor: the MCP lifecycle over one connection.
+///
+/// Owns: its connection actor (spawned through `session_config::
+/// make_connection`), the JSON-RPC id counter, the table of pending requests
+/// (id -> promise, deadline, progress listener), calls queued until the
+/// session is ready, its subscribers, the last tool list.
+/// Receives: init/list/call/request/ping/subscribe/close from callers;
+/// endpoint, inbound batches and POST outcomes from the connection and the
+/// io threads; its own deadline timers.
+/// Lifecycle: connecting (waiting for `endpoint`, bounded by
+/// endpoint_timeout) -> initializing (`initialize`, then
+/// `notifications/initialized`, whose POST must be accepted before anything
+/// else goes out) -> ready (calls go out concurrently) -> closed.
+/// Monitors: its connection. When the connection dies, every pending call
+/// fails at once with `connection_lost` (context: the cause), waiters for
+/// init get the cause itself, and the session quits with the cause.
+/// Whoever spawned the session monitors it and decides what happens next.
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/fwd.hpp>
+
+#include "caf/actor_clock.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "caf_mcp/messages/protocol.hpp"
+#include "caf_mcp/transport/http_client.hpp"
+#include "caf_mcp/transport/url.hpp"
+
+namespace caf_mcp {
+
+struct session_config;
+
+/// Creates the connection of a session (tests plug in a fake here).
+using connection_factory = std::function<connection_actor(
+  caf::actor_system& sys, const session_config& cfg,
+  const transport::parsed_url& sse_url, session_actor owner)>;
+
+/// Everything one MCP session needs.
+struct session_config {
+  /// Name of the server (in notifications and error contexts).
+  std::string server_name;
+  /// The SSE URL (http or https).
+  std::string sse_url;
+  /// Headers, TLS, HTTP timeouts, event size limit, POST connections.
+  transport::http_options http;
+  /// The io runtime; null = `shared_io_runtime()`.
+  std::shared_ptr<transport::io_runtime> io;
+  /// Default deadline of a request without its own.
+  caf::timespan request_timeout = std::chrono::seconds{60};
+  /// Hard limit for calls whose deadline progress notifications extend.
+  caf::timespan max_request_timeout = std::chrono::minutes{10};
+  /// Longest wait for the `endpoint` event.
+  caf::timespan endpoint_timeout = std::chrono::seconds{10};
+  /// The protocol version asked for in `initialize`.
+  std::string protocol_version{latest_protocol_version};
+  /// Sent as clientInfo.
+  implementation client_info{"caf-mcp", "0.1.0", caf::none};
+  /// Declared capabilities (roots is set automatically if `roots` is not
+  /// empty).
+  client_capabilities capabilities;
+  /// Answer to `roots/list` (declared only if not empty).
+  std::vector<root> roots;
+  /// Gets server requests other than ping and roots/list as
+  /// (request_atom, method, params JSON, call_options) and must answer with
+  /// the result JSON text or an error. Without it they get -32601.
+  caf::actor server_request_handler;
+  /// Calls waiting for the session to become ready, at most.
+  size_t max_queued_calls = 1024;
+  /// Largest number of tools/list pages followed.
+  size_t max_list_pages = 1000;
+  /// Null = the real connection actor.
+  connection_factory make_connection;
+};
+
+/// A request waiting for its response.
+struct pending_request {
+  std::string method;
+  std::function<void(boost::json::value&)> on_result;
+  std::function<void(const caf::error&)> on_error;
+  caf::actor_clock::time_point started;
+  caf::actor_clock::time_point deadline;
+  caf::actor_clock::time_point hard_deadline;
+  caf::timespan timeout{0};
+  caf::actor listener;
+};
+
+/// A call that arrived before the session was ready.
+struct queued_call {
+  std::function<void()> run;
+  std::function<void(const caf::error&)> fail;
+};
+
+enum class session_phase { connecting, initializing, ready, closed };
+
+/// Counters a health monitor or a test can read.
+struct session_stats {
+  uint64_t requests_sent = 0;
+  uint64_t responses = 0;
+  uint64_t unknown_responses = 0;
+  uint64_t malformed_messages = 0;
+  uint64_t notifications = 0;
+  uint64_t server_requests = 0;
+  uint64_t timeouts = 0;
+};
+
+struct session_state {
+  session_config cfg;
+  transport::parsed_url sse_url;
+  connection_actor conn;
+  session_phase phase = session_phase::connecting;
+  int64_t next_id = 1;
+  uint64_t next_tag = uint64_t{1} << 62;
+  uint64_t initialized_tag = 0;
+  std::unordered_map<int64_t, pending_request> pending;
+  std::vector<caf::typed_response_promise<initialize_result>> init_waiters;
+  std::deque<queued_call> queued;
+  std::vector<caf::actor> subscribers;
+  initialize_result init;
+  caf::error failure;
+  std::vector<tool> tools;
+  session_stats stats;
+  std::string scratch;
+  static inline const char* name = "caf_mcp.session";
+};
+
+/// Spawn with `system.spawn(session, cfg)`.
+session_actor::behavior_type
+session(session_actor::stateful_pointer<session_state> self,
+        session_config cfg);
+
+} // namespace caf_mcp

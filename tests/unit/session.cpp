@@ -1,0 +1,472 @@
+#define CAF_SUITE session
+#include "caf/test/unit_test.hpp"
+
+// dsl.hpp calls FAIL(), which CAF 0.17.6's unit_test.hpp does not define.
+#ifndef FAIL
+#  define FAIL(msg) CAF_FAIL(msg)
+#endif
+#include "caf/test/dsl.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/all.hpp"
+
+#include "caf_mcp/actors/connection.hpp"
+#include "caf_mcp/actors/session.hpp"
+
+using namespace caf_mcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() {
+    register_types(*this);
+  }
+};
+
+/// What the fake connection saw.
+struct wire {
+  std::vector<std::pair<uint64_t, std::string>> posts;
+  std::vector<std::pair<std::string, std::string>> headers;
+  connection_actor conn;
+  session_actor owner;
+};
+
+/// A connection that records POSTs instead of sending them; the test plays
+/// the server by sending endpoint/inbound/post_done to the session.
+connection_actor::behavior_type
+fake_connection(connection_actor::pointer self, std::shared_ptr<wire> w) {
+  return {
+    [w](post_atom, uint64_t tag, std::string& body) {
+      w->posts.emplace_back(tag, std::move(body));
+    },
+    [w](header_atom, std::string& name, std::string& value) {
+      w->headers.emplace_back(std::move(name), std::move(value));
+    },
+    [self](caf::close_atom) { self->quit(); },
+    [](sse_open_atom, int32_t) {},
+    [](sse_events_atom, std::vector<sse_event>&, uint64_t) {},
+    [self](sse_closed_atom, caf::error& err) { self->quit(std::move(err)); },
+  };
+}
+
+/// The outcome of one request made through a helper actor.
+template <class T>
+struct outcome {
+  bool done = false;
+  T value{};
+  caf::error err;
+};
+
+struct fixture : test_coordinator_fixture<config> {
+  std::shared_ptr<wire> w = std::make_shared<wire>();
+  session_actor s;
+
+  session_config make_config() {
+    session_config sc;
+    sc.server_name = "test";
+    sc.sse_url = "http://127.0.0.1:9/sse";
+    sc.request_timeout = 1s;
+    sc.max_request_timeout = 3s;
+    sc.endpoint_timeout = 5s;
+    auto wp = w;
+    sc.make_connection = [wp](caf::actor_system& system, const session_config&,
+                               const transport::parsed_url&,
+                               session_actor owner) {
+      wp->owner = owner;
+      wp->conn = system.spawn(fake_connection, wp);
+      return wp->conn;
+    };
+    return sc;
+  }
+
+  void start(session_config sc) {
+    s = sys.spawn(session, std::move(sc));
+    sched.run();
+  }
+
+  /// Sends a request from a fresh helper actor; the outcome fills in as the
+  /// scheduler runs.
+  template <class T, class... Ts>
+  std::shared_ptr<outcome<T>> ask(Ts... xs) {
+    auto out = std::make_shared<outcome<T>>();
+    auto dest = s;
+    sys.spawn([out, dest, xs...](caf::event_based_actor* helper) {
+      helper->request(dest, caf::infinite, xs...)
+        .then(
+          [out](T& value) {
+            out->done = true;
+            out->value = std::move(value);
+          },
+          [out](caf::error& err) {
+            out->done = true;
+            out->err = std::move(err);
+          });
+    });
+    sched.run();
+    return out;
+  }
+
+  void server_says(const std::string& json) {
+    auto res = decode(json);
+    CAF_REQUIRE(res.ok());
+    inbound_batch batch;
+    for (auto& m : res.messages)
+      batch.messages.emplace_back(std::move(m));
+    caf::anon_send(s, inbound_atom::value, std::move(batch));
+    sched.run();
+  }
+
+  std::string last_post() {
+    return w->posts.empty() ? std::string{} : w->posts.back().second;
+  }
+
+  bool posted(const std::string& fragment) {
+    for (auto& p : w->posts)
+      if (p.second.find(fragment) != std::string::npos)
+        return true;
+    return false;
+  }
+
+  /// Endpoint, initialize (answered with `version`), initialized accepted.
+  void handshake(const std::string& version = "2025-06-18") {
+    start(make_config());
+    caf::anon_send(s, endpoint_atom::value,
+                   std::string{"http://127.0.0.1:9/message?sessionId=1"});
+    sched.run();
+    CAF_REQUIRE_EQUAL(w->posts.size(), 1u);
+    server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":")"
+                + version
+                + R"(","capabilities":{"tools":{"listChanged":true}},)"
+                  R"("serverInfo":{"name":"fake","version":"1"}}})");
+    CAF_REQUIRE_EQUAL(w->posts.size(), 2u);
+    auto tag = w->posts.back().first;
+    caf::anon_send(s, post_done_atom::value, tag, caf::error{});
+    sched.run();
+  }
+
+  ~fixture() override {
+    if (s)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    if (w->conn)
+      caf::anon_send_exit(w->conn, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+bool has_code(const caf::error& err, mcp_errc code) {
+  mcp_errc got{};
+  return get_mcp_errc(err, got) && got == code;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(session_tests, fixture)
+
+CAF_TEST(initialize then initialized then ready) {
+  start(make_config());
+  auto init = ask<initialize_result>(init_atom::value);
+  CAF_CHECK(!init->done);
+  CAF_CHECK(w->posts.empty());
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"});
+  sched.run();
+  CAF_REQUIRE_EQUAL(w->posts.size(), 1u);
+  auto first = w->posts[0].second;
+  CAF_CHECK(first.find(R"("method":"initialize")") != std::string::npos);
+  CAF_CHECK(first.find(R"("protocolVersion":"2025-11-25")")
+            != std::string::npos);
+  CAF_CHECK(first.find(R"("clientInfo":{"name":"caf-mcp")")
+            != std::string::npos);
+  // A call before ready waits.
+  auto early = ask<caf::timespan>(caf::ping_atom::value);
+  CAF_CHECK_EQUAL(w->posts.size(), 1u);
+  server_says(R"({"result":{"protocolVersion":"2025-06-18","capabilities":{},)"
+              R"("serverInfo":{"name":"fake","version":"1"}},"jsonrpc":"2.0",)"
+              R"("id":1})");
+  CAF_REQUIRE_EQUAL(w->posts.size(), 2u);
+  CAF_CHECK(w->posts[1].second.find("notifications/initialized")
+            != std::string::npos);
+  CAF_CHECK((w->posts[1].first & ack_tag_bit) != 0);
+  // 2025-06-18 and later: the header goes on later POSTs.
+  CAF_REQUIRE_EQUAL(w->headers.size(), 1u);
+  CAF_CHECK_EQUAL(w->headers[0].first, "MCP-Protocol-Version");
+  CAF_CHECK_EQUAL(w->headers[0].second, "2025-06-18");
+  // Nothing overtakes notifications/initialized before its POST is accepted.
+  CAF_CHECK(!init->done);
+  CAF_CHECK_EQUAL(w->posts.size(), 2u);
+  caf::anon_send(s, post_done_atom::value, w->posts[1].first, caf::error{});
+  sched.run();
+  CAF_REQUIRE(init->done);
+  CAF_CHECK(!init->err);
+  CAF_CHECK_EQUAL(init->value.server_info.name, "fake");
+  CAF_REQUIRE_EQUAL(w->posts.size(), 3u);
+  CAF_CHECK(w->posts[2].second.find(R"("method":"ping")") != std::string::npos);
+}
+
+CAF_TEST(no protocol version header before 2025-06-18) {
+  handshake("2024-11-05");
+  CAF_CHECK(w->headers.empty());
+}
+
+CAF_TEST(an unsupported protocol version fails initialization) {
+  start(make_config());
+  auto init = ask<initialize_result>(init_atom::value);
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"});
+  sched.run();
+  server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":)"
+              R"("1999-01-01","capabilities":{},"serverInfo":{"name":"f",)"
+              R"("version":"1"}}})");
+  CAF_REQUIRE(init->done);
+  CAF_CHECK(has_code(init->err, mcp_errc::unsupported_protocol_version));
+}
+
+CAF_TEST(no endpoint event within the endpoint timeout) {
+  start(make_config());
+  auto init = ask<initialize_result>(init_atom::value);
+  advance_time(4s);
+  sched.run();
+  CAF_CHECK(!init->done);
+  advance_time(1s);
+  sched.run();
+  CAF_REQUIRE(init->done);
+  CAF_CHECK(has_code(init->err, mcp_errc::endpoint_timeout));
+}
+
+CAF_TEST(responses are matched by id in any order) {
+  handshake();
+  auto a = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                 std::string{R"({"text":"a"})"},
+                                 call_options{});
+  auto b = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                 std::string{R"({"text":"b"})"},
+                                 call_options{});
+  CAF_REQUIRE_EQUAL(w->posts.size(), 4u);
+  CAF_CHECK(w->posts[2].second.find(R"("id":2)") != std::string::npos);
+  CAF_CHECK(w->posts[3].second.find(R"("id":3)") != std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":3,"result":{"content":[)"
+              R"({"type":"text","text":"b"}]}})");
+  CAF_CHECK(!a->done);
+  CAF_REQUIRE(b->done);
+  CAF_CHECK_EQUAL(joined_text(b->value), "b");
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[)"
+              R"({"type":"text","text":"a"}]}})");
+  CAF_REQUIRE(a->done);
+  CAF_CHECK_EQUAL(joined_text(a->value), "a");
+}
+
+CAF_TEST(a tool answering isError is a result not an error) {
+  handshake();
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"nope"},
+                                 std::string{}, call_options{});
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"isError":true,)"
+              R"("content":[{"type":"text","text":"Unknown tool: nope"}]}})");
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(!r->err);
+  CAF_CHECK(r->value.is_error);
+}
+
+CAF_TEST(a JSON-RPC error response fails the call with jsonrpc_error) {
+  handshake();
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                 std::string{}, call_options{});
+  server_says(R"({"jsonrpc":"2.0","id":2,"error":{"code":-32602,)"
+              R"("message":"bad params"}})");
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::jsonrpc_error));
+  CAF_CHECK(render(r->err).find("bad params") != std::string::npos);
+}
+
+CAF_TEST(bad arguments JSON is refused before anything is sent) {
+  handshake();
+  auto n = w->posts.size();
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                 std::string{"[1,2"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::invalid_argument));
+  CAF_CHECK_EQUAL(w->posts.size(), n);
+}
+
+CAF_TEST(a response with an unknown id is counted and dropped) {
+  handshake();
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                 std::string{}, call_options{});
+  server_says(R"({"jsonrpc":"2.0","id":99,"result":{"content":[]}})");
+  server_says(R"({"jsonrpc":"2.0","id":"2","result":{"content":[]}})");
+  CAF_CHECK(!r->done);
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+  CAF_CHECK(r->done);
+  CAF_CHECK(!r->err);
+}
+
+CAF_TEST(a call without response times out and is cancelled) {
+  handshake();
+  call_options opts;
+  opts.timeout = 500ms;
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"slow"},
+                                 std::string{}, opts);
+  advance_time(400ms);
+  sched.run();
+  CAF_CHECK(!r->done);
+  advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::timeout));
+  CAF_CHECK(last_post().find(R"("method":"notifications/cancelled")")
+            != std::string::npos);
+  CAF_CHECK(last_post().find(R"("requestId":2)") != std::string::npos);
+  // A late response is dropped without harm.
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+}
+
+CAF_TEST(progress reaches the listener and extends the deadline up to the cap) {
+  handshake();
+  auto progress = std::make_shared<std::vector<double>>();
+  auto listener = sys.spawn([progress](caf::event_based_actor*) {
+    return caf::behavior{[progress](progress_atom, progress_params& p) {
+      progress->push_back(p.progress);
+    }};
+  });
+  call_options opts;
+  opts.timeout = 1s;
+  opts.max_timeout = 2500ms;
+  opts.listener = listener;
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"slow"},
+                                 std::string{}, opts);
+  CAF_CHECK(last_post().find(R"("progressToken":2)") != std::string::npos);
+  auto tick = [&](double p) {
+    server_says(R"({"jsonrpc":"2.0","method":"notifications/progress",)"
+                R"("params":{"progressToken":2,"progress":)"
+                + std::to_string(p) + "}}");
+  };
+  tick(1);
+  advance_time(800ms);
+  sched.run();
+  tick(2);
+  advance_time(800ms);
+  sched.run();
+  CAF_CHECK(!r->done); // 1.6 s > 1 s: the progress pushed the deadline.
+  tick(3);
+  advance_time(800ms); // 2.4 s
+  sched.run();
+  CAF_CHECK(!r->done);
+  tick(4); // may not extend beyond the 2.5 s cap
+  advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::timeout));
+  CAF_CHECK_EQUAL(progress->size(), 4u);
+  caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(server requests get an answer never silence) {
+  handshake();
+  // Server ids start at 0 and overlap ours; "method" tells them apart.
+  server_says(R"({"jsonrpc":"2.0","id":0,"method":"ping"})");
+  CAF_CHECK_EQUAL(last_post(), R"({"jsonrpc":"2.0","id":0,"result":{}})");
+  server_says(R"({"jsonrpc":"2.0","id":1,"method":"roots/list"})");
+  CAF_CHECK(last_post().find(R"("code":-32601)") != std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":2,"method":"sampling/createMessage",)"
+              R"("params":{}})");
+  CAF_CHECK(last_post().find(R"("id":2,"error":{"code":-32601)")
+            != std::string::npos);
+}
+
+CAF_TEST(roots are answered when configured) {
+  auto sc = make_config();
+  sc.roots.push_back(root{"file:///tmp", std::string{"tmp"}});
+  start(sc);
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"});
+  sched.run();
+  CAF_CHECK(last_post().find(R"("roots":{)") != std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":7,"method":"roots/list"})");
+  CAF_CHECK(last_post().find(R"("uri":"file:///tmp")") != std::string::npos);
+}
+
+CAF_TEST(losing the connection fails every pending call at once) {
+  handshake();
+  auto a = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, call_options{});
+  auto b = ask<caf::timespan>(caf::ping_atom::value);
+  caf::anon_send(w->conn, sse_closed_atom::value,
+                 caf::make_error(mcp_errc::connection_lost, "stream ended"));
+  sched.run();
+  CAF_REQUIRE(a->done);
+  CAF_REQUIRE(b->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::connection_lost));
+  CAF_CHECK(has_code(b->err, mcp_errc::connection_lost));
+}
+
+CAF_TEST(a POST answered 404 expires the session) {
+  handshake();
+  auto a = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, call_options{});
+  auto b = ask<call_tool_result>(call_atom::value, std::string{"y"},
+                                 std::string{}, call_options{});
+  caf::anon_send(s, post_done_atom::value, uint64_t{2},
+                 caf::make_error(mcp_errc::session_expired, "404"));
+  sched.run();
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::session_expired));
+  CAF_REQUIRE(b->done);
+  CAF_CHECK(has_code(b->err, mcp_errc::connection_lost));
+}
+
+CAF_TEST(tools list follows every next cursor) {
+  handshake();
+  auto r = ask<std::vector<tool>>(list_atom::value);
+  CAF_CHECK(last_post().find("cursor") == std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"a",)"
+              R"("inputSchema":{"type":"object"}}],"nextCursor":"p2"}})");
+  CAF_CHECK(last_post().find(R"("cursor":"p2")") != std::string::npos);
+  CAF_CHECK(!r->done);
+  server_says(R"({"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"b",)"
+              R"("inputSchema":{"type":"object"}}]}})");
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE_EQUAL(r->value.size(), 2u);
+  CAF_CHECK_EQUAL(r->value[1].name, "b");
+}
+
+CAF_TEST(list changed re-lists tools for subscribers) {
+  handshake();
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto sub = sys.spawn([seen](caf::event_based_actor*) {
+    return caf::behavior{
+      [seen](tools_changed_atom, std::string&, std::vector<tool>& ts) {
+        for (auto& t : ts)
+          seen->push_back(t.name);
+      },
+      [seen](log_atom, std::string&, logging_message_params& p) {
+        seen->push_back("log:" + p.data);
+      }};
+  });
+  caf::anon_send(s, caf::subscribe_atom::value, sub);
+  sched.run();
+  server_says(R"({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})");
+  CAF_CHECK(last_post().find("tools/list") != std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"z",)"
+              R"("inputSchema":{"type":"object"}}]}})");
+  server_says(R"({"jsonrpc":"2.0","method":"notifications/message",)"
+              R"("params":{"level":"info","data":"hi"}})");
+  CAF_REQUIRE_EQUAL(seen->size(), 2u);
+  CAF_CHECK_EQUAL((*seen)[0], "z");
+  CAF_CHECK_EQUAL((*seen)[1], "log:\"hi\"");
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(calls beyond the queue bound before ready fail with queue_full) {
+  auto sc = make_config();
+  sc.max_queued_calls = 2;
+  start(sc);
+  auto a = ask<caf::timespan>(caf::ping_atom::value);
+  auto b = ask<caf::timespan>(caf::ping_atom::value);
+  auto c = ask<caf::timespan>(caf::ping_atom::value);
+  CAF_CHECK(!a->done);
+  CAF_CHECK(!b->done);
+  CAF_REQUIRE(c->done);
+  CAF_CHECK(has_code(c->err, mcp_errc::queue_full));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
