@@ -20,4 +20,11 @@ constexpr int exit_failure = 3;
 
 void add_sse_decode(CLI::App& app, int& exit_code);
 
+void add_demo_server(CLI::App& app, int& exit_code);
+
+/// tools, call and ping.
+void add_client_commands(CLI::App& app, int& exit_code);
+
+void add_bench(CLI::App& app, int& exit_code);
+
 } // namespace caf_mcp::app

@@ -16,7 +16,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "caf-mcp 0.1.0");
   app.require_subcommand(1);
   int exit_code = exit_ok;
+  add_client_commands(app, exit_code);
+  add_bench(app, exit_code);
   add_sse_decode(app, exit_code);
+  add_demo_server(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,265 @@
+// caf-mcp tools | call | ping: one client, one server, blocking main thread.
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "caf_mcp/actors/client.hpp"
+#include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/transport/http_client.hpp"
+#include "client_options.hpp"
+#include "commands.hpp"
+
+namespace caf_mcp::app {
+
+namespace {
+
+/// Everything one client subcommand needs, torn down in the right order:
+/// actors first, then the io threads.
+struct client_env {
+  std::shared_ptr<transport::io_runtime> io = shared_io_runtime();
+  app_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  client_actor cli;
+
+  explicit client_env(session_config sc) {
+    sc.io = io;
+    sys = std::make_unique<caf::actor_system>(cfg);
+    client_config cc;
+    cc.name = sc.server_name;
+    cc.session = std::move(sc);
+    cli = sys->spawn(client, std::move(cc));
+  }
+
+  ~client_env() {
+    caf::anon_send_exit(cli, caf::exit_reason::user_shutdown);
+    cli = nullptr;
+    sys.reset();
+  }
+
+  /// Generous bound for a blocking request: the actors enforce the real
+  /// deadlines and always answer before this.
+  std::chrono::seconds limit() const {
+    return std::chrono::seconds{3600};
+  }
+};
+
+std::string summarize(const content_block& c) {
+  switch (c.kind) {
+    case content_kind::text:
+      return c.text;
+    case content_kind::image:
+    case content_kind::audio:
+      return "[" + std::string{to_string(c.kind)} + " "
+             + (c.mime_type ? *c.mime_type : std::string{"?"}) + ", "
+             + std::to_string(c.data.size() * 3 / 4) + " bytes]";
+    case content_kind::resource:
+      if (!c.blob)
+        return c.text;
+      return "[resource " + c.uri + ", "
+             + std::to_string(c.data.size() * 3 / 4) + " bytes]";
+    case content_kind::resource_link:
+      return "[resource_link " + c.uri + " " + c.name + "]";
+  }
+  return {};
+}
+
+/// Streams progress and log notifications to stderr while a call runs.
+caf::behavior notification_printer(caf::event_based_actor*) {
+  return {
+    [](progress_atom, progress_params& p) {
+      std::string line = "progress: " + std::to_string(p.progress);
+      if (p.total)
+        line += "/" + std::to_string(*p.total);
+      if (p.message)
+        line += " " + *p.message;
+      std::fprintf(stderr, "%s\n", line.c_str());
+    },
+    [](log_atom, std::string&, logging_message_params& p) {
+      std::fprintf(stderr, "log [%s]%s%s: %s\n", to_string(p.level),
+                   p.logger ? " " : "", p.logger ? p.logger->c_str() : "",
+                   p.data.c_str());
+    },
+    [](tools_changed_atom, std::string&, std::vector<tool>&) {
+      // nop
+    },
+  };
+}
+
+int run_tools(const client_options& opts) {
+  session_config sc;
+  if (auto msg = make_session_config(opts, sc); !msg.empty()) {
+    print_error(msg);
+    return exit_usage;
+  }
+  client_env env{std::move(sc)};
+  caf::scoped_actor self{*env.sys};
+  int rc = exit_ok;
+  self->request(env.cli, env.limit(), init_atom::value, true)
+    .receive(
+      [&](std::vector<tool>& tools) {
+        std::string out;
+        if (opts.json) {
+          out += '[';
+          for (size_t i = 0; i < tools.size(); ++i) {
+            if (i > 0)
+              out += ',';
+            append_json(out, tools[i]);
+          }
+          out += "]\n";
+        } else {
+          for (auto& t : tools) {
+            out += t.name;
+            if (t.description) {
+              auto d = *t.description;
+              auto nl = d.find('\n');
+              out += "  ";
+              out += d.substr(0, nl);
+            }
+            out += '\n';
+          }
+        }
+        std::fwrite(out.data(), 1, out.size(), stdout);
+      },
+      [&](caf::error& err) {
+        print_error(render(err));
+        rc = exit_code_for(err);
+      });
+  return rc;
+}
+
+int run_call(const client_options& opts, const std::string& tool_name,
+             const std::string& args) {
+  session_config sc;
+  if (auto msg = make_session_config(opts, sc); !msg.empty()) {
+    print_error(msg);
+    return exit_usage;
+  }
+  if (!args.empty())
+    if (auto err = check_json_object_text(args)) {
+      print_error("ARGS_JSON must be a JSON object: " + render(err));
+      return exit_usage;
+    }
+  client_env env{std::move(sc)};
+  caf::scoped_actor self{*env.sys};
+  auto printer = env.sys->spawn(notification_printer);
+  self->send(env.cli, caf::subscribe_atom::value, printer);
+  call_options co;
+  co.listener = printer;
+  int rc = exit_ok;
+  self
+    ->request(env.cli, env.limit(), call_atom::value, tool_name, args, co)
+    .receive(
+      [&](call_tool_result& res) {
+        std::string out;
+        if (opts.json) {
+          append_json(out, res);
+          out += '\n';
+        } else {
+          bool any_text = false;
+          for (auto& c : res.content) {
+            any_text = any_text || c.kind == content_kind::text;
+            out += summarize(c);
+            out += '\n';
+          }
+          if (!any_text && !res.structured_content.empty()) {
+            out += res.structured_content;
+            out += '\n';
+          }
+        }
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        rc = res.is_error ? exit_tool_error : exit_ok;
+      },
+      [&](caf::error& err) {
+        print_error(render(err));
+        rc = exit_code_for(err);
+      });
+  caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
+  return rc;
+}
+
+int run_ping(const client_options& opts, int count) {
+  session_config sc;
+  if (auto msg = make_session_config(opts, sc); !msg.empty()) {
+    print_error(msg);
+    return exit_usage;
+  }
+  client_env env{std::move(sc)};
+  caf::scoped_actor self{*env.sys};
+  int rc = exit_ok;
+  double sum = 0;
+  double lo = 1e300;
+  double hi = 0;
+  int ok = 0;
+  for (int i = 1; i <= count && rc == exit_ok; ++i) {
+    self->request(env.cli, env.limit(), caf::ping_atom::value)
+      .receive(
+        [&](caf::timespan rtt) {
+          auto ms = std::chrono::duration<double, std::milli>(rtt).count();
+          sum += ms;
+          lo = std::min(lo, ms);
+          hi = std::max(hi, ms);
+          ++ok;
+          if (opts.json)
+            std::printf("{\"seq\":%d,\"rtt_ms\":%.3f}\n", i, ms);
+          else
+            std::printf("ping %d: %.3f ms\n", i, ms);
+        },
+        [&](caf::error& err) {
+          print_error(render(err));
+          rc = exit_code_for(err);
+        });
+  }
+  if (ok > 0 && !opts.json)
+    std::printf("%d pings: min %.3f ms, avg %.3f ms, max %.3f ms\n", ok, lo,
+                sum / ok, hi);
+  return rc;
+}
+
+} // namespace
+
+void add_client_commands(CLI::App& app, int& exit_code) {
+  {
+    auto opts = std::make_shared<client_options>();
+    auto cmd = app.add_subcommand(
+      "tools", "Connect, initialize and list every tool of the server "
+               "(following nextCursor).");
+    add_client_options(*cmd, *opts);
+    cmd->callback([opts, &exit_code] { exit_code = run_tools(*opts); });
+  }
+  {
+    auto opts = std::make_shared<client_options>();
+    auto tool_name = std::make_shared<std::string>();
+    auto args = std::make_shared<std::string>();
+    auto cmd = app.add_subcommand(
+      "call", "Call TOOL with ARGS_JSON (a JSON object) and print its "
+              "content; progress and log notifications go to stderr. Exit "
+              "status 1 if the tool answered isError.");
+    add_client_options(*cmd, *opts);
+    cmd->add_option("TOOL", *tool_name, "tool name")->required();
+    cmd->add_option("ARGS_JSON", *args, "arguments as a JSON object");
+    cmd->callback([opts, tool_name, args, &exit_code] {
+      exit_code = run_call(*opts, *tool_name, *args);
+    });
+  }
+  {
+    auto opts = std::make_shared<client_options>();
+    auto count = std::make_shared<int>(3);
+    auto cmd = app.add_subcommand(
+      "ping", "Initialize a session and send MCP pings, printing each round "
+              "trip.");
+    add_client_options(*cmd, *opts);
+    cmd->add_option("--count", *count, "number of pings (default 3)")
+      ->check(CLI::Range(1, 1000000));
+    cmd->callback(
+      [opts, count, &exit_code] { exit_code = run_ping(*opts, *count); });
+  }
+}
+
+} // namespace caf_mcp::app

@@ -1,0 +1,94 @@
+#include "client_options.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/messages/error.hpp"
+#include "caf_mcp/messages/protocol.hpp"
+#include "commands.hpp"
+
+namespace caf_mcp::app {
+
+namespace {
+
+caf::timespan seconds(double s) {
+  return std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>(s));
+}
+
+} // namespace
+
+void add_client_options(CLI::App& cmd, client_options& opts) {
+  cmd.add_option("--url", opts.url, "SSE URL of the MCP server")->required();
+  cmd.add_option("-H,--header", opts.headers,
+                 "extra HTTP header 'Name: value' (repeatable)");
+  cmd.add_option("--timeout", opts.timeout_s,
+                 "seconds to wait for each response (default 60)")
+    ->check(CLI::PositiveNumber);
+  cmd.add_option("--connect-timeout", opts.connect_timeout_s,
+                 "seconds for connect + TLS handshake (default 10)")
+    ->check(CLI::PositiveNumber);
+  cmd.add_option("--endpoint-timeout", opts.endpoint_timeout_s,
+                 "seconds to wait for the endpoint event (default 10)")
+    ->check(CLI::PositiveNumber);
+  cmd.add_option("--ca-file", opts.ca_file,
+                 "PEM file of CA certificates to trust for https");
+  cmd.add_flag("--insecure", opts.insecure,
+               "do not verify TLS certificates (dangerous)");
+  cmd.add_option("--protocol-version", opts.protocol_version,
+                 "MCP protocol version to request (default 2025-11-25)");
+  cmd.add_flag("--json", opts.json, "machine-readable output");
+}
+
+std::string make_session_config(const client_options& opts,
+                                session_config& out) {
+  out.server_name = opts.url;
+  out.sse_url = opts.url;
+  for (auto& h : opts.headers) {
+    auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0)
+      return "header '" + h + "' is not of the form 'Name: value'";
+    auto name = h.substr(0, colon);
+    auto value = h.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.erase(0, 1);
+    out.http.headers.emplace_back(std::move(name), std::move(value));
+  }
+  if (!is_supported_protocol_version(opts.protocol_version))
+    return "unsupported protocol version '" + opts.protocol_version
+           + "' (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25)";
+  out.protocol_version = opts.protocol_version;
+  out.request_timeout = seconds(opts.timeout_s);
+  out.endpoint_timeout = seconds(opts.endpoint_timeout_s);
+  out.http.connect_timeout = std::chrono::duration_cast<
+    std::chrono::milliseconds>(seconds(opts.connect_timeout_s));
+  out.http.post_timeout = std::chrono::duration_cast<
+    std::chrono::milliseconds>(seconds(opts.timeout_s));
+  out.http.tls.ca_file = opts.ca_file;
+  out.http.tls.insecure = opts.insecure;
+  out.client_info.name = "caf-mcp-cli";
+  return {};
+}
+
+app_config::app_config() {
+  register_types(*this);
+  set("logger.verbosity", caf::atom("quiet"));
+  set("logger.file-verbosity", caf::atom("quiet"));
+  set("logger.console-verbosity", caf::atom("quiet"));
+}
+
+void print_error(const std::string& what) {
+  std::fprintf(stderr, "caf-mcp: %s\n", what.c_str());
+}
+
+int exit_code_for(const caf::error& err) {
+  mcp_errc code{};
+  if (get_mcp_errc(err, code) && code == mcp_errc::invalid_argument)
+    return exit_usage;
+  return exit_failure;
+}
+
+} // namespace caf_mcp::app

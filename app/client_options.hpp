@@ -1,0 +1,55 @@
+#pragma once
+
+/// Options shared by the client subcommands (tools, call, ping, bench):
+/// --url, -H, --timeout, TLS and protocol settings, and the actor system
+/// they run in.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor_system_config.hpp"
+
+#include "caf_mcp/actors/session.hpp"
+
+namespace CLI {
+class App;
+} // namespace CLI
+
+namespace caf_mcp::app {
+
+struct client_options {
+  std::string url;
+  std::vector<std::string> headers;
+  double timeout_s = 60;
+  double connect_timeout_s = 10;
+  double endpoint_timeout_s = 10;
+  std::string ca_file;
+  bool insecure = false;
+  std::string protocol_version{latest_protocol_version};
+  bool json = false;
+};
+
+/// Adds --url, -H/--header, --timeout, --connect-timeout, --endpoint-timeout,
+/// --ca-file, --insecure, --protocol-version and --json to `cmd`.
+void add_client_options(CLI::App& cmd, client_options& opts);
+
+/// Builds a session config; returns an error text for bad input (a header
+/// without a colon, a non-positive timeout), else an empty string.
+std::string make_session_config(const client_options& opts,
+                                session_config& out);
+
+/// The CAF config every subcommand uses: our types registered, quiet
+/// logging, no config file.
+struct app_config : caf::actor_system_config {
+  app_config();
+};
+
+/// Prints `caf-mcp: <what>` to stderr.
+void print_error(const std::string& what);
+
+/// The exit status for a failed operation: 2 for invalid arguments,
+/// otherwise 3 (connection or protocol failure).
+int exit_code_for(const caf::error& err);
+
+} // namespace caf_mcp::app
