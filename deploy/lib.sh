@@ -56,6 +56,25 @@ build() {
   cmake --build "$BUILD_DIR" -j "$JOBS" "${targets[@]}" >&2
 }
 
+# setup_peers: the Node.js MCP peers of tests/peers (CTest fixtures). Installs
+# Debian's nodejs and npm only when `node` or `npm` is missing (a Node.js that
+# is already there is kept), then runs `npm ci` in tests/peers when its
+# node_modules is missing or older than package-lock.json.
+setup_peers() {
+  local dir="$CAF_MCP_ROOT/tests/peers"
+  [ -f "$dir/package-lock.json" ] || return 0
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing: nodejs npm"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  if [ ! -d "$dir/node_modules" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "npm ci in tests/peers (node $(node --version), npm $(npm --version))"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+}
+
 setup() {
   install_packages "$CAF_MCP_ROOT/deploy/packages.txt"
 }
