@@ -74,9 +74,14 @@ std::string summarize(const content_block& c) {
 caf::behavior notification_printer(caf::event_based_actor*) {
   return {
     [](progress_atom, progress_params& p) {
-      std::string line = "progress: " + std::to_string(p.progress);
+      auto num = [](double x) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%g", x);
+        return std::string{buf};
+      };
+      std::string line = "progress: " + num(p.progress);
       if (p.total)
-        line += "/" + std::to_string(*p.total);
+        line += "/" + num(*p.total);
       if (p.message)
         line += " " + *p.message;
       std::fprintf(stderr, "%s\n", line.c_str());
