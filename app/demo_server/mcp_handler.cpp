@@ -59,23 +59,6 @@ const json::object* params_object(const std::optional<json::value>& params) {
   return params->if_object();
 }
 
-/// Reads a number (integer or double) as a JavaScript number would.
-bool read_number(const json::value& v, double& out) {
-  switch (v.kind()) {
-    case json::kind::int64:
-      out = static_cast<double>(v.get_int64());
-      return true;
-    case json::kind::uint64:
-      out = static_cast<double>(v.get_uint64());
-      return true;
-    case json::kind::double_:
-      out = v.get_double();
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string make_tool_json(std::string name, std::string description,
                            std::string input_schema) {
   tool t;
@@ -372,9 +355,9 @@ void mcp_handler::call_tool(
     double b = 0;
     auto va = member(args, "a");
     auto vb = member(args, "b");
-    if (va == nullptr || !read_number(*va, a))
+    if (va == nullptr || !json_to_double(*va, a))
       return bad_args(R"("a" must be a number)");
-    if (vb == nullptr || !read_number(*vb, b))
+    if (vb == nullptr || !json_to_double(*vb, b))
       return bad_args(R"("b" must be a number)");
     std::string sum;
     append_js_number(sum, a + b);
@@ -382,7 +365,7 @@ void mcp_handler::call_tool(
   } else if (name == "slow") {
     double ms = 0;
     auto v = member(args, "ms");
-    if (v == nullptr || !read_number(*v, ms) || !(ms >= 0)
+    if (v == nullptr || !json_to_double(*v, ms) || !(ms >= 0)
         || !(ms <= max_slow_ms))
       return bad_args(R"("ms" must be a number from 0 to 600000)");
     slow(ctx, id, ms, progress);

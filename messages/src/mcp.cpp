@@ -150,28 +150,12 @@ bool read_opt_bool(const json::object& obj, std::string_view key, bool& out,
   return true;
 }
 
-bool to_double(const json::value& v, double& out) noexcept {
-  switch (v.kind()) {
-    case json::kind::int64:
-      out = static_cast<double>(v.get_int64());
-      return true;
-    case json::kind::uint64:
-      out = static_cast<double>(v.get_uint64());
-      return true;
-    case json::kind::double_:
-      out = v.get_double();
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool read_number(const json::object& obj, std::string_view key, double& out,
                  reader& r) {
   auto v = field(obj, key);
   if (v == nullptr)
     return r.fail(json::error::not_found, key, "missing required field");
-  if (!to_double(*v, out))
+  if (!json_to_double(*v, out))
     return r.fail(json::error::not_number, key, "expected a number");
   return true;
 }
@@ -184,7 +168,7 @@ bool read_opt_number(const json::object& obj, std::string_view key,
     return true;
   }
   double tmp = 0;
-  if (!to_double(*v, tmp))
+  if (!json_to_double(*v, tmp))
     return r.fail(json::error::not_number, key, "expected a number");
   out = tmp;
   return true;
@@ -1152,5 +1136,21 @@ CAF_MCP_DEFINE_JSON(root)
 CAF_MCP_DEFINE_JSON(list_roots_result)
 
 #undef CAF_MCP_DEFINE_JSON
+
+bool json_to_double(const json::value& v, double& out) noexcept {
+  switch (v.kind()) {
+    case json::kind::int64:
+      out = static_cast<double>(v.get_int64());
+      return true;
+    case json::kind::uint64:
+      out = static_cast<double>(v.get_uint64());
+      return true;
+    case json::kind::double_:
+      out = v.get_double();
+      return true;
+    default:
+      return false;
+  }
+}
 
 } // namespace caf_mcp

@@ -379,6 +379,10 @@ void append_json_int(std::string& out, int64_t x);
 /// Appends a double (see `append_json`).
 void append_json_double(std::string& out, double x);
 
+/// Reads a JSON number (int64, uint64 or double) as a double, as JavaScript
+/// would; returns false for any other kind.
+bool json_to_double(const boost::json::value& v, double& out) noexcept;
+
 /// Returns `v` as compact JSON text.
 std::string to_json_text(const boost::json::value& v);
 
