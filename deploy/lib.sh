@@ -8,6 +8,9 @@ set -euo pipefail
 CAF_MCP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$CAF_MCP_ROOT/build}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+# For -DCAF_MCP_ASAN=ON builds: silence CAF 0.17.6's own UBSan report (see
+# cmake/ubsan.supp); every other finding still stops the test.
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-suppressions=$CAF_MCP_ROOT/cmake/ubsan.supp:halt_on_error=1:print_stacktrace=1}"
 
 log() { printf '[caf-mcp] %s\n' "$*" >&2; }
 
