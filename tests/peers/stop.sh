@@ -49,13 +49,14 @@ live_members() {
   done
   echo "$n"
 }
-# Is it still our server? (pid reuse: the group leader must be a node process
+# Is it still our server? (pid reuse: the group leader must be a node process,
+# or caf-mcp for the demo server of tests/integration/demo-start.sh,
 # whose process group is its own pid.)
 ours() {
   read_stat "$pid" || return 1
   set -- $STAT
   [ "$1" != Z ] && [ "$3" = "$pid" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'node'
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'node|caf-mcp'
 }
 gone() { [ "$(live_members)" -eq 0 ]; }
 
