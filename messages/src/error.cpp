@@ -41,6 +41,7 @@ constexpr const char* names[] = {
   "tls_error",
   "gave_up",
   "closed",
+  "queue_timeout",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == mcp_errc_count,
@@ -87,6 +88,7 @@ bool is_recoverable(mcp_errc code) noexcept {
     case mcp_errc::malformed_sse:
     case mcp_errc::event_too_large:
     case mcp_errc::queue_full:
+    case mcp_errc::queue_timeout:
       return true;
     default:
       return false;

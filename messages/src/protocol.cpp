@@ -1,8 +1,95 @@
 #include "caf_mcp/messages/protocol.hpp"
 
+#include <algorithm>
+#include <map>
+#include <string_view>
+
 #include "caf/actor_system_config.hpp"
 
 namespace caf_mcp {
+
+const char* to_string(link_phase x) noexcept {
+  switch (x) {
+    case link_phase::connecting:
+      return "connecting";
+    case link_phase::ready:
+      return "ready";
+    case link_phase::backing_off:
+      return "backing_off";
+    case link_phase::gave_up:
+      return "gave_up";
+    case link_phase::closed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+const char* to_string(health_state x) noexcept {
+  switch (x) {
+    case health_state::healthy:
+      return "healthy";
+    case health_state::degraded:
+      return "degraded";
+    case health_state::down:
+      return "down";
+  }
+  return "unknown";
+}
+
+bool operator==(const link_status& x, const link_status& y) {
+  return x.server == y.server && x.phase == y.phase
+         && x.sessions_started == y.sessions_started
+         && x.reconnects == y.reconnects && x.attempts == y.attempts
+         && x.queued == y.queued && x.in_flight == y.in_flight
+         && x.calls_ok == y.calls_ok && x.calls_failed == y.calls_failed
+         && x.calls_resent == y.calls_resent
+         && x.ready_since_ms == y.ready_since_ms
+         && x.next_attempt_in == y.next_attempt_in
+         && x.longest_recovery == y.longest_recovery
+         && x.last_error == y.last_error;
+}
+
+bool operator==(const health_snapshot& x, const health_snapshot& y) {
+  return x.server == y.server && x.state == y.state && x.phase == y.phase
+         && x.connected_since_ms == y.connected_since_ms
+         && x.last_activity_ms == y.last_activity_ms
+         && x.reconnects == y.reconnects && x.messages == y.messages
+         && x.errors == y.errors && x.pings_sent == y.pings_sent
+         && x.pings_failed == y.pings_failed
+         && x.consecutive_failures == y.consecutive_failures
+         && x.rtt_last == y.rtt_last && x.rtt_smoothed == y.rtt_smoothed
+         && x.last_error == y.last_error;
+}
+
+bool operator==(const pool_stats& x, const pool_stats& y) {
+  return x.server == y.server && x.members == y.members && x.ready == y.ready
+         && x.replaced == y.replaced && x.in_flight == y.in_flight
+         && x.calls_ok == y.calls_ok && x.calls_failed == y.calls_failed
+         && x.links == y.links;
+}
+
+tools_diff diff_tools(const std::vector<tool>& before,
+                      const std::vector<tool>& after) {
+  std::map<std::string_view, const tool*> old_by_name;
+  for (auto& t : before)
+    old_by_name.emplace(t.name, &t);
+  tools_diff out;
+  std::map<std::string_view, bool> seen;
+  for (auto& t : after) {
+    if (!seen.emplace(t.name, true).second)
+      continue; // A duplicate name: the first one counts.
+    auto i = old_by_name.find(t.name);
+    if (i == old_by_name.end())
+      out.added.push_back(t);
+    else if (!(*i->second == t))
+      out.changed.push_back(t);
+  }
+  std::map<std::string_view, bool> removed_seen;
+  for (auto& t : before)
+    if (seen.count(t.name) == 0 && removed_seen.emplace(t.name, true).second)
+      out.removed.push_back(t);
+  return out;
+}
 
 void register_types(caf::actor_system_config& cfg) {
   add_error_category(cfg);
@@ -28,6 +115,22 @@ void register_types(caf::actor_system_config& cfg) {
     "std::vector<caf_mcp::tool_handle>");
   cfg.add_message_type<session_actor>("caf_mcp::session_actor");
   cfg.add_message_type<client_actor>("caf_mcp::client_actor");
+  // Supervision.
+  cfg.add_message_type<link_phase>("caf_mcp::link_phase");
+  cfg.add_message_type<link_status>("caf_mcp::link_status");
+  cfg.add_message_type<std::vector<link_status>>(
+    "std::vector<caf_mcp::link_status>");
+  cfg.add_message_type<tools_diff>("caf_mcp::tools_diff");
+  cfg.add_message_type<health_state>("caf_mcp::health_state");
+  cfg.add_message_type<health_snapshot>("caf_mcp::health_snapshot");
+  cfg.add_message_type<std::vector<health_snapshot>>(
+    "std::vector<caf_mcp::health_snapshot>");
+  cfg.add_message_type<pool_stats>("caf_mcp::pool_stats");
+  cfg.add_message_type<supervisor_actor>("caf_mcp::supervisor_actor");
+  cfg.add_message_type<std::vector<supervisor_actor>>(
+    "std::vector<caf_mcp::supervisor_actor>");
+  cfg.add_message_type<pool_actor>("caf_mcp::pool_actor");
+  cfg.add_message_type<health_monitor_actor>("caf_mcp::health_monitor_actor");
 }
 
 } // namespace caf_mcp

@@ -76,10 +76,12 @@ enum class mcp_errc : uint8_t {
   gave_up,
   /// The client or its session was shut down.
   closed,
+  /// A call waited for a (re)connect longer than its deadline allowed.
+  queue_timeout,
 };
 
 /// Number of codes (for tables indexed by code).
-constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::closed) + 1;
+constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::queue_timeout) + 1;
 
 /// The code's stable name, e.g. "session_expired".
 const char* to_string(mcp_errc code) noexcept;

@@ -78,6 +78,20 @@ using log_atom = caf::atom_constant<caf::atom("mcp_log")>;
 using tools_changed_atom = caf::atom_constant<caf::atom("mcp_tools")>;
 /// Ask an actor for its statistics.
 using stats_atom = caf::atom_constant<caf::atom("mcp_stats")>;
+/// To a supervisor: try again after giving up (resets the backoff).
+using retry_atom = caf::atom_constant<caf::atom("mcp_retry")>;
+/// To a supervisor: restart the session now (health monitor), with a reason.
+using restart_atom = caf::atom_constant<caf::atom("mcp_rstrt")>;
+/// To subscribers: a supervisor's link changed state (link_status attached).
+using link_atom = caf::atom_constant<caf::atom("mcp_link")>;
+/// To subscribers: tools added, removed or changed after a (re)list.
+using tools_diff_atom = caf::atom_constant<caf::atom("mcp_tdiff")>;
+/// Ask for a health snapshot; to subscribers: a new snapshot.
+using health_atom = caf::atom_constant<caf::atom("mcp_health")>;
+/// A periodic timer of an actor fired.
+using tick_atom = caf::atom_constant<caf::atom("mcp_tick")>;
+/// Add a server (supervisor) to a health monitor.
+using watch_atom = caf::atom_constant<caf::atom("mcp_watch")>;
 
 // -- types that travel between actors -----------------------------------------
 
@@ -199,6 +213,219 @@ using client_actor = caf::typed_actor<
   // from its sessions (the client subscribes itself)
   caf::reacts_to<tools_changed_atom, std::string /*server*/,
                  std::vector<tool>>>;
+
+// -- supervision --------------------------------------------------------------
+
+/// Where a supervisor's link to its server stands.
+enum class link_phase : uint8_t {
+  /// A session is being set up (connect, endpoint, initialize).
+  connecting,
+  /// The session is initialized: calls go out.
+  ready,
+  /// Waiting for the backoff delay before the next attempt.
+  backing_off,
+  /// Stopped trying (max attempts, or a failure retrying cannot fix); the
+  /// last error says why. `retry_atom` starts again.
+  gave_up,
+  /// Closed by its owner.
+  closed,
+};
+
+/// "connecting", "ready", "backing_off", "gave_up" or "closed".
+const char* to_string(link_phase x) noexcept;
+
+/// A supervisor's state, as it answers `get_atom` and tells subscribers.
+struct link_status {
+  std::string server;
+  link_phase phase = link_phase::connecting;
+  /// Sessions started (the first one included).
+  uint64_t sessions_started = 0;
+  /// Restarts after a lost or failed session.
+  uint64_t reconnects = 0;
+  /// Failed attempts since the last stable connection.
+  uint64_t attempts = 0;
+  /// Calls waiting for the link to become ready.
+  uint64_t queued = 0;
+  /// Calls sent to the current session and not yet answered.
+  uint64_t in_flight = 0;
+  /// Calls answered (results, including isError results).
+  uint64_t calls_ok = 0;
+  /// Calls that failed (any code).
+  uint64_t calls_failed = 0;
+  /// Calls sent a second time after a connection loss (retryable calls and
+  /// calls that provably never reached the server).
+  uint64_t calls_resent = 0;
+  /// Time since the epoch of the system clock, in milliseconds, when the
+  /// current session became ready (0 if not ready).
+  int64_t ready_since_ms = 0;
+  /// The delay before the next attempt while backing off.
+  caf::timespan next_attempt_in{0};
+  /// Longest time from losing a session to the next ready one.
+  caf::timespan longest_recovery{0};
+  /// The error that ended the last session or attempt (none if none).
+  caf::error last_error;
+};
+
+bool operator==(const link_status& x, const link_status& y);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_status& x) {
+  return f(caf::meta::type_name("link_status"), x.server, x.phase,
+           x.sessions_started, x.reconnects, x.attempts, x.queued,
+           x.in_flight, x.calls_ok, x.calls_failed, x.calls_resent,
+           x.ready_since_ms, x.next_attempt_in, x.longest_recovery,
+           x.last_error);
+}
+
+/// What changed in a server's tool set between two listings.
+struct tools_diff {
+  std::vector<tool> added;
+  /// Tools that are gone (the descriptions they had).
+  std::vector<tool> removed;
+  /// Tools whose description, schema or annotations changed (new form).
+  std::vector<tool> changed;
+};
+
+inline bool operator==(const tools_diff& x, const tools_diff& y) {
+  return x.added == y.added && x.removed == y.removed
+         && x.changed == y.changed;
+}
+
+inline bool empty(const tools_diff& x) {
+  return x.added.empty() && x.removed.empty() && x.changed.empty();
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tools_diff& x) {
+  return f(caf::meta::type_name("tools_diff"), x.added, x.removed,
+           x.changed);
+}
+
+/// Compares two tool lists by name (order does not matter).
+tools_diff diff_tools(const std::vector<tool>& before,
+                      const std::vector<tool>& after);
+
+/// Health of one server as the health monitor judges it.
+enum class health_state : uint8_t {
+  /// Recent pings answered.
+  healthy,
+  /// Some pings failed, or the round trip is slow, or the link is
+  /// reconnecting.
+  degraded,
+  /// The link is down, gave up, or K pings in a row failed.
+  down,
+};
+
+/// "healthy", "degraded" or "down".
+const char* to_string(health_state x) noexcept;
+
+/// The seed's connection statistics for one server, as a value.
+struct health_snapshot {
+  std::string server;
+  health_state state = health_state::down;
+  link_phase phase = link_phase::connecting;
+  /// When the current session became ready (system clock, ms; 0 = not).
+  int64_t connected_since_ms = 0;
+  /// Last time anything was heard from the server (ms; 0 = never).
+  int64_t last_activity_ms = 0;
+  uint64_t reconnects = 0;
+  /// Calls and pings answered.
+  uint64_t messages = 0;
+  /// Calls and pings failed.
+  uint64_t errors = 0;
+  uint64_t pings_sent = 0;
+  uint64_t pings_failed = 0;
+  /// Failed pings in a row.
+  uint64_t consecutive_failures = 0;
+  caf::timespan rtt_last{0};
+  /// Exponentially smoothed round trip (alpha 1/8, as TCP's SRTT).
+  caf::timespan rtt_smoothed{0};
+  caf::error last_error;
+};
+
+bool operator==(const health_snapshot& x, const health_snapshot& y);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, health_snapshot& x) {
+  return f(caf::meta::type_name("health_snapshot"), x.server, x.state,
+           x.phase, x.connected_since_ms, x.last_activity_ms, x.reconnects,
+           x.messages, x.errors, x.pings_sent, x.pings_failed,
+           x.consecutive_failures, x.rtt_last, x.rtt_smoothed, x.last_error);
+}
+
+/// Statistics of a connection pool.
+struct pool_stats {
+  std::string server;
+  /// Members now, and how many of them are ready.
+  uint64_t members = 0;
+  uint64_t ready = 0;
+  /// Members replaced after they died or gave up.
+  uint64_t replaced = 0;
+  uint64_t in_flight = 0;
+  uint64_t calls_ok = 0;
+  uint64_t calls_failed = 0;
+  /// The status of each member.
+  std::vector<link_status> links;
+};
+
+bool operator==(const pool_stats& x, const pool_stats& y);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
+  return f(caf::meta::type_name("pool_stats"), x.server, x.members, x.ready,
+           x.replaced, x.in_flight, x.calls_ok, x.calls_failed, x.links);
+}
+
+/// One server behind a supervisor that restarts its session with backoff.
+/// Same caller interface as a session, plus status, retry and restart.
+/// Subscribers get (log_atom, server, logging_message_params),
+/// (tools_diff_atom, server, tools_diff) and (link_atom, link_status).
+using supervisor_actor = caf::typed_actor<
+  caf::replies_to<init_atom>::with<initialize_result>,
+  caf::replies_to<list_atom>::with<std::vector<tool>>,
+  caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
+                  call_options>::with<call_tool_result>,
+  caf::replies_to<request_atom, std::string /*method*/,
+                  std::string /*params JSON*/,
+                  call_options>::with<std::string /*result JSON*/>,
+  caf::replies_to<caf::ping_atom>::with<caf::timespan>,
+  caf::replies_to<caf::get_atom>::with<link_status>,
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<retry_atom>,
+  caf::reacts_to<restart_atom, caf::error /*why*/>,
+  caf::reacts_to<caf::close_atom>,
+  // from its sessions (it subscribes itself) and its timers
+  caf::reacts_to<tools_changed_atom, std::string, std::vector<tool>>,
+  caf::reacts_to<log_atom, std::string, logging_message_params>,
+  caf::reacts_to<tick_atom, uint64_t /*timer id*/>>;
+
+/// N supervised sessions to one server with least-in-flight routing.
+using pool_actor = caf::typed_actor<
+  caf::replies_to<init_atom>::with<initialize_result>,
+  caf::replies_to<list_atom>::with<std::vector<tool>>,
+  caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
+                  call_options>::with<call_tool_result>,
+  caf::replies_to<request_atom, std::string /*method*/,
+                  std::string /*params JSON*/,
+                  call_options>::with<std::string /*result JSON*/>,
+  caf::replies_to<caf::ping_atom>::with<caf::timespan>,
+  caf::replies_to<stats_atom>::with<pool_stats>,
+  caf::replies_to<caf::get_atom>::with<std::vector<supervisor_actor>>,
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<retry_atom>,
+  caf::reacts_to<caf::close_atom>,
+  caf::reacts_to<tick_atom, uint64_t>>;
+
+/// Pings supervised servers and keeps the seed's connection statistics.
+/// Subscribers get (health_atom, health_snapshot) on every change of state
+/// and after every ping round.
+using health_monitor_actor = caf::typed_actor<
+  caf::reacts_to<watch_atom, std::string /*server*/, supervisor_actor>,
+  caf::replies_to<health_atom>::with<std::vector<health_snapshot>>,
+  caf::replies_to<health_atom, std::string /*server*/>::with<health_snapshot>,
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<link_atom, link_status>,
+  caf::reacts_to<tick_atom, uint64_t>>;
 
 /// Registers our error category and every type that may cross CAF nodes
 /// with `cfg` (call once per actor system config).

@@ -1,0 +1,140 @@
+#pragma once
+
+/// The supervisor: one server's session, kept alive.
+///
+/// Owns: the current session actor (one at a time; every restart is a new
+/// MCP session: new GET, `initialize`, a fresh tools/list), the backoff
+/// policy, the calls waiting for a session (bounded, each with its own
+/// deadline), the calls in flight on the current session, the last tool
+/// list, its subscribers.
+/// Receives: the caller interface of a session (init, list, call, request,
+/// ping, subscribe, close) plus `get_atom` (status), `retry_atom` (try again
+/// after giving up) and `(restart_atom, why)` (from a health monitor).
+/// Monitors: its session. A session that ends, fails to start, or fails a
+/// call with `connection_lost` / `session_expired` is replaced after
+/// `backoff.next_delay()` (the server's Retry-After is a floor); failures
+/// that retrying cannot fix (see recovery.hpp) give up at once, and
+/// `max_attempts` failed attempts in a row give up too: the phase is then
+/// `gave_up` with the last error, waiting calls fail, and `retry_atom`
+/// starts again.
+/// Calls in flight when a session is lost fail with `connection_lost`
+/// unless marked retryable (`call_options::retryable`): those are sent once
+/// more on the next session. Calls the server provably never executed
+/// (POST refused, 404, 429, 503) are sent again in any case, after the
+/// Retry-After or the backoff base, until their deadline.
+/// Tells subscribers: (link_atom, link_status) on every phase change,
+/// (tools_diff_atom, server, tools_diff) when the tool set changed after a
+/// (re)list, and the session's (log_atom, ...) messages.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "caf/actor_clock.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "caf_mcp/actors/session.hpp"
+#include "caf_mcp/messages/protocol.hpp"
+#include "caf_mcp/transport/backoff.hpp"
+
+namespace caf_mcp {
+
+/// Creates the session of a supervisor (tests plug in a fake here).
+using session_factory
+  = std::function<session_actor(caf::actor_system&, const session_config&)>;
+
+struct supervisor_config {
+  /// The server: name, URL, headers, timeouts (request_timeout is also the
+  /// default deadline of a call waiting for a session).
+  session_config session;
+  /// Restart delays: base 100 ms, factor 2, cap 30 s, full jitter, forever
+  /// (max_attempts 0), reset after 10 s up or the first answered call.
+  transport::backoff_config backoff = default_backoff();
+  /// Restart after 401/403 too (default: give up, a token will not fix
+  /// itself by waiting).
+  bool retry_auth_failures = false;
+  /// Calls waiting for a session, at most (more fail with queue_full).
+  size_t max_queued_calls = 1024;
+  /// List tools after every (re)start and tell subscribers what changed.
+  bool fetch_tools = true;
+  /// Seed of the jitter (0 = from std::random_device).
+  uint64_t seed = 0;
+  /// Null = spawn the real session.
+  session_factory make_session;
+
+  static transport::backoff_config default_backoff() {
+    transport::backoff_config cfg;
+    cfg.base = std::chrono::milliseconds{100};
+    cfg.factor = 2.0;
+    cfg.cap = std::chrono::seconds{30};
+    cfg.max_attempts = 0;
+    cfg.stable_period = std::chrono::seconds{10};
+    cfg.jitter = transport::jitter_mode::full;
+    return cfg;
+  }
+};
+
+struct supervisor_state;
+
+/// One call (or list, ping, raw request) as the supervisor tracks it.
+struct sup_job {
+  using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+  uint64_t id = 0;
+  caf::actor_clock::time_point deadline;
+  bool retryable = false;
+  /// Sent once more after a loss (at most once for possibly executed calls).
+  bool resent = false;
+  /// Incremented on every send; replies of older sends are ignored.
+  uint64_t attempt = 0;
+  /// The session it is in flight on.
+  session_actor on;
+  /// Sends the job to `s` with `timeout` left; replies come back through
+  /// `on_reply_ok` / the supervisor's error path.
+  std::function<void(self_ptr, const std::shared_ptr<sup_job>&,
+                     const session_actor&, caf::timespan)>
+    send;
+  /// Fails the caller.
+  std::function<void(const caf::error&)> fail;
+};
+
+using sup_job_ptr = std::shared_ptr<sup_job>;
+
+struct supervisor_state {
+  supervisor_config cfg;
+  std::unique_ptr<transport::backoff> policy;
+  link_status status;
+  session_actor session;
+  /// Set once the current session answered a call: it proved itself.
+  bool proved = false;
+  initialize_result init;
+  std::vector<tool> tools;
+  bool have_tools = false;
+  /// Waiting for a session, in arrival order (ids grow).
+  std::map<uint64_t, sup_job_ptr> queued;
+  /// Waiting out a Retry-After or the backoff base before a resend.
+  std::unordered_map<uint64_t, sup_job_ptr> parked;
+  /// Sent to the current session.
+  std::unordered_map<uint64_t, sup_job_ptr> in_flight;
+  std::vector<caf::typed_response_promise<initialize_result>> init_waiters;
+  std::vector<caf::actor> subscribers;
+  uint64_t next_job = 1;
+  uint64_t timer_generation = 0;
+  /// When the last ready session was lost (for recovery times).
+  std::optional<caf::actor_clock::time_point> lost_at;
+  ~supervisor_state();
+  static inline const char* name = "caf_mcp.supervisor";
+};
+
+/// Spawn with `system.spawn(supervisor, cfg)`; it connects at once.
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+           supervisor_config cfg);
+
+} // namespace caf_mcp

@@ -1,0 +1,97 @@
+#include "caf_mcp/actors/recovery.hpp"
+
+#include <string>
+
+#include "caf/message.hpp"
+
+#include "caf_mcp/messages/error.hpp"
+#include "caf_mcp/transport/backoff.hpp"
+
+namespace caf_mcp {
+
+loss_action on_session_end(const caf::error& reason,
+                           bool retry_auth_failures) noexcept {
+  mcp_errc code{};
+  if (!get_mcp_errc(reason, code))
+    return loss_action::restart;
+  switch (code) {
+    case mcp_errc::unauthorized:
+    case mcp_errc::forbidden:
+      return retry_auth_failures ? loss_action::restart : loss_action::give_up;
+    case mcp_errc::endpoint_origin_mismatch:
+    case mcp_errc::invalid_endpoint:
+    case mcp_errc::invalid_argument:
+    case mcp_errc::unsupported_protocol_version:
+    case mcp_errc::tls_error:
+      return loss_action::give_up;
+    default:
+      // Network trouble, timeouts, expired sessions, 429/503, any other HTTP
+      // status (a gateway's 502 page, a 500 during a deploy), malformed
+      // streams and content types (maintenance pages): try again.
+      return loss_action::restart;
+  }
+}
+
+call_fate classify_call_error(const caf::error& err) noexcept {
+  mcp_errc code{};
+  if (!get_mcp_errc(err, code))
+    return call_fate::deliver;
+  switch (code) {
+    case mcp_errc::connection_failed:
+    case mcp_errc::session_expired:
+    case mcp_errc::rate_limited:
+    case mcp_errc::service_unavailable:
+    case mcp_errc::not_initialized:
+      return call_fate::resend_later;
+    case mcp_errc::connection_lost:
+      return call_fate::session_lost;
+    default:
+      return call_fate::deliver;
+  }
+}
+
+bool ends_session(const caf::error& err) noexcept {
+  mcp_errc code{};
+  if (!get_mcp_errc(err, code))
+    return false;
+  return code == mcp_errc::connection_lost
+         || code == mcp_errc::session_expired;
+}
+
+std::optional<std::chrono::nanoseconds>
+retry_after(const caf::error& err, std::chrono::system_clock::time_point now) {
+  if (!err || !is_mcp_error(err))
+    return std::nullopt;
+  auto& ctx = err.context();
+  if (ctx.size() < 2 || !ctx.match_element<std::string>(1))
+    return std::nullopt;
+  auto res = transport::parse_retry_after(ctx.get_as<std::string>(1), now);
+  if (!res)
+    return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(*res);
+}
+
+size_t pick_member(const std::vector<member_load>& members, size_t& cursor) {
+  auto n = members.size();
+  if (n == 0)
+    return 0;
+  auto any_ready = false;
+  for (auto& m : members)
+    if (m.ready) {
+      any_ready = true;
+      break;
+    }
+  size_t best = n;
+  for (size_t k = 0; k < n; ++k) {
+    auto i = (cursor + k) % n;
+    auto& m = members[i];
+    if (any_ready && !m.ready)
+      continue;
+    if (best == n || m.in_flight < members[best].in_flight)
+      best = i;
+  }
+  cursor = (best + 1) % n;
+  return best;
+}
+
+} // namespace caf_mcp

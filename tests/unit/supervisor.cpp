@@ -1,0 +1,546 @@
+#define CAF_SUITE supervisor
+#include "caf/test/unit_test.hpp"
+
+// dsl.hpp calls FAIL(), which CAF 0.17.6's unit_test.hpp does not define.
+#ifndef FAIL
+#  define FAIL(msg) CAF_FAIL(msg)
+#endif
+#include "caf/test/dsl.hpp"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/all.hpp"
+
+#include "caf_mcp/actors/supervisor.hpp"
+
+using namespace caf_mcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() {
+    register_types(*this);
+  }
+};
+
+/// Control codes the test sends to a fake session as (deadline_atom, code).
+enum control : int64_t {
+  /// Fail every held call with connection_lost and quit with it.
+  die = 1,
+  /// Answer every held call with a result.
+  answer_all = 2,
+  /// Fail the oldest held call with session_expired and quit with it (a
+  /// POST answered 404).
+  expire_first = 3,
+};
+
+/// The server the fake sessions pretend to talk to.
+struct fake_server {
+  /// The next `fail_starts` sessions quit at init with `start_error`.
+  int fail_starts = 0;
+  caf::error start_error;
+  /// Sessions spawned so far (index = order).
+  std::vector<session_actor> sessions;
+  /// Calls executed: (session index, tool name, args).
+  std::vector<std::tuple<size_t, std::string, std::string>> executed;
+  /// The tool list of the next sessions.
+  std::vector<tool> tools;
+};
+
+struct fake_session_state {
+  std::shared_ptr<fake_server> server;
+  size_t index = 0;
+  std::deque<caf::typed_response_promise<call_tool_result>> held;
+  static inline const char* name = "fake_session";
+};
+
+call_tool_result text_result(const std::string& text) {
+  call_tool_result res;
+  content_block block;
+  block.kind = content_kind::text;
+  block.text = text;
+  res.content.push_back(block);
+  return res;
+}
+
+/// A session that answers `echo` at once and holds `hold` until told; init
+/// fails while the server says so.
+session_actor::behavior_type
+fake_session(session_actor::stateful_pointer<fake_session_state> self,
+             std::shared_ptr<fake_server> srv) {
+  self->state.server = srv;
+  self->state.index = srv->sessions.size();
+  srv->sessions.push_back(self);
+  auto fail_quit = [self](const caf::error& held_err, caf::error reason) {
+    for (auto& rp : self->state.held)
+      rp.deliver(held_err);
+    self->state.held.clear();
+    self->quit(std::move(reason));
+  };
+  return {
+    [self](init_atom) -> caf::result<initialize_result> {
+      auto& server = *self->state.server;
+      if (server.fail_starts > 0) {
+        --server.fail_starts;
+        auto err = server.start_error;
+        self->quit(err);
+        return err;
+      }
+      initialize_result res;
+      res.protocol_version = "2025-06-18";
+      res.server_info.name = "fake";
+      res.server_info.version = "1";
+      return res;
+    },
+    [self](list_atom) -> std::vector<tool> {
+      return self->state.server->tools;
+    },
+    [self](call_atom, std::string& name, std::string& args,
+           call_options&) -> caf::result<call_tool_result> {
+      auto& st = self->state;
+      st.server->executed.emplace_back(st.index, name, args);
+      if (name == "hold") {
+        auto rp = self->make_response_promise<call_tool_result>();
+        st.held.push_back(rp);
+        return rp;
+      }
+      return text_result(args);
+    },
+    [](request_atom, std::string&, std::string&,
+       call_options&) -> std::string { return "{}"; },
+    [](caf::ping_atom) -> caf::timespan { return 1ms; },
+    [](caf::subscribe_atom, caf::actor&) {},
+    [self](caf::close_atom) {
+      for (auto& rp : self->state.held)
+        rp.deliver(caf::make_error(mcp_errc::closed, "closed"));
+      self->quit();
+    },
+    [](endpoint_atom, std::string&) {},
+    [](inbound_atom, inbound_batch&) {},
+    [](post_done_atom, uint64_t, caf::error&) {},
+    [self, fail_quit](deadline_atom, int64_t code) {
+      auto& st = self->state;
+      switch (code) {
+        case die:
+          fail_quit(caf::make_error(mcp_errc::connection_lost, "gone"),
+                    caf::make_error(mcp_errc::connection_lost, "stream ended"));
+          break;
+        case answer_all:
+          for (auto& rp : st.held)
+            rp.deliver(text_result("held"));
+          st.held.clear();
+          break;
+        case expire_first:
+          if (!st.held.empty()) {
+            st.held.front().deliver(
+              caf::make_error(mcp_errc::session_expired, "POST -> 404"));
+            st.held.pop_front();
+          }
+          fail_quit(caf::make_error(mcp_errc::connection_lost, "expired"),
+                    caf::make_error(mcp_errc::session_expired, "POST -> 404"));
+          break;
+      }
+    },
+  };
+}
+
+template <class T>
+struct outcome {
+  bool done = false;
+  T value{};
+  caf::error err;
+};
+
+/// Records what a subscriber got.
+struct inbox {
+  std::vector<link_status> links;
+  std::vector<tools_diff> diffs;
+};
+
+bool has_code(const caf::error& err, mcp_errc code) {
+  mcp_errc got{};
+  return get_mcp_errc(err, got) && got == code;
+}
+
+struct fixture : test_coordinator_fixture<config> {
+  std::shared_ptr<fake_server> srv = std::make_shared<fake_server>();
+  std::shared_ptr<inbox> box = std::make_shared<inbox>();
+  supervisor_actor sup;
+  caf::actor listener;
+
+  supervisor_config make_config() {
+    supervisor_config sc;
+    sc.session.server_name = "fake";
+    sc.session.sse_url = "http://127.0.0.1:9/sse";
+    sc.session.request_timeout = 10s;
+    sc.backoff.base = 100ms;
+    sc.backoff.factor = 2.0;
+    sc.backoff.cap = 400ms;
+    sc.backoff.max_attempts = 5;
+    sc.backoff.stable_period = 60s;
+    sc.backoff.jitter = transport::jitter_mode::none;
+    sc.fetch_tools = true;
+    auto s = srv;
+    sc.make_session = [s](caf::actor_system& system, const session_config&) {
+      return system.spawn(fake_session, s);
+    };
+    return sc;
+  }
+
+  void start(supervisor_config sc) {
+    auto b = box;
+    listener = sys.spawn([b](caf::event_based_actor*) -> caf::behavior {
+      return {
+        [b](link_atom, link_status& st) { b->links.push_back(st); },
+        [b](tools_diff_atom, std::string&, tools_diff& d) {
+          b->diffs.push_back(d);
+        },
+        [](log_atom, std::string&, logging_message_params&) {},
+      };
+    });
+    sup = sys.spawn(supervisor, std::move(sc));
+    caf::anon_send(sup, caf::subscribe_atom::value, listener);
+    sched.run();
+  }
+
+  template <class T, class... Ts>
+  std::shared_ptr<outcome<T>> ask(Ts... xs) {
+    auto out = std::make_shared<outcome<T>>();
+    auto dest = sup;
+    sys.spawn([out, dest, xs...](caf::event_based_actor* helper) {
+      helper->request(dest, caf::infinite, xs...)
+        .then(
+          [out](T& value) {
+            out->done = true;
+            out->value = std::move(value);
+          },
+          [out](caf::error& err) {
+            out->done = true;
+            out->err = std::move(err);
+          });
+    });
+    sched.run();
+    return out;
+  }
+
+  std::shared_ptr<outcome<call_tool_result>>
+  call(const std::string& name, const std::string& args,
+       bool retryable = false, caf::timespan timeout = 0s) {
+    call_options opts;
+    opts.retryable = retryable;
+    opts.timeout = timeout;
+    return ask<call_tool_result>(call_atom::value, name, args, opts);
+  }
+
+  link_status status() {
+    auto res = ask<link_status>(caf::get_atom::value);
+    CAF_REQUIRE(res->done);
+    return res->value;
+  }
+
+  void control(size_t session_index, int64_t code) {
+    CAF_REQUIRE(session_index < srv->sessions.size());
+    caf::anon_send(srv->sessions[session_index], deadline_atom::value, code);
+    sched.run();
+  }
+
+  void wait(caf::timespan d) {
+    advance_time(d);
+    sched.run();
+  }
+
+  size_t executions(const std::string& args) {
+    size_t n = 0;
+    for (auto& e : srv->executed)
+      if (std::get<2>(e) == args)
+        ++n;
+    return n;
+  }
+
+  ~fixture() override {
+    if (sup)
+      caf::anon_send(sup, caf::close_atom::value);
+    sched.run();
+    if (listener)
+      caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+    for (auto& s : srv->sessions)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+tool make_tool(const std::string& name, const std::string& desc) {
+  tool t;
+  t.name = name;
+  t.description = desc;
+  t.input_schema = R"({"type":"object"})";
+  return t;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(supervisor_tests, fixture)
+
+CAF_TEST(a ready session serves calls and reports its phase) {
+  start(make_config());
+  auto st = status();
+  CAF_CHECK_EQUAL(st.phase, link_phase::ready);
+  CAF_CHECK_EQUAL(st.sessions_started, 1u);
+  auto res = call("echo", R"({"x":1})");
+  CAF_REQUIRE(res->done);
+  CAF_REQUIRE(!res->err);
+  CAF_CHECK_EQUAL(joined_text(res->value), R"({"x":1})");
+  CAF_CHECK_EQUAL(status().calls_ok, 1u);
+  // Subscribers saw connecting, then ready.
+  CAF_REQUIRE(box->links.size() >= 2u);
+  CAF_CHECK_EQUAL(box->links.back().phase, link_phase::ready);
+}
+
+CAF_TEST(delays grow hit the cap and give up after max attempts) {
+  srv->fail_starts = 100;
+  srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
+  start(make_config());
+  CAF_CHECK_EQUAL(srv->sessions.size(), 1u);
+  auto expect_delay = [&](caf::timespan d, size_t sessions_after) {
+    auto st = status();
+    CAF_CHECK_EQUAL(st.phase, link_phase::backing_off);
+    CAF_CHECK_EQUAL(st.next_attempt_in, d);
+    wait(d - 1ms);
+    CAF_CHECK_EQUAL(srv->sessions.size(), sessions_after - 1);
+    wait(1ms);
+    CAF_CHECK_EQUAL(srv->sessions.size(), sessions_after);
+  };
+  expect_delay(100ms, 2);
+  expect_delay(200ms, 3);
+  expect_delay(400ms, 4);
+  expect_delay(400ms, 5); // capped
+  expect_delay(400ms, 6); // 5th delay: the last one allowed
+  auto st = status();
+  CAF_CHECK_EQUAL(st.phase, link_phase::gave_up);
+  CAF_CHECK(has_code(st.last_error, mcp_errc::connection_failed));
+  // A call now fails at once with gave_up, naming the last error.
+  auto res = call("echo", "{}");
+  CAF_REQUIRE(res->done);
+  CAF_CHECK(has_code(res->err, mcp_errc::gave_up));
+  // Asked to try again, it starts over with the base delay.
+  srv->fail_starts = 0;
+  caf::anon_send(sup, retry_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(status().phase, link_phase::ready);
+  CAF_CHECK_EQUAL(srv->sessions.size(), 7u);
+}
+
+CAF_TEST(the attempt counter resets once a session answered a call) {
+  srv->fail_starts = 2;
+  srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
+  start(make_config());
+  wait(100ms);
+  wait(200ms);
+  CAF_REQUIRE_EQUAL(status().phase, link_phase::ready);
+  auto ok = call("echo", "{}");
+  CAF_REQUIRE(ok->done && !ok->err);
+  // Lose the proven session: the next delay is the base again.
+  control(2, die);
+  auto st = status();
+  CAF_CHECK_EQUAL(st.phase, link_phase::backing_off);
+  CAF_CHECK_EQUAL(st.next_attempt_in, 100ms);
+  CAF_CHECK_EQUAL(st.reconnects, 2u);
+  wait(100ms);
+  CAF_CHECK_EQUAL(status().phase, link_phase::ready);
+  CAF_CHECK_EQUAL(status().reconnects, 3u);
+}
+
+CAF_TEST(an unproven session that dies does not reset the counter) {
+  start(make_config());
+  control(0, die); // never answered a call
+  CAF_CHECK_EQUAL(status().next_attempt_in, 100ms);
+  wait(100ms);
+  control(1, die);
+  CAF_CHECK_EQUAL(status().next_attempt_in, 200ms);
+}
+
+CAF_TEST(calls wait while reconnecting and go out once ready) {
+  start(make_config());
+  srv->fail_starts = 1;
+  srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
+  control(0, die);
+  auto a = call("echo", R"({"n":1})");
+  auto b = call("echo", R"({"n":2})");
+  CAF_CHECK(!a->done);
+  CAF_CHECK(!b->done);
+  CAF_CHECK_EQUAL(status().queued, 2u);
+  wait(100ms); // attempt 1 fails
+  CAF_CHECK(!a->done);
+  wait(200ms); // attempt 2 succeeds
+  CAF_REQUIRE(a->done && b->done);
+  CAF_CHECK(!a->err);
+  CAF_CHECK(!b->err);
+  CAF_CHECK_EQUAL(joined_text(b->value), R"({"n":2})");
+  CAF_CHECK_EQUAL(status().queued, 0u);
+}
+
+CAF_TEST(the queue is bounded and each waiting call has its own deadline) {
+  auto sc = make_config();
+  sc.max_queued_calls = 2;
+  sc.backoff.max_attempts = 0;
+  srv->fail_starts = 1000;
+  srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
+  start(std::move(sc));
+  auto a = call("echo", "{}", false, 1s);
+  auto b = call("echo", "{}", false, 3s);
+  auto c = call("echo", "{}", false, 3s);
+  CAF_REQUIRE(c->done);
+  CAF_CHECK(has_code(c->err, mcp_errc::queue_full));
+  CAF_CHECK(!a->done);
+  wait(1s);
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::queue_timeout));
+  CAF_CHECK(!b->done);
+  wait(2s);
+  CAF_REQUIRE(b->done);
+  CAF_CHECK(has_code(b->err, mcp_errc::queue_timeout));
+  // The context names the last connection error.
+  CAF_CHECK(render(b->err).find("refused") != std::string::npos);
+}
+
+CAF_TEST(in flight calls fail with connection_lost unless retryable) {
+  start(make_config());
+  auto plain = call("hold", R"({"k":"plain"})");
+  auto retry = call("hold", R"({"k":"retry"})", true);
+  CAF_CHECK_EQUAL(status().in_flight, 2u);
+  control(0, die);
+  CAF_REQUIRE(plain->done);
+  CAF_CHECK(has_code(plain->err, mcp_errc::connection_lost));
+  CAF_CHECK(!retry->done);
+  wait(100ms); // new session; the retryable call goes out once more
+  CAF_REQUIRE_EQUAL(srv->sessions.size(), 2u);
+  CAF_CHECK_EQUAL(executions(R"({"k":"retry"})"), 2u);
+  CAF_CHECK_EQUAL(executions(R"({"k":"plain"})"), 1u);
+  control(1, answer_all);
+  CAF_REQUIRE(retry->done);
+  CAF_CHECK(!retry->err);
+  CAF_CHECK_EQUAL(status().calls_resent, 1u);
+}
+
+CAF_TEST(a retryable call is sent at most once more) {
+  start(make_config());
+  auto retry = call("hold", R"({"k":"r"})", true);
+  control(0, die);
+  wait(100ms);
+  control(1, die);
+  CAF_REQUIRE(retry->done);
+  CAF_CHECK(has_code(retry->err, mcp_errc::connection_lost));
+  CAF_CHECK_EQUAL(executions(R"({"k":"r"})"), 2u);
+}
+
+CAF_TEST(a call the server refused with 404 goes out again on a new session) {
+  start(make_config());
+  auto refused = call("hold", R"({"k":"a"})"); // not retryable
+  auto other = call("hold", R"({"k":"b"})");
+  control(0, expire_first); // "a" got 404, "b" was accepted: lost
+  CAF_REQUIRE(other->done);
+  CAF_CHECK(has_code(other->err, mcp_errc::connection_lost));
+  CAF_CHECK(!refused->done);
+  wait(100ms);
+  CAF_REQUIRE_EQUAL(srv->sessions.size(), 2u);
+  control(1, answer_all);
+  CAF_REQUIRE(refused->done);
+  CAF_CHECK(!refused->err);
+}
+
+CAF_TEST(401 gives up at once and calls see the cause) {
+  srv->fail_starts = 1;
+  srv->start_error = caf::make_error(mcp_errc::unauthorized, "HTTP 401");
+  auto sc = make_config();
+  start(std::move(sc));
+  auto st = status();
+  CAF_CHECK_EQUAL(st.phase, link_phase::gave_up);
+  CAF_CHECK(has_code(st.last_error, mcp_errc::unauthorized));
+  auto init = ask<initialize_result>(init_atom::value);
+  CAF_REQUIRE(init->done);
+  CAF_CHECK(has_code(init->err, mcp_errc::unauthorized));
+  wait(10s);
+  CAF_CHECK_EQUAL(srv->sessions.size(), 1u);
+}
+
+CAF_TEST(401 is retried when configured) {
+  srv->fail_starts = 1;
+  srv->start_error = caf::make_error(mcp_errc::unauthorized, "HTTP 401");
+  auto sc = make_config();
+  sc.retry_auth_failures = true;
+  start(std::move(sc));
+  CAF_CHECK_EQUAL(status().phase, link_phase::backing_off);
+  wait(100ms);
+  CAF_CHECK_EQUAL(status().phase, link_phase::ready);
+}
+
+CAF_TEST(retry after is a floor for the next delay) {
+  srv->fail_starts = 1;
+  srv->start_error = caf::make_error(mcp_errc::service_unavailable,
+                                     "HTTP 503", std::string{"2"});
+  auto sc = make_config();
+  sc.backoff.cap = 5s;
+  start(std::move(sc));
+  auto st = status();
+  CAF_CHECK_EQUAL(st.phase, link_phase::backing_off);
+  CAF_CHECK_EQUAL(st.next_attempt_in, 2s);
+  wait(1999ms);
+  CAF_CHECK_EQUAL(srv->sessions.size(), 1u);
+  wait(1ms);
+  CAF_CHECK_EQUAL(status().phase, link_phase::ready);
+}
+
+CAF_TEST(every restart relists tools and subscribers get the diff) {
+  srv->tools = {make_tool("a", "A"), make_tool("b", "B")};
+  start(make_config());
+  CAF_REQUIRE_EQUAL(box->diffs.size(), 1u);
+  CAF_CHECK_EQUAL(box->diffs[0].added.size(), 2u);
+  srv->tools = {make_tool("b", "B2"), make_tool("c", "C")};
+  control(0, die);
+  wait(100ms);
+  CAF_REQUIRE_EQUAL(box->diffs.size(), 2u);
+  auto& d = box->diffs[1];
+  CAF_REQUIRE_EQUAL(d.added.size(), 1u);
+  CAF_CHECK_EQUAL(d.added[0].name, "c");
+  CAF_REQUIRE_EQUAL(d.removed.size(), 1u);
+  CAF_CHECK_EQUAL(d.removed[0].name, "a");
+  CAF_REQUIRE_EQUAL(d.changed.size(), 1u);
+  CAF_CHECK_EQUAL(d.changed[0].name, "b");
+  // The same list again: nothing to tell.
+  control(1, die);
+  wait(100ms);
+  CAF_CHECK_EQUAL(box->diffs.size(), 2u);
+}
+
+CAF_TEST(a restart request from a health monitor replaces the session) {
+  start(make_config());
+  caf::anon_send(sup, restart_atom::value,
+                 caf::make_error(mcp_errc::timeout, "3 pings failed"));
+  sched.run();
+  auto st = status();
+  CAF_CHECK_EQUAL(st.phase, link_phase::backing_off);
+  CAF_CHECK(has_code(st.last_error, mcp_errc::timeout));
+  wait(100ms);
+  CAF_CHECK_EQUAL(status().phase, link_phase::ready);
+  CAF_CHECK_EQUAL(srv->sessions.size(), 2u);
+}
+
+CAF_TEST(close fails waiting calls with closed) {
+  srv->fail_starts = 1000;
+  srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
+  auto sc = make_config();
+  sc.backoff.max_attempts = 0;
+  start(std::move(sc));
+  auto a = call("echo", "{}");
+  caf::anon_send(sup, caf::close_atom::value);
+  sched.run();
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::closed));
+  sup = nullptr;
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
