@@ -470,6 +470,8 @@ done
 check "--fault-after 300 arms post_404" "404 Session not found" "$got"
 [ $(( $(ms_now) - t_start )) -ge 300 ] && ok || bad "--fault-after 300 fired early"
 check "--fault-after 300: the POST before it were accepted" "$i" "$(stat posts | xargs -I{} expr {} - 1)"
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
