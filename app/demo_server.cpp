@@ -2,14 +2,20 @@
 // (tools echo, add, slow, fail). Used by deploy/run as a demo, by the
 // integration tests, and as the fast peer of the benchmarks. The MCP
 // behaviour is in demo_server/mcp_handler.*, the HTTP side in
-// demo_server/http_server.*.
+// demo_server/http_server.*; with --faults (or any fault option) it is the
+// fault-injection server of demo_server/fault_handler.* (docs/fault-server.md).
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "demo_server/fault_handler.hpp"
 #include "demo_server/http_server.hpp"
 #include "demo_server/mcp_handler.hpp"
 
@@ -20,11 +26,72 @@ namespace {
 struct demo_server_options {
   demo::server_options server;
   demo::handler_options handler;
+  bool faults = false;
+  std::vector<std::string> fault_every;
+  std::vector<std::string> fault_after;
+  std::string exec_log;
 };
 
+/// Splits `N:FAULT[:PARAM]` (or `N:{json}`) into N and the fault spec;
+/// returns an error text.
+std::string parse_rule(const std::string& text, bool positive,
+                       std::pair<uint64_t, demo::fault_spec>& out) {
+  auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return "expected N:FAULT[:PARAM], got " + text;
+  uint64_t n = 0;
+  for (size_t i = 0; i < colon; ++i) {
+    auto c = text[i];
+    if (c < '0' || c > '9' || n > UINT64_MAX / 10 - 1)
+      return "expected a number before ':' in " + text;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (positive && n == 0)
+    return "N must be at least 1 in " + text;
+  auto err = demo::parse_fault_arg(std::string_view{text}.substr(colon + 1),
+                                   out.second);
+  if (!err.empty())
+    return err + " (in " + text + ")";
+  if (out.second.kind == demo::fault_kind::none)
+    return "'none' cannot be scheduled";
+  out.first = n;
+  return {};
+}
+
 int run_demo_server(const demo_server_options& opts) {
-  demo::mcp_handler handler{opts.handler};
-  return demo::run_http_server(opts.server, handler);
+  if (!opts.faults) {
+    demo::mcp_handler handler{opts.handler};
+    return demo::run_http_server(opts.server, handler);
+  }
+  demo::fault_options fopts;
+  fopts.exec_log = opts.exec_log;
+  for (auto& text : opts.fault_every) {
+    std::pair<uint64_t, demo::fault_spec> rule;
+    if (auto err = parse_rule(text, true, rule); !err.empty()) {
+      std::fprintf(stderr, "caf-mcp demo-server: --fault-every: %s\n",
+                   err.c_str());
+      return exit_usage;
+    }
+    fopts.every.push_back(std::move(rule));
+  }
+  for (auto& text : opts.fault_after) {
+    std::pair<uint64_t, demo::fault_spec> rule;
+    if (auto err = parse_rule(text, false, rule); !err.empty()) {
+      std::fprintf(stderr, "caf-mcp demo-server: --fault-after: %s\n",
+                   err.c_str());
+      return exit_usage;
+    }
+    fopts.after.push_back(std::move(rule));
+  }
+  std::unique_ptr<demo::fault_handler> handler;
+  try {
+    handler = std::make_unique<demo::fault_handler>(opts.handler,
+                                                    std::move(fopts));
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "caf-mcp demo-server: %s\n", ex.what());
+    return exit_failure;
+  }
+  return demo::run_http_server(opts.server, *handler);
 }
 
 } // namespace
@@ -55,8 +122,35 @@ void add_demo_server(CLI::App& app, int& exit_code) {
     ->check(CLI::Range(size_t{0}, size_t{1000000}));
   cmd->add_flag("--verbose", opts->handler.verbose,
                 "log one line per request on stderr");
+  cmd->add_option("--port-file", opts->server.port_file,
+                  "write the bound port and a newline to FILE once listening");
+  cmd->add_flag("--faults", opts->faults,
+                "fault injection (docs/fault-server.md): the control API "
+                "POST /_fault and GET /_stats on the same port, the tool "
+                "record; implied by the options below");
+  cmd->add_option("--fault-every", opts->fault_every,
+                  "N:FAULT[:PARAM]: on every Nth tools/call, FAULT once "
+                  "(a POST fault takes the POST carrying that call, a stream "
+                  "fault breaks the next response of a tools/call, "
+                  "new_session closes all sessions instead of running it); "
+                  "PARAM: retry_after for post_429/post_503, ms for stall "
+                  "(0 = forever), bytes for oversized_event, utf8|not_jsonrpc "
+                  "for malformed_sse, id for unknown_id, body for post_404; "
+                  "N:{JSON} takes the JSON of POST /_fault; repeatable")
+    ->type_name("N:FAULT[:PARAM]");
+  cmd->add_option("--fault-after", opts->fault_after,
+                  "MS:FAULT[:PARAM]: arm FAULT once MS milliseconds after "
+                  "start (it applies to the next POST or tools/call, as if "
+                  "armed with POST /_fault); repeatable")
+    ->type_name("MS:FAULT[:PARAM]");
+  cmd->add_option("--exec-log", opts->exec_log,
+                  "append the key of every execution of the record tool and "
+                  "a newline to FILE (O_APPEND, one write per execution, "
+                  "before the answer)");
   cmd->callback([opts, &exit_code] {
     opts->server.verbose = opts->handler.verbose;
+    opts->faults = opts->faults || !opts->fault_every.empty()
+                   || !opts->fault_after.empty() || !opts->exec_log.empty();
     exit_code = run_demo_server(*opts);
   });
 }

@@ -16,7 +16,9 @@
 // chunk (one writev for chunk header, events and trailer).
 #include "http_server.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -142,13 +144,35 @@ public:
     return i != map_.end() ? i->second.lock() : nullptr;
   }
 
+  size_t size() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return map_.size();
+  }
+
+  /// Forgets all sessions and returns those still alive.
+  std::vector<std::shared_ptr<sse_session>> take_all() {
+    std::unordered_map<std::string_view, std::weak_ptr<sse_session>> map;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      map.swap(map_);
+    }
+    std::vector<std::shared_ptr<sse_session>> result;
+    result.reserve(map.size());
+    for (auto& kvp : map)
+      if (auto s = kvp.second.lock())
+        result.push_back(std::move(s));
+    return result;
+  }
+
 private:
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   std::unordered_map<std::string_view, std::weak_ptr<sse_session>> map_;
 };
 
+class http_connection;
+
 /// What all connections share.
-struct server_state {
+struct server_state final : server_control {
   server_state(const mcp_handler& hdl, bool verbose_log)
     : handler(hdl), verbose(verbose_log) {
     http::response<http::string_body> res;
@@ -163,9 +187,32 @@ struct server_state {
     accepted = out.str();
   }
 
+  size_t close_all_sessions() override;
+
+  uint64_t sessions_opened() const noexcept override {
+    return opened.load(std::memory_order_relaxed);
+  }
+
+  size_t sessions_open() const override {
+    return sessions.size();
+  }
+
+  /// Remembers a POST connection held open without an answer, so that
+  /// `close_all_sessions` can close it.
+  void hold(const std::shared_ptr<http_connection>& conn) {
+    std::lock_guard<std::mutex> guard{held_mtx};
+    held.erase(std::remove_if(held.begin(), held.end(),
+                              [](const auto& w) { return w.expired(); }),
+               held.end());
+    held.push_back(conn);
+  }
+
   const mcp_handler& handler;
   const bool verbose;
   session_registry sessions;
+  std::atomic<uint64_t> opened{0};
+  std::mutex held_mtx;
+  std::vector<std::weak_ptr<http_connection>> held;
 
   /// The answer to every good POST on a keep-alive HTTP/1.1 connection,
   /// serialized once by Beast (running Beast's serializer for every POST
@@ -197,6 +244,7 @@ public:
   void start(unsigned http_version, std::string_view prefix) {
     auto self = std::static_pointer_cast<sse_session>(shared_from_this());
     srv_.sessions.add(id_, self);
+    srv_.opened.fetch_add(1, std::memory_order_relaxed);
     registered_ = true;
     if (srv_.verbose)
       std::fprintf(stderr, "demo-server: session %s opened\n", id_.c_str());
@@ -241,30 +289,60 @@ public:
   void send_raw(std::string_view bytes) override {
     if (!open_)
       return;
+    if (holding_) {
+      held_ += bytes;
+      return check_held();
+    }
     pending_ += bytes;
     after_append();
   }
 
   void close() override {
+    end_session();
+    close_socket();
+  }
+
+  void close_after_write() override {
     if (!open_)
       return;
-    open_ = false;
-    if (registered_) {
-      srv_.sessions.remove(id_);
-      registered_ = false;
+    end_session();
+    if (writing_ || flush_scheduled_ || !header_done_) {
+      // on_write (or on_header) writes the rest and closes.
+      close_when_written_ = true;
+      return;
     }
-    if (srv_.verbose)
-      std::fprintf(stderr, "demo-server: session %s closed\n", id_.c_str());
-    srv_.handler.on_close(*this);
-    beast::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    if (pending_.empty())
+      return close_socket();
+    close_when_written_ = true;
+    flush();
+  }
+
+  void hold_output() override {
+    holding_ = open_;
+  }
+
+  void release_output() override {
+    if (!holding_)
+      return;
+    holding_ = false;
+    if (!open_) {
+      held_.clear();
+      return;
+    }
+    pending_ += held_;
+    std::string{}.swap(held_);
+    after_append();
+  }
+
+  server_control& server() noexcept override {
+    return srv_;
   }
 
 protected:
   std::string& begin_message() override {
-    // While closed, events go to a scratch string that is thrown away.
-    auto& buf = open_ ? pending_ : discard_;
+    // While closed, events go to a scratch string that is thrown away;
+    // while held, to the held bytes.
+    auto& buf = !open_ ? discard_ : holding_ ? held_ : pending_;
     buf += "event: message\ndata: ";
     return buf;
   }
@@ -274,16 +352,55 @@ protected:
       discard_.clear();
       return;
     }
+    if (holding_) {
+      held_ += "\n\n";
+      return check_held();
+    }
     pending_ += "\n\n";
     after_append();
   }
 
 private:
+  /// Ends the session (unregisters it, cancels its calls) but leaves the
+  /// socket alone.
+  void end_session() {
+    if (!open_)
+      return;
+    open_ = false;
+    holding_ = false;
+    std::string{}.swap(held_);
+    if (registered_) {
+      srv_.sessions.remove(id_);
+      registered_ = false;
+    }
+    if (srv_.verbose)
+      std::fprintf(stderr, "demo-server: session %s closed\n", id_.c_str());
+    srv_.handler.on_close(*this);
+  }
+
+  void close_socket() {
+    close_when_written_ = false;
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+  void check_held() {
+    if (held_.size() > max_pending_output) {
+      if (srv_.verbose)
+        std::fprintf(stderr, "demo-server: session %s: too much held "
+                             "output, closing\n", id_.c_str());
+      close();
+    }
+  }
+
   void on_header(beast::error_code ec, size_t) {
     if (ec)
       return close();
     header_done_ = true;
     flush();
+    if (close_when_written_ && !writing_)
+      return close_socket();
     do_read();
   }
 
@@ -300,7 +417,7 @@ private:
     // ends the session.
     if (ec)
       return close();
-    if (open_)
+    if (socket_.is_open())
       do_read();
   }
 
@@ -323,13 +440,15 @@ private:
                  shared_from_this())] {
                 self->flush_scheduled_ = false;
                 self->flush();
+                if (self->close_when_written_ && !self->writing_)
+                  self->close_socket();
               });
   }
 
   /// Starts writing everything pending, unless a write is in flight (its
   /// completion comes back here).
   void flush() {
-    if (!header_done_ || writing_ || pending_.empty() || !open_)
+    if (!header_done_ || writing_ || pending_.empty() || !socket_.is_open())
       return;
     out_.swap(pending_);
     pending_.clear();
@@ -365,6 +484,8 @@ private:
     if (out_.capacity() > keep_buffer_capacity)
       std::string{}.swap(out_);
     flush();
+    if (close_when_written_ && !writing_)
+      close_socket();
   }
 
   tcp::socket socket_;
@@ -380,12 +501,18 @@ private:
   bool header_done_ = false;
   bool writing_ = false;
   bool flush_scheduled_ = false;
+  /// Set by hold_output: new output goes to `held_`.
+  bool holding_ = false;
+  /// Set by close_after_write: close once `pending_` is written.
+  bool close_when_written_ = false;
   /// Events not yet handed to a write.
   std::string pending_;
   /// The bytes of the write in flight.
   std::string out_;
   /// Where events go after the close.
   std::string discard_;
+  /// Output held back by hold_output.
+  std::string held_;
   char chunk_header_[24];
   char read_buf_[512];
 };
@@ -405,6 +532,12 @@ public:
     net::dispatch(stream_.get_executor(),
                   beast::bind_front_handler(&http_connection::do_read,
                                             shared_from_this()));
+  }
+
+  /// Closes the connection from any thread (for `close_all_sessions`).
+  void close_from_outside() {
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->drop(); });
   }
 
 private:
@@ -452,6 +585,11 @@ private:
         return reply(405, "Method Not Allowed", req.keep_alive());
       return post(req, query);
     }
+    auto method_text = req.method_string();
+    control_request creq{{method_text.data(), method_text.size()}, path,
+                         query, req.body()};
+    if (auto alt = srv_.handler.on_control(srv_, creq))
+      return answer(std::move(*alt), req.keep_alive());
     reply(404, "Not Found", req.keep_alive());
   }
 
@@ -472,10 +610,13 @@ private:
     if (!session)
       return reply(404, "Session not found", keep_alive);
     const auto& body = req.body();
-    if (auto alt = srv_.handler.on_post(post_info{*sid, body}))
-      return reply(alt->status, std::move(alt->body), keep_alive);
     decode_result msgs;
     decode(body, make_decode_arena(body.size()), msgs);
+    if (auto alt = srv_.handler.on_post(post_info{*sid, body, msgs})) {
+      if (alt->process && !msgs.messages.empty())
+        deliver(std::move(session), std::move(msgs));
+      return answer(std::move(*alt), keep_alive);
+    }
     if (msgs.messages.empty()) {
       // Not JSON, or no valid JSON-RPC message in it: a plain-text 400,
       // like the TypeScript SDK's SSEServerTransport.
@@ -499,6 +640,11 @@ private:
     } else {
       reply(202, "Accepted", keep_alive);
     }
+    deliver(std::move(session), std::move(msgs));
+  }
+
+  /// Hands the messages of a POST to its session.
+  void deliver(std::shared_ptr<sse_session> session, decode_result&& msgs) {
     auto& executor = session->executor();
     net::dispatch(executor, [s = std::move(session), m = std::move(msgs),
                              &handler = srv_.handler]() mutable {
@@ -511,7 +657,50 @@ private:
     });
   }
 
-  void reply(unsigned status, std::string body, bool keep_alive) {
+  /// Does what a hook's reply asks.
+  void answer(http_reply&& alt, bool keep_alive) {
+    switch (alt.action) {
+      case post_action::no_answer:
+        return hold();
+      case post_action::drop:
+        if (srv_.verbose)
+          std::fprintf(stderr, "demo-server: dropping a connection\n");
+        return drop();
+      case post_action::reply:
+        break;
+    }
+    reply(alt.status, std::move(alt.body), keep_alive, &alt);
+  }
+
+  /// Sends nothing and keeps the connection until the client closes it.
+  void hold() {
+    if (srv_.verbose)
+      std::fprintf(stderr, "demo-server: holding a request unanswered\n");
+    stream_.expires_never();
+    srv_.hold(shared_from_this());
+    do_drain();
+  }
+
+  void do_drain() {
+    stream_.async_read_some(net::buffer(drain_buf_),
+                            beast::bind_front_handler(&http_connection::on_drain,
+                                                      shared_from_this()));
+  }
+
+  void on_drain(beast::error_code ec, size_t) {
+    if (ec)
+      return drop();
+    do_drain();
+  }
+
+  void drop() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  void reply(unsigned status, std::string body, bool keep_alive,
+             const http_reply* extra = nullptr) {
     if (srv_.verbose) {
       auto& req = parser_->get();
       std::fprintf(stderr, "demo-server: %s %.*s -> %u %s\n",
@@ -524,7 +713,13 @@ private:
     // After a parse error the version may be unknown (0): answer 1.1.
     auto version = parser_->get().version();
     res_->version(version == 10 ? 10u : 11u);
-    res_->set(http::field::content_type, "text/plain; charset=utf-8");
+    if (extra != nullptr && !extra->content_type.empty())
+      res_->set(http::field::content_type, extra->content_type);
+    else
+      res_->set(http::field::content_type, "text/plain; charset=utf-8");
+    if (extra != nullptr)
+      for (auto& [name, value] : extra->headers)
+        res_->set(name, value);
     if (status == 405) {
       auto path = std::string_view{parser_->get().target().data(),
                                    parser_->get().target().size()};
@@ -559,7 +754,25 @@ private:
   server_state& srv_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
+  char drain_buf_[512];
 };
+
+size_t server_state::close_all_sessions() {
+  auto all = sessions.take_all();
+  for (auto& s : all) {
+    auto& ex = s->executor();
+    net::post(ex, [s = std::move(s)] { s->close(); });
+  }
+  std::vector<std::weak_ptr<http_connection>> conns;
+  {
+    std::lock_guard<std::mutex> guard{held_mtx};
+    conns.swap(held);
+  }
+  for (auto& w : conns)
+    if (auto c = w.lock())
+      c->close_from_outside();
+  return all.size();
+}
 
 // -- listener -----------------------------------------------------------------
 
@@ -676,6 +889,20 @@ int run_http_server(const server_options& opts, const mcp_handler& handler) {
   auto addr = bound.address().to_string();
   if (bound.address().is_v6())
     addr = "[" + addr + "]";
+  if (!opts.port_file.empty()) {
+    auto tmp = opts.port_file + ".tmp";
+    auto ok = false;
+    if (auto f = std::fopen(tmp.c_str(), "w")) {
+      ok = std::fprintf(f, "%u\n", static_cast<unsigned>(bound.port())) > 0;
+      ok = std::fclose(f) == 0 && ok;
+      ok = ok && std::rename(tmp.c_str(), opts.port_file.c_str()) == 0;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "caf-mcp demo-server: cannot write %s\n",
+                   opts.port_file.c_str());
+      return exit_failure;
+    }
+  }
   std::printf("listening on http://%s:%u/sse\n", addr.c_str(),
               static_cast<unsigned>(bound.port()));
   std::fflush(stdout);

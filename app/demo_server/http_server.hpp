@@ -10,6 +10,7 @@
 /// - `POST .../message?sessionId=ID` takes one JSON-RPC message or a batch:
 ///   404 "Session not found", 400 for a body that is not JSON or holds no
 ///   valid message, else 202 "Accepted" at once; answers go to the stream.
+/// - Any other path goes to `mcp_handler::on_control` (404 by default).
 
 #include <cstddef>
 #include <cstdint>
@@ -32,9 +33,14 @@ struct server_options {
 
   /// One line per HTTP error on stderr.
   bool verbose = false;
+
+  /// If set, the bound port and a newline are written to this file once
+  /// listening (written to FILE.tmp, then renamed: readers never see half).
+  std::string port_file;
 };
 
-/// Listens, prints `listening on http://HOST:PORT/sse` on stdout, and serves
+/// Listens (SO_REUSEADDR: a restarted server gets the port of a killed one at
+/// once), prints `listening on http://HOST:PORT/sse` on stdout, and serves
 /// until SIGINT or SIGTERM. Returns the process exit status: 0 after a
 /// signal, `exit_failure` if it cannot listen (the reason on stderr).
 int run_http_server(const server_options& opts, const mcp_handler& handler);

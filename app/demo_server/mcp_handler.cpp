@@ -59,15 +59,6 @@ const json::object* params_object(const std::optional<json::value>& params) {
   return params->if_object();
 }
 
-std::string make_tool_json(std::string name, std::string description,
-                           std::string input_schema) {
-  tool t;
-  t.name = std::move(name);
-  t.description = std::move(description);
-  t.input_schema = std::move(input_schema);
-  return to_json_text(t);
-}
-
 /// Logs one line on stderr if verbose.
 void log_request(const handler_options& opts, session_context& ctx,
                  std::string_view what, const request_id* id) {
@@ -94,19 +85,25 @@ session_context::~session_context() {
   // nop
 }
 
+// -- server_control -----------------------------------------------------------
+
+server_control::~server_control() {
+  // nop
+}
+
 // -- mcp_handler --------------------------------------------------------------
 
 mcp_handler::mcp_handler(handler_options opts) : opts_(opts) {
-  tools_json_.push_back(make_tool_json(
+  tools_json_.push_back(make_tool(
     "echo", "Echoes back the input text.",
     R"({"type":"object","properties":{"text":{"type":"string",)"
     R"("description":"Text to echo back"}},"required":["text"]})"));
-  tools_json_.push_back(make_tool_json(
+  tools_json_.push_back(make_tool(
     "add", "Adds two numbers and returns the sum as text.",
     R"({"type":"object","properties":{"a":{"type":"number",)"
     R"("description":"First number"},"b":{"type":"number",)"
     R"("description":"Second number"}},"required":["a","b"]})"));
-  tools_json_.push_back(make_tool_json(
+  tools_json_.push_back(make_tool(
     "slow",
     "Waits the given number of milliseconds without blocking the server, "
     "sending notifications/progress every 100 ms when the request carries a "
@@ -115,13 +112,35 @@ mcp_handler::mcp_handler(handler_options opts) : opts_(opts) {
     R"({"type":"object","properties":{"ms":{"type":"number","minimum":0,)"
     R"("maximum":600000,"description":"How long to wait, in milliseconds"}},)"
     R"("required":["ms"]})"));
-  tools_json_.push_back(make_tool_json(
+  tools_json_.push_back(make_tool(
     "fail",
     "Always fails: returns a result with isError true whose text is the "
     "given message.",
     R"({"type":"object","properties":{"message":{"type":"string",)"
     R"j("description":"The error text (default: The fail tool failed as )j"
     R"j(asked)"}}})j"));
+  make_all_tools_json();
+}
+
+mcp_handler::~mcp_handler() {
+  // nop
+}
+
+std::string mcp_handler::make_tool(std::string name, std::string description,
+                                   std::string input_schema) {
+  tool t;
+  t.name = std::move(name);
+  t.description = std::move(description);
+  t.input_schema = std::move(input_schema);
+  return to_json_text(t);
+}
+
+void mcp_handler::add_tool(std::string tool_json) {
+  tools_json_.push_back(std::move(tool_json));
+  make_all_tools_json();
+}
+
+void mcp_handler::make_all_tools_json() {
   all_tools_json_ = R"({"tools":[)";
   for (size_t i = 0; i < tools_json_.size(); ++i) {
     if (i > 0)
@@ -131,11 +150,12 @@ mcp_handler::mcp_handler(handler_options opts) : opts_(opts) {
   all_tools_json_ += "]}";
 }
 
-mcp_handler::~mcp_handler() {
-  // nop
+std::optional<http_reply> mcp_handler::on_post(const post_info&) const {
+  return std::nullopt;
 }
 
-std::optional<http_reply> mcp_handler::on_post(const post_info&) const {
+std::optional<http_reply>
+mcp_handler::on_control(server_control&, const control_request&) const {
   return std::nullopt;
 }
 

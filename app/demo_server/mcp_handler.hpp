@@ -7,21 +7,26 @@
 /// the `session_context` of that stream.
 ///
 /// The hook point: every step is a virtual member function. The normal
-/// behaviour lives in `mcp_handler`; a fault-injection server derives from it
-/// and overrides `on_post` (answer a POST with another HTTP status, or not at
-/// all), `on_request` (delay, drop, answer with garbage via `send_raw`, close
-/// the stream, ...) or `call_tool`, and calls the base class for everything
-/// it leaves alone. One handler serves all sessions on all io threads, so it
-/// must not change after construction; per-session state lives in
-/// `session_state`, which is only touched on the session's executor.
+/// behaviour lives in `mcp_handler`; the fault-injection server
+/// (fault_handler.hpp) derives from it and overrides `on_post` (answer a POST
+/// with another HTTP status, not at all, or drop it), `on_control` (its HTTP
+/// control API), `on_request` or `call_tool` (break the answer with
+/// `send_raw`, `hold_output`, `close_after_write`, ...), and calls the base
+/// class for everything it leaves alone. One handler serves all sessions on
+/// all io threads: whatever a handler changes after construction must be
+/// thread-safe (the fault handler's counters and armed faults); per-session
+/// state lives in `session_state`, which is only touched on the session's
+/// executor.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -33,6 +38,25 @@ namespace caf_mcp::app::demo {
 
 /// A running `slow` call (defined in mcp_handler.cpp).
 struct pending_call;
+
+/// What the HTTP layer offers beyond one session (implemented in
+/// http_server.cpp); thread-safe.
+class server_control {
+public:
+  virtual ~server_control();
+
+  /// Closes every open SSE stream and every POST connection held without an
+  /// answer, as a restarting server would: the sessions end and their ids
+  /// become unknown at once (later POSTs to them get 404). Returns the
+  /// number of streams closed.
+  virtual size_t close_all_sessions() = 0;
+
+  /// SSE streams opened since start.
+  virtual uint64_t sessions_opened() const noexcept = 0;
+
+  /// SSE streams open now.
+  virtual size_t sessions_open() const = 0;
+};
 
 /// What the server remembers about one MCP session (one SSE stream).
 struct session_state {
@@ -81,6 +105,22 @@ public:
   /// Closes the stream; the session ends (its id becomes unknown).
   virtual void close() = 0;
 
+  /// Closes the stream once everything queued so far is written, without
+  /// ending the HTTP body (no final chunk): the client sees the connection
+  /// drop after the last byte. The session ends at once; later sends are
+  /// dropped.
+  virtual void close_after_write() = 0;
+
+  /// Holds back everything sent from now on (events and `send_raw`) until
+  /// `release_output`; what was queued before is still written.
+  virtual void hold_output() = 0;
+
+  /// Queues what `hold_output` held back, in order, and sends normally again.
+  virtual void release_output() = 0;
+
+  /// The server this session belongs to.
+  virtual server_control& server() noexcept = 0;
+
   /// Queues one `event: message` whose data is the JSON text appended to
   /// the string by `write_json` (compact JSON: no line breaks).
   template <class F>
@@ -98,15 +138,53 @@ protected:
   virtual void end_message() = 0;
 };
 
-/// An HTTP answer that replaces the normal processing of a POST.
+/// What the HTTP layer does with a POST instead of the normal 202.
+enum class post_action : uint8_t {
+  /// Answer with `status`, `headers` and `body`.
+  reply,
+  /// Send nothing at all: hold the connection open until the client closes
+  /// it (or `close_all_sessions`).
+  no_answer,
+  /// Close the connection at once, without a status line.
+  drop,
+};
+
+/// An HTTP answer that replaces the normal processing of a request.
 struct http_reply {
   unsigned status = 500;
   std::string body;
+
+  /// `text/plain; charset=utf-8` unless set.
+  std::string content_type;
+
+  /// Extra header fields, e.g. `Retry-After`.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// For a POST: what to do instead of the 202.
+  post_action action = post_action::reply;
+
+  /// For a POST: also hand its messages to the session as if it had been
+  /// accepted (the request runs although the client sees a failure).
+  bool process = false;
 };
 
 /// What a POST looks like to `on_post`.
 struct post_info {
   std::string_view session_id;
+  std::string_view body;
+
+  /// The decoded body (may hold no message: the POST then gets a 400).
+  const decode_result& decoded;
+};
+
+/// A request to a path that is neither `.../sse` nor `.../message`, as
+/// `on_control` sees it.
+struct control_request {
+  std::string_view method;
+  /// The path without the query.
+  std::string_view path;
+  /// The raw query (after `?`), possibly empty.
+  std::string_view query;
   std::string_view body;
 };
 
@@ -135,10 +213,16 @@ public:
   }
 
   /// Called for each POST to a known session after its body was read and
-  /// before it is decoded. Returning a reply sends it instead of the normal
-  /// 400/202 and skips the body. Default: nullopt (proceed). May run on any
-  /// io thread.
+  /// decoded. Returning a reply does what it says (see `http_reply`) instead
+  /// of the normal 400/202, and skips the messages unless `process` is set.
+  /// Default: nullopt (proceed). May run on any io thread.
   virtual std::optional<http_reply> on_post(const post_info& info) const;
+
+  /// Called for a request to any other path (after the request was read);
+  /// nullopt answers 404. Default: nullopt. May run on any io thread.
+  virtual std::optional<http_reply> on_control(server_control& srv,
+                                               const control_request& req)
+    const;
 
   /// Called once for each decoded message of a POST (batch elements one by
   /// one). Default: dispatch by kind to `on_request` / `on_notification`;
@@ -183,6 +267,13 @@ public:
                          std::string_view text, bool is_error = false);
 
 protected:
+  /// Adds a tool (its `Tool` JSON) to `tools/list`; constructors only.
+  void add_tool(std::string tool_json);
+
+  /// Returns the `Tool` JSON for a name, a description and an input schema.
+  static std::string make_tool(std::string name, std::string description,
+                               std::string input_schema);
+
   void initialize(session_context& ctx, const request& req) const;
 
   void list_tools(session_context& ctx, const request& req) const;
@@ -204,6 +295,8 @@ private:
 
   /// The whole `tools/list` result when there is one page.
   std::string all_tools_json_;
+
+  void make_all_tools_json();
 };
 
 /// Appends `x` the way JavaScript's `String(x)` writes numbers: `3`, `2.5`,
