@@ -1,12 +1,20 @@
 // caf-mcp bench: keeps --concurrency tools/call requests in flight, spread
-// over --sessions sessions, for --duration seconds, then prints throughput,
-// latency percentiles, failures by code and the cold setup time.
+// over --sessions supervised sessions (a connection pool), for --duration
+// seconds, then prints throughput, latency percentiles, failures by code,
+// reconnects and the cold setup time.
+//
+// caf-mcp soak: the same driver calling the fault server's `record` tool
+// with a unique key per call; afterwards it reads the server's --exec-log
+// and checks that every call is accounted for, that none ran twice unless
+// marked retryable, and that every server life served calls.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -15,8 +23,8 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "caf_mcp/actors/connection_pool.hpp"
 #include "caf_mcp/actors/io.hpp"
-#include "caf_mcp/actors/session.hpp"
 #include "caf_mcp/transport/http_client.hpp"
 #include "client_options.hpp"
 #include "commands.hpp"
@@ -34,7 +42,14 @@ struct bench_options {
   double duration_s = 10;
   size_t concurrency = 1;
   size_t sessions = 1;
+  /// Soak mode: keys for `record`, and the server's exec log to check.
+  bool soak = false;
+  std::string exec_log;
+  std::string key_prefix;
 };
+
+/// What happened to one soak key.
+enum class key_outcome : uint8_t { ok, failed };
 
 struct bench_result {
   uint64_t calls = 0;
@@ -44,17 +59,21 @@ struct bench_result {
   std::map<std::string, uint64_t> errors;
   std::vector<uint32_t> latency_us;
   double duration_s = 0;
+  /// Soak: outcome per key.
+  std::unordered_map<std::string, key_outcome> keys;
 };
 
 struct driver_state {
-  std::vector<session_actor> sessions;
+  pool_actor pool;
   std::string tool_name;
   std::string args;
   call_options opts;
+  bool soak = false;
+  std::string key_prefix;
+  uint64_t next_key = 0;
   steady::time_point start;
   steady::time_point end;
   size_t in_flight = 0;
-  size_t next_session = 0;
   std::shared_ptr<bench_result> result;
   caf::actor done_to;
 };
@@ -62,7 +81,7 @@ struct driver_state {
 void issue(caf::stateful_actor<driver_state>* self);
 
 void complete(caf::stateful_actor<driver_state>* self, steady::time_point t0,
-              const caf::error* err, bool is_error) {
+              const std::string& key, const caf::error* err, bool is_error) {
   auto& st = self->state;
   auto now = steady::now();
   --st.in_flight;
@@ -75,12 +94,16 @@ void complete(caf::stateful_actor<driver_state>* self, steady::time_point t0,
     r.latency_us.push_back(static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(now - t0)
         .count()));
+    if (st.soak)
+      r.keys[key] = key_outcome::ok;
   } else {
     ++r.failed;
     mcp_errc code{};
     std::string name = get_mcp_errc(*err, code) ? to_string(code)
                                                 : caf::to_string(*err);
     ++r.errors[name];
+    if (st.soak)
+      r.keys[key] = key_outcome::failed;
   }
   if (now < st.end) {
     issue(self);
@@ -93,17 +116,33 @@ void complete(caf::stateful_actor<driver_state>* self, steady::time_point t0,
 
 void issue(caf::stateful_actor<driver_state>* self) {
   auto& st = self->state;
-  auto& s = st.sessions[st.next_session++ % st.sessions.size()];
   ++st.in_flight;
   auto t0 = steady::now();
+  std::string key;
+  if (st.soak) {
+    key = st.key_prefix + std::to_string(st.next_key++);
+    std::string args = "{\"key\":\"" + key + "\"}";
+    self->request(st.pool, caf::infinite, call_atom::value, st.tool_name,
+                  std::move(args), st.opts)
+      .then(
+        [self, t0, key](call_tool_result& res) {
+          complete(self, t0, key, nullptr, res.is_error);
+        },
+        [self, t0, key](caf::error& err) {
+          complete(self, t0, key, &err, false);
+        });
+    return;
+  }
   self
-    ->request(s, caf::infinite, call_atom::value, st.tool_name, st.args,
+    ->request(st.pool, caf::infinite, call_atom::value, st.tool_name, st.args,
               st.opts)
     .then(
       [self, t0](call_tool_result& res) {
-        complete(self, t0, nullptr, res.is_error);
+        complete(self, t0, std::string{}, nullptr, res.is_error);
       },
-      [self, t0](caf::error& err) { complete(self, t0, &err, false); });
+      [self, t0](caf::error& err) {
+        complete(self, t0, std::string{}, &err, false);
+      });
 }
 
 caf::behavior driver(caf::stateful_actor<driver_state>* self) {
@@ -130,6 +169,70 @@ uint32_t percentile(const std::vector<uint32_t>& sorted, double p) {
   return sorted[std::min(idx, sorted.size() - 1)];
 }
 
+std::string errors_json(const bench_result& r) {
+  std::string errors = "{";
+  for (auto& kvp : r.errors) {
+    if (errors.size() > 1)
+      errors += ',';
+    errors += "\"" + kvp.first + "\":" + std::to_string(kvp.second);
+  }
+  errors += "}";
+  return errors;
+}
+
+/// The soak's verdict from the exec log.
+struct soak_check {
+  uint64_t executed = 0;      // our keys' lines in the log
+  uint64_t executed_keys = 0; // distinct keys
+  uint64_t duplicates = 0;    // keys executed more than once
+  uint64_t ok_not_executed = 0;
+  uint64_t executed_unknown = 0; // keys we never issued (should be 0)
+  uint64_t lives = 0;
+  uint64_t lives_serving = 0;
+  bool log_read = false;
+};
+
+soak_check check_exec_log(const std::string& path, const std::string& prefix,
+                          const bench_result& r) {
+  soak_check out;
+  std::ifstream in{path};
+  if (!in)
+    return out;
+  out.log_read = true;
+  std::unordered_map<std::string, uint64_t> counts;
+  std::string line;
+  bool life_served = false;
+  bool in_life = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("#start", 0) == 0) {
+      if (in_life && life_served)
+        ++out.lives_serving;
+      ++out.lives;
+      in_life = true;
+      life_served = false;
+      continue;
+    }
+    if (line.rfind(prefix, 0) != 0)
+      continue;
+    ++out.executed;
+    ++counts[line];
+    life_served = true;
+  }
+  if (in_life && life_served)
+    ++out.lives_serving;
+  out.executed_keys = counts.size();
+  for (auto& kvp : counts) {
+    if (kvp.second > 1)
+      ++out.duplicates;
+    if (r.keys.count(kvp.first) == 0)
+      ++out.executed_unknown;
+  }
+  for (auto& kvp : r.keys)
+    if (kvp.second == key_outcome::ok && counts.count(kvp.first) == 0)
+      ++out.ok_not_executed;
+  return out;
+}
+
 int run_bench(const bench_options& opts) {
   session_config sc;
   if (auto msg = make_session_config(opts.client, sc); !msg.empty()) {
@@ -145,6 +248,12 @@ int run_bench(const bench_options& opts) {
   sc.io = io;
   sc.http.max_post_connections = std::max<size_t>(
     4, (opts.concurrency + opts.sessions - 1) / opts.sessions);
+  pool_config pc;
+  pc.member.session = sc;
+  pc.member.fetch_tools = false; // setup lists explicitly (it is measured)
+  pc.min_members = opts.sessions;
+  pc.max_members = opts.sessions;
+  apply_reconnect_options(opts.client, pc);
   app_config cfg;
   int rc = exit_ok;
   {
@@ -152,12 +261,14 @@ int run_bench(const bench_options& opts) {
     caf::scoped_actor self{sys};
     // Cold setup: connect + initialize + tools/list on every session.
     auto t0 = steady::now();
-    std::vector<session_actor> sessions;
-    for (size_t i = 0; i < opts.sessions; ++i)
-      sessions.push_back(sys.spawn(session, sc));
+    auto pool = sys.spawn(connection_pool, pc);
+    std::vector<supervisor_actor> members;
+    self->request(pool, std::chrono::seconds{60}, caf::get_atom::value)
+      .receive([&](std::vector<supervisor_actor>& xs) { members = xs; },
+               [](caf::error&) {});
     caf::error setup_err;
-    for (auto& s : sessions) {
-      self->request(s, std::chrono::seconds{3600}, list_atom::value)
+    for (auto& m : members) {
+      self->request(m, std::chrono::seconds{3600}, list_atom::value)
         .receive([](std::vector<tool>&) {},
                  [&](caf::error& err) {
                    if (!setup_err)
@@ -175,45 +286,94 @@ int run_bench(const bench_options& opts) {
       result->latency_us.reserve(1 << 20);
       auto d = sys.spawn(driver);
       {
-        // Hand the driver its sessions and options before starting.
+        // Hand the driver its pool and options before starting.
         auto ptr = caf::actor_cast<caf::stateful_actor<driver_state>*>(d);
-        ptr->state.sessions = sessions;
-        ptr->state.tool_name = opts.tool_name;
-        ptr->state.args = opts.args;
-        ptr->state.result = result;
+        auto& st = ptr->state;
+        st.pool = pool;
+        st.tool_name = opts.tool_name;
+        st.args = opts.args;
+        st.opts.retryable = opts.client.retryable;
+        st.soak = opts.soak;
+        st.key_prefix = opts.key_prefix;
+        st.result = result;
       }
       self->send(d, caf::ok_atom::value, opts.concurrency, opts.duration_s,
                  caf::actor{self});
       self->receive([](caf::ok_atom) {});
+      pool_stats ps;
+      self->request(pool, std::chrono::seconds{60}, stats_atom::value)
+        .receive([&](pool_stats& x) { ps = std::move(x); },
+                 [](caf::error&) {});
+      uint64_t reconnects = 0;
+      caf::timespan longest{0};
+      uint64_t resent = 0;
+      for (auto& l : ps.links) {
+        reconnects += l.reconnects;
+        longest = std::max(longest, l.longest_recovery);
+        resent += l.calls_resent;
+      }
+      auto longest_ms = std::chrono::duration<double, std::milli>(longest)
+                          .count();
       auto& r = *result;
       std::sort(r.latency_us.begin(), r.latency_us.end());
       auto rate = r.duration_s > 0 ? static_cast<double>(r.calls)
                                        / r.duration_s
                                    : 0.0;
-      std::string errors = "{";
-      for (auto& kvp : r.errors) {
-        if (errors.size() > 1)
-          errors += ',';
-        errors += "\"" + kvp.first + "\":" + std::to_string(kvp.second);
-      }
-      errors += "}";
+      auto errors = errors_json(r);
       auto p50 = percentile(r.latency_us, 0.50);
       auto p90 = percentile(r.latency_us, 0.90);
       auto p99 = percentile(r.latency_us, 0.99);
       auto pmax = r.latency_us.empty() ? 0u : r.latency_us.back();
-      if (opts.client.json) {
+      if (opts.soak) {
+        auto chk = check_exec_log(opts.exec_log, opts.key_prefix, r);
+        bool accounted = r.ok + r.failed == r.calls;
+        bool no_unasked_twice = opts.client.retryable || chk.duplicates == 0;
+        bool pass = accounted && chk.log_read && no_unasked_twice
+                    && chk.ok_not_executed == 0 && chk.executed_unknown == 0
+                    && chk.lives_serving == chk.lives && r.ok > 0;
+        std::printf(
+          "{\"issued\":%llu,\"ok\":%llu,\"failed\":%llu,\"errors\":%s,"
+          "\"executed\":%llu,\"executed_keys\":%llu,\"duplicates\":%llu,"
+          "\"ok_not_executed\":%llu,\"executed_unknown\":%llu,"
+          "\"lives\":%llu,\"lives_serving\":%llu,\"reconnects\":%llu,"
+          "\"resent\":%llu,\"longest_recovery_ms\":%.1f,"
+          "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
+          "\"latency_us\":{\"p50\":%u,\"p99\":%u,\"max\":%u},"
+          "\"retryable\":%s,\"accounted\":%s,\"pass\":%s}\n",
+          static_cast<unsigned long long>(r.calls),
+          static_cast<unsigned long long>(r.ok),
+          static_cast<unsigned long long>(r.failed), errors.c_str(),
+          static_cast<unsigned long long>(chk.executed),
+          static_cast<unsigned long long>(chk.executed_keys),
+          static_cast<unsigned long long>(chk.duplicates),
+          static_cast<unsigned long long>(chk.ok_not_executed),
+          static_cast<unsigned long long>(chk.executed_unknown),
+          static_cast<unsigned long long>(chk.lives),
+          static_cast<unsigned long long>(chk.lives_serving),
+          static_cast<unsigned long long>(reconnects),
+          static_cast<unsigned long long>(resent), longest_ms, r.duration_s,
+          rate, p50, p99, pmax, opts.client.retryable ? "true" : "false",
+          accounted ? "true" : "false", pass ? "true" : "false");
+        if (!chk.log_read)
+          print_error("cannot read the exec log " + opts.exec_log);
+        if (!pass)
+          rc = exit_tool_error;
+      } else if (opts.client.json) {
         std::printf("{\"calls\":%llu,\"ok\":%llu,\"failed\":%llu,"
                     "\"tool_errors\":%llu,\"errors\":%s,"
                     "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
                     "\"latency_us\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,"
                     "\"max\":%u},\"setup_ms\":%.3f,\"concurrency\":%zu,"
-                    "\"sessions\":%zu}\n",
+                    "\"sessions\":%zu,\"reconnects\":%llu,\"resent\":%llu,"
+                    "\"longest_recovery_ms\":%.1f}\n",
                     static_cast<unsigned long long>(r.calls),
                     static_cast<unsigned long long>(r.ok),
                     static_cast<unsigned long long>(r.failed),
                     static_cast<unsigned long long>(r.tool_errors),
                     errors.c_str(), r.duration_s, rate, p50, p90, p99, pmax,
-                    setup_ms, opts.concurrency, opts.sessions);
+                    setup_ms, opts.concurrency, opts.sessions,
+                    static_cast<unsigned long long>(reconnects),
+                    static_cast<unsigned long long>(resent), longest_ms);
       } else {
         std::printf("calls        %llu (ok %llu, failed %llu, isError %llu)\n"
                     "errors       %s\n"
@@ -221,43 +381,86 @@ int run_bench(const bench_options& opts) {
                     "throughput   %.1f calls/s\n"
                     "latency      p50 %u us, p90 %u us, p99 %u us, max %u us\n"
                     "setup        %.3f ms (%zu sessions: connect + initialize "
-                    "+ tools/list)\n",
+                    "+ tools/list)\n"
+                    "reconnects   %llu (calls resent %llu, longest recovery "
+                    "%.1f ms)\n",
                     static_cast<unsigned long long>(r.calls),
                     static_cast<unsigned long long>(r.ok),
                     static_cast<unsigned long long>(r.failed),
                     static_cast<unsigned long long>(r.tool_errors),
                     errors.c_str(), r.duration_s, rate, p50, p90, p99, pmax,
-                    setup_ms, opts.sessions);
+                    setup_ms, opts.sessions,
+                    static_cast<unsigned long long>(reconnects),
+                    static_cast<unsigned long long>(resent), longest_ms);
       }
-      if (r.ok == 0)
+      if (!opts.soak && r.ok == 0)
         rc = exit_failure;
     }
-    for (auto& s : sessions)
-      self->send(s, caf::close_atom::value);
+    self->send(pool, caf::close_atom::value);
   }
   return rc;
+}
+
+void add_driver_options(CLI::App& cmd, bench_options& opts) {
+  add_client_options(cmd, opts.client);
+  cmd.add_option("--duration", opts.duration_s, "seconds to run (default 10)")
+    ->check(CLI::PositiveNumber);
+  cmd.add_option("--concurrency", opts.concurrency,
+                 "calls in flight (default 1)")
+    ->check(CLI::Range(size_t{1}, size_t{100000}));
+  cmd.add_option("--sessions", opts.sessions,
+                 "supervised sessions in the pool (default 1)")
+    ->check(CLI::Range(size_t{1}, size_t{100000}));
+  cmd.add_flag("--retryable", opts.client.retryable,
+               "mark calls retryable: a call in flight when the connection is "
+               "lost is sent once more on the next session");
 }
 
 } // namespace
 
 void add_bench(CLI::App& app, int& exit_code) {
-  auto opts = std::make_shared<bench_options>();
-  auto cmd = app.add_subcommand(
-    "bench", "Call one tool as fast as possible with N calls in flight over "
-             "K sessions and print calls/s, latency percentiles, failures by "
-             "code and the cold setup time (--json: one JSON object).");
-  add_client_options(*cmd, opts->client);
-  cmd->add_option("--tool", opts->tool_name, "tool to call")->required();
-  cmd->add_option("--args", opts->args, "arguments as a JSON object");
-  cmd->add_option("--duration", opts->duration_s,
-                  "seconds to run (default 10)")
-    ->check(CLI::PositiveNumber);
-  cmd->add_option("--concurrency", opts->concurrency,
-                  "calls in flight (default 1)")
-    ->check(CLI::Range(size_t{1}, size_t{100000}));
-  cmd->add_option("--sessions", opts->sessions, "sessions (default 1)")
-    ->check(CLI::Range(size_t{1}, size_t{100000}));
-  cmd->callback([opts, &exit_code] { exit_code = run_bench(*opts); });
+  {
+    auto opts = std::make_shared<bench_options>();
+    opts->client.retries = -1;
+    auto cmd = app.add_subcommand(
+      "bench", "Call one tool as fast as possible with N calls in flight over "
+               "K supervised sessions and print calls/s, latency percentiles, "
+               "failures by code, reconnects and the cold setup time (--json: "
+               "one JSON object).");
+    add_driver_options(*cmd, *opts);
+    cmd->add_option("--tool", opts->tool_name, "tool to call")->required();
+    cmd->add_option("--args", opts->args, "arguments as a JSON object");
+    cmd->callback([opts, &exit_code] { exit_code = run_bench(*opts); });
+  }
+  {
+    auto opts = std::make_shared<bench_options>();
+    opts->client.retries = -1;
+    opts->soak = true;
+    opts->tool_name = "record";
+    opts->key_prefix
+      = "soak-"
+        + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count())
+        + "-";
+    auto cmd = app.add_subcommand(
+      "soak", "Call the fault server's `record` tool (demo-server --faults "
+              "--exec-log FILE) with a unique key per call for --duration "
+              "seconds while the server misbehaves or is killed and restarted; "
+              "then read FILE and print one JSON summary: issued, ok, failed "
+              "by code, executed, duplicates, server lives and how many "
+              "served calls, reconnects, longest recovery. Exit status 1 if a "
+              "check fails (a call not accounted for, a call run twice that "
+              "was not retryable, an answered call missing from the log, a "
+              "server life that served nothing).");
+    add_driver_options(*cmd, *opts);
+    cmd->add_option("--exec-log", opts->exec_log,
+                    "the exec log the server(s) append to")
+      ->required();
+    cmd->add_option("--key-prefix", opts->key_prefix,
+                    "prefix of the record keys (default soak-<ms>-)");
+    cmd->callback([opts, &exit_code] { exit_code = run_bench(*opts); });
+  }
 }
 
 } // namespace caf_mcp::app

@@ -28,12 +28,13 @@ struct client_env {
   std::unique_ptr<caf::actor_system> sys;
   client_actor cli;
 
-  explicit client_env(session_config sc) {
+  explicit client_env(session_config sc, const client_options& opts) {
     sc.io = io;
     sys = std::make_unique<caf::actor_system>(cfg);
     client_config cc;
     cc.name = sc.server_name;
     cc.session = std::move(sc);
+    apply_reconnect_options(opts, cc.pool);
     cli = sys->spawn(client, std::move(cc));
   }
 
@@ -94,6 +95,12 @@ caf::behavior notification_printer(caf::event_based_actor*) {
     [](tools_changed_atom, std::string&, std::vector<tool>&) {
       // nop
     },
+    [](tools_diff_atom, std::string&, tools_diff&) {
+      // nop
+    },
+    [](link_atom, link_status&) {
+      // nop: failures end in one line on stderr (the contract)
+    },
   };
 }
 
@@ -103,7 +110,7 @@ int run_tools(const client_options& opts) {
     print_error(msg);
     return exit_usage;
   }
-  client_env env{std::move(sc)};
+  client_env env{std::move(sc), opts};
   caf::scoped_actor self{*env.sys};
   int rc = exit_ok;
   self->request(env.cli, env.limit(), init_atom::value, true)
@@ -151,12 +158,13 @@ int run_call(const client_options& opts, const std::string& tool_name,
       print_error("ARGS_JSON must be a JSON object: " + render(err));
       return exit_usage;
     }
-  client_env env{std::move(sc)};
+  client_env env{std::move(sc), opts};
   caf::scoped_actor self{*env.sys};
   auto printer = env.sys->spawn(notification_printer);
   self->send(env.cli, caf::subscribe_atom::value, printer);
   call_options co;
   co.listener = printer;
+  co.retryable = opts.retryable;
   int rc = exit_ok;
   self
     ->request(env.cli, env.limit(), call_atom::value, tool_name, args, co)
@@ -195,7 +203,7 @@ int run_ping(const client_options& opts, int count) {
     print_error(msg);
     return exit_usage;
   }
-  client_env env{std::move(sc)};
+  client_env env{std::move(sc), opts};
   caf::scoped_actor self{*env.sys};
   int rc = exit_ok;
   double sum = 0;
@@ -249,6 +257,9 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     add_client_options(*cmd, *opts);
     cmd->add_option("TOOL", *tool_name, "tool name")->required();
     cmd->add_option("ARGS_JSON", *args, "arguments as a JSON object");
+    cmd->add_flag("--retryable", opts->retryable,
+                  "if the connection is lost while the call runs, send it "
+                  "once more on a new session (the tool may then run twice)");
     cmd->callback([opts, tool_name, args, &exit_code] {
       exit_code = run_call(*opts, *tool_name, *args);
     });

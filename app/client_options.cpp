@@ -40,7 +40,24 @@ void add_client_options(CLI::App& cmd, client_options& opts) {
                "do not verify TLS certificates (dangerous)");
   cmd.add_option("--protocol-version", opts.protocol_version,
                  "MCP protocol version to request (default 2025-11-25)");
+  cmd.add_option("--retries", opts.retries,
+                 "reconnect attempts in a row before giving up; -1 = forever, "
+                 "0 = fail at the first loss (default "
+                   + std::to_string(opts.retries) + ")")
+    ->check(CLI::Range(-1, 1000000));
   cmd.add_flag("--json", opts.json, "machine-readable output");
+}
+
+void apply_reconnect_options(const client_options& opts, pool_config& out) {
+  auto& m = out.member;
+  if (opts.retries == 0) {
+    m.restart = false;
+  } else {
+    m.restart = true;
+    m.backoff.max_attempts = opts.retries < 0
+                               ? 0
+                               : static_cast<size_t>(opts.retries);
+  }
 }
 
 std::string make_session_config(const client_options& opts,

@@ -10,6 +10,7 @@
 
 #include "caf/actor_system_config.hpp"
 
+#include "caf_mcp/actors/connection_pool.hpp"
 #include "caf_mcp/actors/session.hpp"
 
 namespace CLI {
@@ -28,16 +29,24 @@ struct client_options {
   bool insecure = false;
   std::string protocol_version{latest_protocol_version};
   bool json = false;
+  /// Reconnect attempts in a row before giving up (-1: forever, 0: none).
+  int retries = 2;
+  /// Calls may be sent once more on a new session after a connection loss.
+  bool retryable = false;
 };
 
 /// Adds --url, -H/--header, --timeout, --connect-timeout, --endpoint-timeout,
-/// --ca-file, --insecure, --protocol-version and --json to `cmd`.
+/// --ca-file, --insecure, --protocol-version, --retries and --json to `cmd`
+/// (the default of --retries is the value `opts.retries` has on entry).
 void add_client_options(CLI::App& cmd, client_options& opts);
 
 /// Builds a session config; returns an error text for bad input (a header
 /// without a colon, a non-positive timeout), else an empty string.
 std::string make_session_config(const client_options& opts,
                                 session_config& out);
+
+/// Applies --retries to the supervision settings of a pool.
+void apply_reconnect_options(const client_options& opts, pool_config& out);
 
 /// The CAF config every subcommand uses: our types registered, quiet
 /// logging, no config file.

@@ -1,5 +1,6 @@
 #include "caf_mcp/actors/client.hpp"
 
+#include <map>
 #include <utility>
 
 #include "caf/actor_cast.hpp"
@@ -16,30 +17,37 @@ namespace {
 
 using self_ptr = client_actor::stateful_pointer<client_state>;
 
-/// Safety net on top of the session's own deadlines: a session always
+/// Safety net on top of the deadlines below: a pool or session always
 /// answers or dies, but a caller must never wait forever.
 caf::timespan request_limit(const client_config& cfg) {
   return cfg.session.max_request_timeout + cfg.session.endpoint_timeout
          + cfg.session.request_timeout + std::chrono::seconds{5};
 }
 
+/// One-shot mode: a fresh session for one operation.
 session_actor spawn_session(self_ptr self) {
   auto& st = self->state;
   auto s = self->system().spawn(session, st.cfg.session);
-  self->monitor(s);
-  // The client follows tool-list changes to keep its proxies current.
-  self->send(s, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   for (auto& sub : st.subscribers)
     self->send(s, caf::subscribe_atom::value, sub);
   return s;
 }
 
-/// The keep-alive session, started if there is none.
-session_actor keep_alive_session(self_ptr self) {
+/// Keep-alive mode: the pool, started if there is none.
+pool_actor the_pool(self_ptr self) {
   auto& st = self->state;
-  if (!st.session)
-    st.session = spawn_session(self);
-  return st.session;
+  if (!st.pool) {
+    auto pc = st.cfg.pool;
+    pc.member.session = st.cfg.session;
+    st.pool = self->system().spawn(connection_pool, std::move(pc));
+    self->monitor(st.pool);
+    // The client follows tool diffs to keep its proxies current.
+    self->send(st.pool, caf::subscribe_atom::value,
+               caf::actor_cast<caf::actor>(self));
+    for (auto& sub : st.subscribers)
+      self->send(st.pool, caf::subscribe_atom::value, sub);
+  }
+  return st.pool;
 }
 
 void update_proxies(self_ptr self, const std::vector<tool>& tools) {
@@ -54,7 +62,9 @@ void update_proxies(self_ptr self, const std::vector<tool>& tools) {
       continue;
     }
     auto proxy = self->system().spawn(tool_proxy, t,
-                                      caf::actor_cast<client_actor>(self));
+                                      caf::actor_cast<client_actor>(self),
+                                      st.cfg.is_keep_alive ? st.pool
+                                                           : pool_actor{});
     next.emplace(t.name, tool_handle{t, proxy});
   }
   // What is left was removed or changed: its proxy ends.
@@ -63,19 +73,53 @@ void update_proxies(self_ptr self, const std::vector<tool>& tools) {
   st.proxies = std::move(next);
 }
 
-void close_session(self_ptr self, session_actor& s) {
-  if (s) {
-    self->demonitor(s.address());
-    self->send(s, caf::close_atom::value);
-    s = nullptr;
-  }
+void apply_diff(self_ptr self, const tools_diff& d) {
+  std::map<std::string, tool> by_name;
+  for (auto& t : self->state.tools)
+    by_name.emplace(t.name, t);
+  for (auto& t : d.removed)
+    by_name.erase(t.name);
+  for (auto& t : d.added)
+    by_name[t.name] = t;
+  for (auto& t : d.changed)
+    by_name[t.name] = t;
+  std::vector<tool> tools;
+  for (auto& kvp : by_name)
+    tools.push_back(std::move(kvp.second));
+  update_proxies(self, tools);
+}
+
+void close_session(self_ptr self, const session_actor& s) {
+  self->send(s, caf::close_atom::value);
+}
+
+/// Runs `req` on a fresh session that is closed afterwards (one-shot mode).
+template <class T, class... Ts>
+caf::result<T> one_shot(self_ptr self,
+                        std::function<void(self_ptr, T&)> on_value,
+                        Ts&&... xs) {
+  auto rp = self->make_response_promise<T>();
+  auto s = spawn_session(self);
+  self->request(s, request_limit(self->state.cfg), std::forward<Ts>(xs)...)
+    .then(
+      [self, rp, s, on_value](T& value) mutable {
+        close_session(self, s);
+        if (on_value)
+          on_value(self, value);
+        rp.deliver(std::move(value));
+      },
+      [self, rp, s](caf::error& err) mutable {
+        close_session(self, s);
+        rp.deliver(std::move(err));
+      });
+  return rp;
 }
 
 } // namespace
 
 client_state::~client_state() {
-  if (session)
-    caf::anon_send(session, caf::close_atom::value);
+  if (pool)
+    caf::anon_send(pool, caf::close_atom::value);
 }
 
 client_actor::behavior_type
@@ -83,8 +127,8 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (st.session && msg.source == st.session.address())
-      st.session = nullptr;
+    if (st.pool && msg.source == st.pool.address())
+      st.pool = nullptr;
   });
   return {
     [self](init_atom, bool fetch_tools) -> caf::result<std::vector<tool>> {
@@ -93,116 +137,90 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
         return caf::make_error(mcp_errc::invalid_argument,
                                "middlewares are not supported yet");
       auto rp = self->make_response_promise<std::vector<tool>>();
-      auto s = st.cfg.is_keep_alive ? keep_alive_session(self)
-                                    : spawn_session(self);
       auto limit = request_limit(st.cfg);
-      self->request(s, limit, init_atom::value)
-        .then(
-          [self, rp, s, fetch_tools, limit](initialize_result&) mutable {
-            if (!fetch_tools) {
-              if (!self->state.cfg.is_keep_alive) {
-                auto tmp = s;
-                close_session(self, tmp);
+      if (!st.cfg.is_keep_alive) {
+        // One session for initialize and the listing.
+        auto s = spawn_session(self);
+        self->request(s, limit, init_atom::value)
+          .then(
+            [self, rp, s, fetch_tools, limit](initialize_result&) mutable {
+              if (!fetch_tools) {
+                close_session(self, s);
+                rp.deliver(std::vector<tool>{});
+                return;
               }
+              self->request(s, limit, list_atom::value)
+                .then(
+                  [self, rp, s](std::vector<tool>& tools) mutable {
+                    close_session(self, s);
+                    update_proxies(self, tools);
+                    rp.deliver(std::move(tools));
+                  },
+                  [self, rp, s](caf::error& err) mutable {
+                    close_session(self, s);
+                    rp.deliver(std::move(err));
+                  });
+            },
+            [self, rp, s](caf::error& err) mutable {
+              close_session(self, s);
+              rp.deliver(std::move(err));
+            });
+        return rp;
+      }
+      auto p = the_pool(self);
+      self->request(p, limit, init_atom::value)
+        .then(
+          [self, rp, p, fetch_tools, limit](initialize_result&) mutable {
+            if (!fetch_tools) {
               rp.deliver(std::vector<tool>{});
               return;
             }
-            self->request(s, limit, list_atom::value)
+            self->request(p, limit, list_atom::value)
               .then(
-                [self, rp, s](std::vector<tool>& tools) mutable {
+                [self, rp](std::vector<tool>& tools) mutable {
                   update_proxies(self, tools);
-                  if (!self->state.cfg.is_keep_alive) {
-                    auto tmp = s;
-                    close_session(self, tmp);
-                  }
                   rp.deliver(std::move(tools));
                 },
-                [self, rp, s](caf::error& err) mutable {
-                  if (!self->state.cfg.is_keep_alive) {
-                    auto tmp = s;
-                    close_session(self, tmp);
-                  }
-                  rp.deliver(std::move(err));
-                });
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
           },
-          [self, rp, s](caf::error& err) mutable {
-            if (!self->state.cfg.is_keep_alive) {
-              auto tmp = s;
-              close_session(self, tmp);
-            }
-            rp.deliver(std::move(err));
-          });
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
     [self](list_atom) -> caf::result<std::vector<tool>> {
       auto& st = self->state;
+      if (!st.cfg.is_keep_alive)
+        return one_shot<std::vector<tool>>(
+          self,
+          [](self_ptr me, std::vector<tool>& tools) {
+            update_proxies(me, tools);
+          },
+          list_atom::value);
       auto rp = self->make_response_promise<std::vector<tool>>();
-      auto keep = st.cfg.is_keep_alive;
-      auto s = keep ? keep_alive_session(self) : spawn_session(self);
-      self->request(s, request_limit(st.cfg), list_atom::value)
+      self->request(the_pool(self), request_limit(st.cfg), list_atom::value)
         .then(
-          [self, rp, s, keep](std::vector<tool>& tools) mutable {
+          [self, rp](std::vector<tool>& tools) mutable {
             update_proxies(self, tools);
-            if (!keep) {
-              auto tmp = s;
-              close_session(self, tmp);
-            }
             rp.deliver(std::move(tools));
           },
-          [self, rp, s, keep](caf::error& err) mutable {
-            if (!keep) {
-              auto tmp = s;
-              close_session(self, tmp);
-            }
-            rp.deliver(std::move(err));
-          });
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
     [self](call_atom, std::string& name, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
       auto& st = self->state;
       if (st.cfg.is_keep_alive)
-        return self->delegate(keep_alive_session(self), call_atom::value,
+        return self->delegate(the_pool(self), call_atom::value,
                               std::move(name), std::move(args),
                               std::move(opts));
-      auto rp = self->make_response_promise<call_tool_result>();
-      auto s = spawn_session(self);
-      self
-        ->request(s, request_limit(st.cfg), call_atom::value, std::move(name),
-                  std::move(args), std::move(opts))
-        .then(
-          [self, rp, s](call_tool_result& res) mutable {
-            auto tmp = s;
-            close_session(self, tmp);
-            rp.deliver(std::move(res));
-          },
-          [self, rp, s](caf::error& err) mutable {
-            auto tmp = s;
-            close_session(self, tmp);
-            rp.deliver(std::move(err));
-          });
-      return rp;
+      return one_shot<call_tool_result>(self, nullptr, call_atom::value,
+                                        std::move(name), std::move(args),
+                                        std::move(opts));
     },
     [self](caf::ping_atom) -> caf::result<caf::timespan> {
       auto& st = self->state;
       if (st.cfg.is_keep_alive)
-        return self->delegate(keep_alive_session(self),
-                              caf::ping_atom::value);
-      auto rp = self->make_response_promise<caf::timespan>();
-      auto s = spawn_session(self);
-      self->request(s, request_limit(st.cfg), caf::ping_atom::value)
-        .then(
-          [self, rp, s](caf::timespan rtt) mutable {
-            auto tmp = s;
-            close_session(self, tmp);
-            rp.deliver(rtt);
-          },
-          [self, rp, s](caf::error& err) mutable {
-            auto tmp = s;
-            close_session(self, tmp);
-            rp.deliver(std::move(err));
-          });
-      return rp;
+        return self->delegate(the_pool(self), caf::ping_atom::value);
+      return one_shot<caf::timespan>(self, nullptr, caf::ping_atom::value);
     },
     [self](proxies_atom) -> std::vector<tool_handle> {
       std::vector<tool_handle> out;
@@ -212,36 +230,59 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
     },
     [self](caf::subscribe_atom, caf::actor& sub) {
       auto& st = self->state;
-      if (st.session)
-        self->send(st.session, caf::subscribe_atom::value, sub);
+      if (st.pool)
+        self->send(st.pool, caf::subscribe_atom::value, sub);
       st.subscribers.emplace_back(std::move(sub));
     },
     [self](cleanup_atom) {
       auto& st = self->state;
-      close_session(self, st.session);
+      if (st.pool) {
+        self->demonitor(st.pool.address());
+        self->send(st.pool, caf::close_atom::value);
+        st.pool = nullptr;
+      }
       for (auto& kvp : st.proxies)
         self->send_exit(kvp.second.proxy, caf::exit_reason::user_shutdown);
       st.proxies.clear();
     },
+    [self](stats_atom) -> caf::result<pool_stats> {
+      auto& st = self->state;
+      if (!st.pool)
+        return pool_stats{};
+      return self->delegate(st.pool, stats_atom::value);
+    },
     [self](tools_changed_atom, std::string&, std::vector<tool>& tools) {
       update_proxies(self, tools);
+    },
+    [self](tools_diff_atom, std::string&, tools_diff& d) {
+      apply_diff(self, d);
+    },
+    [](link_atom, link_status&) {
+      // Subscribers of the client get these from the pool directly.
+    },
+    [](log_atom, std::string&, logging_message_params&) {
+      // Idem.
     },
   };
 }
 
 tool_proxy_actor::behavior_type
 tool_proxy(tool_proxy_actor::stateful_pointer<tool_proxy_state> self,
-           tool descriptor, client_actor owner) {
+           tool descriptor, client_actor owner, pool_actor pool) {
   self->state.descriptor = std::move(descriptor);
   self->state.owner = owner;
+  self->state.pool = pool;
   self->monitor(owner);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   return {
     [self](call_atom, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
-      return self->delegate(self->state.owner, call_atom::value,
-                            self->state.descriptor.name, std::move(args),
-                            std::move(opts));
+      auto& st = self->state;
+      if (st.pool)
+        return self->delegate(st.pool, call_atom::value, st.descriptor.name,
+                              std::move(args), std::move(opts));
+      return self->delegate(st.owner, call_atom::value, st.descriptor.name,
+                            std::move(args), std::move(opts));
     },
     [self](caf::get_atom) -> tool { return self->state.descriptor; },
   };

@@ -359,8 +359,9 @@ void handle_loss(self_ptr self, const session_actor& s, caf::error cause) {
   st.status.phase = link_phase::backing_off;
   for (auto& job : jobs)
     settle_lost(self, job, cause);
-  if (on_session_end(cause, st.cfg.retry_auth_failures)
-      == loss_action::give_up) {
+  if (!st.cfg.restart
+      || on_session_end(cause, st.cfg.retry_auth_failures)
+           == loss_action::give_up) {
     give_up(self, cause, false);
     return;
   }
@@ -479,6 +480,7 @@ void init_supervisor(self_ptr self, supervisor_config cfg) {
   st.cfg = std::move(cfg);
 
   st.status.server = st.cfg.session.server_name;
+  st.status.member = st.cfg.member;
   auto problem = transport::validate(st.cfg.backoff);
   if (problem.empty()) {
     auto seed = st.cfg.seed != 0 ? st.cfg.seed : std::random_device{}();

@@ -479,6 +479,12 @@ fault_handler::fault_handler(handler_options opts, fault_options fopts)
     if (exec_fd_ < 0)
       throw std::runtime_error("cannot open exec log " + fopts_.exec_log
                                + ": " + std::strerror(errno));
+    // A marker per server process ("life"): a soak counts what each life
+    // executed. Keys never start with '#' in our tools' use.
+    auto marker = "#start " + std::to_string(::getpid()) + "\n";
+    if (::write(exec_fd_, marker.data(), marker.size()) < 0)
+      throw std::runtime_error("cannot write exec log " + fopts_.exec_log
+                               + ": " + std::strerror(errno));
   }
 }
 

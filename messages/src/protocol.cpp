@@ -37,7 +37,7 @@ const char* to_string(health_state x) noexcept {
 }
 
 bool operator==(const link_status& x, const link_status& y) {
-  return x.server == y.server && x.phase == y.phase
+  return x.server == y.server && x.member == y.member && x.phase == y.phase
          && x.sessions_started == y.sessions_started
          && x.reconnects == y.reconnects && x.attempts == y.attempts
          && x.queued == y.queued && x.in_flight == y.in_flight

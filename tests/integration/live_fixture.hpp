@@ -72,6 +72,9 @@ struct live_fixture {
     cc.name = sc.server_name;
     cc.is_keep_alive = keep_alive;
     cc.session = std::move(sc);
+    // Quick, short reconnects: a refused server gives up within ~60 ms.
+    cc.pool.member.backoff.base = std::chrono::milliseconds{20};
+    cc.pool.member.backoff.max_attempts = 2;
     auto c = sys.spawn(client, std::move(cc));
     spawned.push_back(caf::actor_cast<caf::actor>(c));
     return c;

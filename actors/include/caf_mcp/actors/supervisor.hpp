@@ -54,9 +54,13 @@ struct supervisor_config {
   /// The server: name, URL, headers, timeouts (request_timeout is also the
   /// default deadline of a call waiting for a session).
   session_config session;
-  /// Restart delays: base 100 ms, factor 2, cap 30 s, full jitter, forever
-  /// (max_attempts 0), reset after 10 s up or the first answered call.
+  /// Restart delays: base 100 ms, factor 2, cap 30 s, full jitter, give up
+  /// after 10 failed attempts in a row (0 = never), the count reset once a
+  /// session answered a call or stayed up for 10 s.
   transport::backoff_config backoff = default_backoff();
+  /// Start a new session after a loss at all (false: give up at the first
+  /// loss; waiting calls then fail with the cause itself).
+  bool restart = true;
   /// Restart after 401/403 too (default: give up, a token will not fix
   /// itself by waiting).
   bool retry_auth_failures = false;
@@ -66,6 +70,8 @@ struct supervisor_config {
   bool fetch_tools = true;
   /// Seed of the jitter (0 = from std::random_device).
   uint64_t seed = 0;
+  /// Member number in a pool (reported in link_status::member).
+  uint32_t member = 0;
   /// Null = spawn the real session.
   session_factory make_session;
 
@@ -74,7 +80,7 @@ struct supervisor_config {
     cfg.base = std::chrono::milliseconds{100};
     cfg.factor = 2.0;
     cfg.cap = std::chrono::seconds{30};
-    cfg.max_attempts = 0;
+    cfg.max_attempts = 10;
     cfg.stable_period = std::chrono::seconds{10};
     cfg.jitter = transport::jitter_mode::full;
     return cfg;

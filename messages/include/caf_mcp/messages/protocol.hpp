@@ -200,20 +200,6 @@ typename Inspector::result_type inspect(Inspector& f, tool_handle& x) {
   return f(caf::meta::type_name("tool_handle"), x.descriptor, x.proxy);
 }
 
-/// The client facade: the seed's SSEMCPClient as an actor.
-using client_actor = caf::typed_actor<
-  caf::replies_to<init_atom, bool /*fetch tools*/>::with<std::vector<tool>>,
-  caf::replies_to<list_atom>::with<std::vector<tool>>,
-  caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
-                  call_options>::with<call_tool_result>,
-  caf::replies_to<caf::ping_atom>::with<caf::timespan>,
-  caf::replies_to<proxies_atom>::with<std::vector<tool_handle>>,
-  caf::reacts_to<caf::subscribe_atom, caf::actor>,
-  caf::reacts_to<cleanup_atom>,
-  // from its sessions (the client subscribes itself)
-  caf::reacts_to<tools_changed_atom, std::string /*server*/,
-                 std::vector<tool>>>;
-
 // -- supervision --------------------------------------------------------------
 
 /// Where a supervisor's link to its server stands.
@@ -237,6 +223,8 @@ const char* to_string(link_phase x) noexcept;
 /// A supervisor's state, as it answers `get_atom` and tells subscribers.
 struct link_status {
   std::string server;
+  /// Which member of a pool (0 for a supervisor on its own).
+  uint32_t member = 0;
   link_phase phase = link_phase::connecting;
   /// Sessions started (the first one included).
   uint64_t sessions_started = 0;
@@ -270,7 +258,7 @@ bool operator==(const link_status& x, const link_status& y);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_status& x) {
-  return f(caf::meta::type_name("link_status"), x.server, x.phase,
+  return f(caf::meta::type_name("link_status"), x.server, x.member, x.phase,
            x.sessions_started, x.reconnects, x.attempts, x.queued,
            x.in_flight, x.calls_ok, x.calls_failed, x.calls_resent,
            x.ready_since_ms, x.next_attempt_in, x.longest_recovery,
@@ -414,7 +402,10 @@ using pool_actor = caf::typed_actor<
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<retry_atom>,
   caf::reacts_to<caf::close_atom>,
-  caf::reacts_to<tick_atom, uint64_t>>;
+  // from its members (it subscribes itself)
+  caf::reacts_to<link_atom, link_status>,
+  caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
+  caf::reacts_to<log_atom, std::string, logging_message_params>>;
 
 /// Pings supervised servers and keeps the seed's connection statistics.
 /// Subscribers get (health_atom, health_snapshot) on every change of state
@@ -426,6 +417,25 @@ using health_monitor_actor = caf::typed_actor<
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<link_atom, link_status>,
   caf::reacts_to<tick_atom, uint64_t>>;
+
+/// The client facade: the seed's SSEMCPClient as an actor.
+using client_actor = caf::typed_actor<
+  caf::replies_to<init_atom, bool /*fetch tools*/>::with<std::vector<tool>>,
+  caf::replies_to<list_atom>::with<std::vector<tool>>,
+  caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
+                  call_options>::with<call_tool_result>,
+  caf::replies_to<caf::ping_atom>::with<caf::timespan>,
+  caf::replies_to<proxies_atom>::with<std::vector<tool_handle>>,
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<cleanup_atom>,
+  /// The pool's statistics (keep-alive mode; empty before first use).
+  caf::replies_to<stats_atom>::with<pool_stats>,
+  // from its sessions or its pool (the client subscribes itself)
+  caf::reacts_to<tools_changed_atom, std::string /*server*/,
+                 std::vector<tool>>,
+  caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
+  caf::reacts_to<link_atom, link_status>,
+  caf::reacts_to<log_atom, std::string, logging_message_params>>;
 
 /// Registers our error category and every type that may cross CAF nodes
 /// with `cfg` (call once per actor system config).

@@ -1,0 +1,73 @@
+#pragma once
+
+/// The connection pool: N supervised sessions to one server.
+///
+/// Owns: its member supervisors (each with its own session), the routing
+/// cursor, the pool's view of the tool set, its subscribers.
+/// Receives: the caller interface (init, list, call, request, ping,
+/// subscribe, close) plus `stats_atom` and `get_atom` (the members);
+/// link status, tool diffs and logs from its members.
+/// Routing: each call goes to the ready member with the fewest calls in
+/// flight (ties in turn); if none is ready, to the least loaded member,
+/// whose supervisor queues it until its session is ready. The pool starts
+/// `min_members` and grows up to `max_members` while every ready member
+/// has `grow_at` calls or more in flight.
+/// Monitors: its members. A member that dies is replaced at once; a member
+/// that gave up is replaced when another member is ready (the server works,
+/// so the failure was that member's); calls in flight on a dead member fail
+/// with `connection_lost`. The pool itself keeps running.
+/// Tells subscribers: every member's (link_atom, link_status), pool-level
+/// (tools_diff_atom, server, tools_diff) and the members' log messages.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "caf_mcp/actors/supervisor.hpp"
+#include "caf_mcp/messages/protocol.hpp"
+
+namespace caf_mcp {
+
+struct pool_config {
+  /// The configuration of every member (its `member` field is set by the
+  /// pool).
+  supervisor_config member;
+  /// Members started at once.
+  size_t min_members = 1;
+  /// Members at most.
+  size_t max_members = 1;
+  /// Grow when every ready member has at least this many calls in flight.
+  size_t grow_at = 64;
+};
+
+struct pool_member {
+  uint32_t id = 0;
+  supervisor_actor sup;
+  link_status last;
+  uint64_t in_flight = 0;
+};
+
+struct connection_pool_state {
+  pool_config cfg;
+  std::vector<pool_member> members;
+  uint32_t next_member = 0;
+  size_t cursor = 0;
+  uint64_t replaced = 0;
+  uint64_t calls_ok = 0;
+  uint64_t calls_failed = 0;
+  std::vector<tool> tools;
+  std::vector<caf::actor> subscribers;
+  bool closed = false;
+  static inline const char* name = "caf_mcp.connection_pool";
+};
+
+/// Spawn with `system.spawn(connection_pool, cfg)`; members connect at once.
+pool_actor::behavior_type
+connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
+                pool_config cfg);
+
+} // namespace caf_mcp

@@ -1,0 +1,289 @@
+#include "caf_mcp/actors/connection_pool.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/make_message.hpp"
+#include "caf/send.hpp"
+
+#include "caf_mcp/actors/recovery.hpp"
+
+namespace caf_mcp {
+
+namespace {
+
+using self_ptr = pool_actor::stateful_pointer<connection_pool_state>;
+
+void publish(self_ptr self, const caf::message& msg) {
+  for (auto& sub : self->state.subscribers)
+    caf::anon_send(sub, msg);
+}
+
+pool_member* find_member(self_ptr self, uint32_t id) {
+  for (auto& m : self->state.members)
+    if (m.id == id)
+      return &m;
+  return nullptr;
+}
+
+void add_member(self_ptr self) {
+  auto& st = self->state;
+  auto cfg = st.cfg.member;
+  cfg.member = st.next_member++;
+  if (cfg.seed != 0)
+    cfg.seed += cfg.member;
+  pool_member m;
+  m.id = cfg.member;
+  m.last.server = cfg.session.server_name;
+  m.last.member = m.id;
+  m.sup = self->system().spawn(supervisor, std::move(cfg));
+  self->monitor(m.sup);
+  self->send(m.sup, caf::subscribe_atom::value,
+             caf::actor_cast<caf::actor>(self));
+  st.members.push_back(std::move(m));
+}
+
+void remove_member(self_ptr self, uint32_t id, bool close_it) {
+  auto& ms = self->state.members;
+  auto i = std::find_if(ms.begin(), ms.end(),
+                        [id](const pool_member& m) { return m.id == id; });
+  if (i == ms.end())
+    return;
+  if (close_it) {
+    self->demonitor(i->sup.address());
+    self->send(i->sup, caf::close_atom::value);
+  }
+  ms.erase(i);
+}
+
+bool any_ready(self_ptr self) {
+  for (auto& m : self->state.members)
+    if (m.last.phase == link_phase::ready)
+      return true;
+  return false;
+}
+
+/// Picks the member for the next call, growing the pool if every ready
+/// member is busy.
+pool_member* route(self_ptr self) {
+  auto& st = self->state;
+  if (st.members.empty())
+    return nullptr;
+  std::vector<member_load> loads;
+  loads.reserve(st.members.size());
+  auto busy = true;
+  auto ready = 0;
+  for (auto& m : st.members) {
+    auto is_ready = m.last.phase == link_phase::ready;
+    loads.push_back(member_load{is_ready, m.in_flight});
+    if (is_ready) {
+      ++ready;
+      if (m.in_flight < st.cfg.grow_at)
+        busy = false;
+    }
+  }
+  if (ready > 0 && busy && st.members.size() < st.cfg.max_members)
+    add_member(self); // Takes calls once ready; this one goes out now.
+  auto i = pick_member(loads, st.cursor);
+  return &st.members[i];
+}
+
+caf::timespan limit_for(const connection_pool_state& st, caf::timespan t) {
+  auto& sc = st.cfg.member.session;
+  auto base = t.count() > 0 ? t : sc.request_timeout;
+  return base + sc.max_request_timeout + sc.endpoint_timeout
+         + std::chrono::seconds{5};
+}
+
+caf::error member_error(caf::error err) {
+  if (is_mcp_error(err))
+    return err;
+  return caf::make_error(mcp_errc::connection_lost,
+                         "the pool member handling the call ended: "
+                           + render(err));
+}
+
+/// Sends a request to a member, counting it in flight there.
+template <class T, class... Ts>
+caf::result<T> route_request(self_ptr self, caf::timespan timeout,
+                             Ts&&... xs) {
+  auto& st = self->state;
+  if (st.closed)
+    return caf::make_error(mcp_errc::closed, "the pool is closed");
+  auto m = route(self);
+  if (m == nullptr)
+    return caf::make_error(mcp_errc::closed, "the pool has no members");
+  auto rp = self->make_response_promise<T>();
+  auto id = m->id;
+  ++m->in_flight;
+  self->request(m->sup, limit_for(st, timeout), std::forward<Ts>(xs)...)
+    .then(
+      [self, rp, id](T& value) mutable {
+        if (auto mp = find_member(self, id))
+          --mp->in_flight;
+        ++self->state.calls_ok;
+        rp.deliver(std::move(value));
+      },
+      [self, rp, id](caf::error& err) mutable {
+        if (auto mp = find_member(self, id))
+          --mp->in_flight;
+        ++self->state.calls_failed;
+        rp.deliver(member_error(std::move(err)));
+      });
+  return rp;
+}
+
+pool_stats make_stats(self_ptr self) {
+  auto& st = self->state;
+  pool_stats out;
+  out.server = st.cfg.member.session.server_name;
+  out.members = st.members.size();
+  out.replaced = st.replaced;
+  out.calls_ok = st.calls_ok;
+  out.calls_failed = st.calls_failed;
+  for (auto& m : st.members) {
+    if (m.last.phase == link_phase::ready)
+      ++out.ready;
+    out.in_flight += m.in_flight;
+    out.links.push_back(m.last);
+  }
+  return out;
+}
+
+void apply_member_diff(self_ptr self, const tools_diff& d) {
+  auto& st = self->state;
+  std::map<std::string, tool> next;
+  for (auto& t : st.tools)
+    next.emplace(t.name, t);
+  for (auto& t : d.removed)
+    next.erase(t.name);
+  for (auto& t : d.added)
+    next[t.name] = t;
+  for (auto& t : d.changed)
+    next[t.name] = t;
+  std::vector<tool> tools;
+  tools.reserve(next.size());
+  for (auto& kvp : next)
+    tools.push_back(std::move(kvp.second));
+  auto diff = diff_tools(st.tools, tools);
+  st.tools = std::move(tools);
+  if (!empty(diff))
+    publish(self, caf::make_message(tools_diff_atom::value,
+                                    st.cfg.member.session.server_name,
+                                    std::move(diff)));
+}
+
+} // namespace
+
+pool_actor::behavior_type
+connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
+                pool_config cfg) {
+  {
+    auto& st = self->state;
+    st.cfg = std::move(cfg);
+    st.cfg.min_members = std::max<size_t>(st.cfg.min_members, 1);
+    st.cfg.max_members = std::max(st.cfg.max_members, st.cfg.min_members);
+    for (size_t i = 0; i < st.cfg.min_members; ++i)
+      add_member(self);
+  }
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    for (auto& m : st.members)
+      if (m.sup.address() == msg.source) {
+        auto id = m.id;
+        remove_member(self, id, false);
+        if (!st.closed) {
+          ++st.replaced;
+          add_member(self);
+        }
+        return;
+      }
+  });
+  return {
+    [self](init_atom) -> caf::result<initialize_result> {
+      return route_request<initialize_result>(self, caf::timespan{0},
+                                              init_atom::value);
+    },
+    [self](list_atom) -> caf::result<std::vector<tool>> {
+      return route_request<std::vector<tool>>(self, caf::timespan{0},
+                                              list_atom::value);
+    },
+    [self](call_atom, std::string& name, std::string& args,
+           call_options& opts) -> caf::result<call_tool_result> {
+      auto t = opts.timeout;
+      return route_request<call_tool_result>(self, t, call_atom::value,
+                                             std::move(name), std::move(args),
+                                             std::move(opts));
+    },
+    [self](request_atom, std::string& method, std::string& params,
+           call_options& opts) -> caf::result<std::string> {
+      auto t = opts.timeout;
+      return route_request<std::string>(self, t, request_atom::value,
+                                        std::move(method), std::move(params),
+                                        std::move(opts));
+    },
+    [self](caf::ping_atom) -> caf::result<caf::timespan> {
+      return route_request<caf::timespan>(self, caf::timespan{0},
+                                          caf::ping_atom::value);
+    },
+    [self](stats_atom) -> pool_stats { return make_stats(self); },
+    [self](caf::get_atom) -> std::vector<supervisor_actor> {
+      std::vector<supervisor_actor> out;
+      for (auto& m : self->state.members)
+        out.push_back(m.sup);
+      return out;
+    },
+    [self](caf::subscribe_atom, caf::actor& sub) {
+      auto& st = self->state;
+      for (auto& m : st.members)
+        caf::anon_send(sub, link_atom::value, m.last);
+      if (!st.tools.empty())
+        caf::anon_send(sub, tools_diff_atom::value,
+                       st.cfg.member.session.server_name,
+                       diff_tools({}, st.tools));
+      st.subscribers.emplace_back(std::move(sub));
+    },
+    [self](retry_atom) {
+      for (auto& m : self->state.members)
+        self->send(m.sup, retry_atom::value);
+    },
+    [self](caf::close_atom) {
+      auto& st = self->state;
+      st.closed = true;
+      for (auto& m : st.members) {
+        self->demonitor(m.sup.address());
+        self->send(m.sup, caf::close_atom::value);
+      }
+      st.members.clear();
+      self->quit();
+    },
+    [self](link_atom, link_status& ls) {
+      auto& st = self->state;
+      auto m = find_member(self, ls.member);
+      if (m == nullptr)
+        return;
+      m->last = ls;
+      publish(self, caf::make_message(link_atom::value, ls));
+      if (ls.phase == link_phase::gave_up && !st.closed && any_ready(self)) {
+        // The server works for the others: this member's trouble was its
+        // own. Replace it.
+        remove_member(self, ls.member, true);
+        ++st.replaced;
+        add_member(self);
+      }
+    },
+    [self](tools_diff_atom, std::string&, tools_diff& d) {
+      apply_member_diff(self, d);
+    },
+    [self](log_atom, std::string& server, logging_message_params& params) {
+      publish(self, caf::make_message(log_atom::value, std::move(server),
+                                      std::move(params)));
+    },
+  };
+}
+
+} // namespace caf_mcp
