@@ -1,0 +1,321 @@
+#include "caf_mcp/actors/health_monitor.hpp"
+
+#include <utility>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/make_message.hpp"
+#include "caf/sec.hpp"
+#include "caf/send.hpp"
+
+namespace caf_mcp {
+
+// -- pure rules ---------------------------------------------------------------
+
+std::string validate(const health_config& cfg) {
+  if (cfg.interval.count() <= 0)
+    return "interval must be positive";
+  if (cfg.ping_timeout.count() <= 0)
+    return "ping_timeout must be positive";
+  if (cfg.slow_rtt.count() < 0)
+    return "slow_rtt must not be negative";
+  return {};
+}
+
+health_state judge_health(link_phase phase, uint64_t consecutive_failures,
+                          caf::timespan rtt_last,
+                          const health_config& cfg) noexcept {
+  switch (phase) {
+    case link_phase::gave_up:
+    case link_phase::closed:
+      return health_state::down;
+    case link_phase::connecting:
+    case link_phase::backing_off:
+      return health_state::degraded;
+    case link_phase::ready:
+      break;
+  }
+  if (cfg.failures_before_restart > 0
+      && consecutive_failures >= cfg.failures_before_restart)
+    return health_state::down;
+  if (consecutive_failures > 0 || rtt_last > cfg.slow_rtt)
+    return health_state::degraded;
+  return health_state::healthy;
+}
+
+caf::timespan smooth_rtt(caf::timespan srtt, caf::timespan sample,
+                         bool first) noexcept {
+  if (first)
+    return sample;
+  return srtt + (sample - srtt) / 8;
+}
+
+// -- the actor ----------------------------------------------------------------
+
+namespace {
+
+using self_ptr = health_monitor_actor::stateful_pointer<health_monitor_state>;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string as_ms(caf::timespan x) {
+  return std::to_string(
+           std::chrono::duration_cast<std::chrono::milliseconds>(x).count())
+         + " ms";
+}
+
+/// Forwards a supervisor's link statuses to the monitor, stamped with the
+/// watched name; drops tool diffs and logs. Ends with either side.
+caf::behavior link_relay(caf::event_based_actor* self, std::string server,
+                         health_monitor_actor monitor,
+                         supervisor_actor supervisor) {
+  self->set_default_handler(caf::drop);
+  self->monitor(monitor);
+  self->monitor(supervisor);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  return {
+    [self, server, monitor](link_atom, link_status& st) {
+      st.server = server;
+      self->send(monitor, link_atom::value, std::move(st));
+    },
+  };
+}
+
+void publish(self_ptr self, const health_snapshot& snap) {
+  // Subscribers are dynamically typed: a typed actor may only anon_send.
+  auto msg = caf::make_message(health_atom::value, snap);
+  for (auto& sub : self->state.subscribers)
+    caf::anon_send(sub, msg);
+}
+
+/// Judges `e` again; returns true if its state changed.
+bool rejudge(self_ptr self, health_entry& e) {
+  auto& snap = e.snapshot;
+  auto before = snap.state;
+  if (!e.heard)
+    snap.state = health_state::down;
+  else
+    snap.state = judge_health(snap.phase, snap.consecutive_failures,
+                              snap.rtt_last, self->state.cfg);
+  return snap.state != before;
+}
+
+void on_link(self_ptr self, link_status& st) {
+  auto i = self->state.servers.find(st.server);
+  if (i == self->state.servers.end())
+    return;
+  auto& e = i->second;
+  if (!e.relay
+      || self->current_sender()
+           != caf::actor_cast<caf::strong_actor_ptr>(e.relay))
+    return; // Not from the current relay of this server: stale or foreign.
+  auto& snap = e.snapshot;
+  auto old_phase = snap.phase;
+  auto was_heard = e.heard;
+  e.heard = true;
+  auto new_session = st.phase == link_phase::ready
+                     && (!was_heard || old_phase != link_phase::ready
+                         || st.ready_since_ms != snap.connected_since_ms);
+  snap.phase = st.phase;
+  snap.connected_since_ms = st.ready_since_ms;
+  snap.reconnects = st.reconnects;
+  if (st.phase != link_phase::ready && st.last_error)
+    snap.last_error = st.last_error;
+  if (new_session) {
+    // Failures in a row were about the old session.
+    snap.consecutive_failures = 0;
+    e.failures_since_restart = 0;
+  }
+  auto changed = rejudge(self, e);
+  if (changed || !was_heard || old_phase != snap.phase)
+    publish(self, snap);
+}
+
+void on_ping_ok(self_ptr self, health_entry& e, caf::timespan rtt) {
+  auto& snap = e.snapshot;
+  e.ping_in_flight = false;
+  snap.rtt_last = rtt;
+  snap.rtt_smoothed = smooth_rtt(snap.rtt_smoothed, rtt, !e.have_srtt);
+  e.have_srtt = true;
+  ++snap.messages;
+  snap.last_activity_ms = wall_ms();
+  snap.consecutive_failures = 0;
+  e.failures_since_restart = 0;
+  rejudge(self, e);
+  publish(self, snap);
+}
+
+void on_ping_failed(self_ptr self, health_entry& e, caf::error err) {
+  auto& cfg = self->state.cfg;
+  auto& snap = e.snapshot;
+  e.ping_in_flight = false;
+  if (err.category() == caf::atom("system")
+      && err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
+    err = caf::make_error(mcp_errc::timeout, "no answer to a ping to "
+                                               + snap.server + " within "
+                                               + as_ms(cfg.ping_timeout));
+  ++snap.pings_failed;
+  ++snap.errors;
+  ++snap.consecutive_failures;
+  ++e.failures_since_restart;
+  snap.last_error = err;
+  // Only a ready link is restarted: otherwise the supervisor is already
+  // replacing its session and a restart would cut the new attempt short.
+  if (cfg.failures_before_restart > 0
+      && e.failures_since_restart >= cfg.failures_before_restart
+      && snap.phase == link_phase::ready) {
+    e.failures_since_restart = 0;
+    self->send(e.supervisor, restart_atom::value,
+               caf::make_error(mcp_errc::timeout,
+                               std::to_string(cfg.failures_before_restart)
+                                 + " pings in a row failed: " + render(err)));
+  }
+  rejudge(self, e);
+  publish(self, snap);
+}
+
+void send_ping(self_ptr self, const std::string& name, health_entry& e) {
+  e.ping_in_flight = true;
+  ++e.snapshot.pings_sent;
+  auto generation = e.generation;
+  // Look the entry up again on reply: the map may have changed meanwhile.
+  auto find = [self, name, generation]() -> health_entry* {
+    auto i = self->state.servers.find(name);
+    if (i == self->state.servers.end() || i->second.generation != generation)
+      return nullptr;
+    return &i->second;
+  };
+  self->request(e.supervisor, self->state.cfg.ping_timeout,
+                caf::ping_atom::value)
+    .then(
+      [self, find](caf::timespan rtt) {
+        if (auto entry = find())
+          on_ping_ok(self, *entry, rtt);
+      },
+      [self, find](caf::error& err) {
+        if (auto entry = find())
+          on_ping_failed(self, *entry, std::move(err));
+      });
+}
+
+void on_tick(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  if (id != st.timer_id || st.timer_id == 0)
+    return; // Not our timer.
+  self->delayed_send(self, st.cfg.interval, tick_atom::value, id);
+  for (auto& kvp : st.servers) {
+    auto& e = kvp.second;
+    if (e.supervisor && e.heard && e.snapshot.phase == link_phase::ready
+        && !e.ping_in_flight)
+      send_ping(self, kvp.first, e);
+  }
+}
+
+void watch(self_ptr self, std::string& name, supervisor_actor& sup) {
+  auto& st = self->state;
+  if (!sup)
+    return;
+  auto& e = st.servers[name];
+  if (e.relay)
+    caf::anon_send_exit(e.relay, caf::exit_reason::user_shutdown);
+  if (e.supervisor && e.supervisor != sup) {
+    auto old = e.supervisor.address();
+    bool shared = false;
+    for (auto& kvp : st.servers)
+      if (&kvp.second != &e && kvp.second.supervisor.address() == old)
+        shared = true;
+    if (!shared)
+      self->demonitor(old);
+  }
+  e = health_entry{};
+  e.generation = st.next_generation++;
+  e.snapshot.server = name;
+  e.supervisor = sup;
+  self->monitor(sup);
+  e.relay = self->spawn(link_relay, name,
+                        caf::actor_cast<health_monitor_actor>(self), sup);
+  self->send(sup, caf::subscribe_atom::value, e.relay);
+  if (st.timer_id == 0) {
+    st.timer_id = 1;
+    self->delayed_send(self, st.cfg.interval, tick_atom::value, st.timer_id);
+  }
+}
+
+void on_down(self_ptr self, caf::down_msg& msg) {
+  for (auto& kvp : self->state.servers) {
+    auto& e = kvp.second;
+    if (!e.supervisor || e.supervisor.address() != msg.source)
+      continue;
+    auto& snap = e.snapshot;
+    e.supervisor = nullptr;
+    e.relay = nullptr; // It ends with the supervisor.
+    e.generation = self->state.next_generation++;
+    e.ping_in_flight = false;
+    e.heard = true;
+    snap.phase = link_phase::closed;
+    snap.connected_since_ms = 0;
+    snap.last_error = msg.reason
+                        ? msg.reason
+                        : caf::make_error(mcp_errc::closed,
+                                          "the supervisor of " + kvp.first
+                                            + " terminated");
+    rejudge(self, e);
+    publish(self, snap);
+  }
+}
+
+} // namespace
+
+health_monitor_state::~health_monitor_state() {
+  for (auto& kvp : servers)
+    if (kvp.second.relay)
+      caf::anon_send_exit(kvp.second.relay, caf::exit_reason::user_shutdown);
+}
+
+health_monitor_actor::behavior_type
+health_monitor(health_monitor_actor::stateful_pointer<health_monitor_state> self,
+               health_config cfg) {
+  auto problem = validate(cfg);
+  self->state.cfg = std::move(cfg);
+  if (!problem.empty())
+    self->quit(caf::make_error(mcp_errc::invalid_argument,
+                               "bad health monitor configuration: " + problem));
+  self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
+  return {
+    [self](watch_atom, std::string& name, supervisor_actor& sup) {
+      watch(self, name, sup);
+    },
+    [self](health_atom) -> std::vector<health_snapshot> {
+      std::vector<health_snapshot> out;
+      out.reserve(self->state.servers.size());
+      for (auto& kvp : self->state.servers)
+        out.push_back(kvp.second.snapshot);
+      return out;
+    },
+    [self](health_atom,
+           const std::string& name) -> caf::result<health_snapshot> {
+      auto i = self->state.servers.find(name);
+      if (i == self->state.servers.end())
+        return caf::make_error(mcp_errc::invalid_argument,
+                               "unknown server", name);
+      return i->second.snapshot;
+    },
+    [self](caf::subscribe_atom, caf::actor& sub) {
+      if (!sub)
+        return;
+      for (auto& kvp : self->state.servers)
+        caf::anon_send(sub, health_atom::value, kvp.second.snapshot);
+      self->state.subscribers.emplace_back(std::move(sub));
+    },
+    [self](link_atom, link_status& st) { on_link(self, st); },
+    [self](tick_atom, uint64_t id) { on_tick(self, id); },
+  };
+}
+
+} // namespace caf_mcp
