@@ -8,6 +8,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/make_message.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/send.hpp"
 
 #include "caf_mcp/actors/recovery.hpp"
@@ -44,6 +45,9 @@ void add_member(self_ptr self) {
   self->monitor(m.sup);
   self->send(m.sup, caf::subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
+  if (st.health)
+    self->send(st.health, watch_atom::value,
+               m.last.server + "#" + std::to_string(m.id), m.sup);
   st.members.push_back(std::move(m));
 }
 
@@ -179,6 +183,11 @@ void apply_member_diff(self_ptr self, const tools_diff& d) {
 
 } // namespace
 
+connection_pool_state::~connection_pool_state() {
+  if (health)
+    caf::anon_send_exit(health, caf::exit_reason::user_shutdown);
+}
+
 pool_actor::behavior_type
 connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
                 pool_config cfg) {
@@ -187,6 +196,9 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
     st.cfg = std::move(cfg);
     st.cfg.min_members = std::max<size_t>(st.cfg.min_members, 1);
     st.cfg.max_members = std::max(st.cfg.max_members, st.cfg.min_members);
+    if (st.cfg.health.interval.count() > 0
+        && validate(st.cfg.health).empty())
+      st.health = self->system().spawn(health_monitor, st.cfg.health);
     for (size_t i = 0; i < st.cfg.min_members; ++i)
       add_member(self);
   }
@@ -231,6 +243,12 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
                                           caf::ping_atom::value);
     },
     [self](stats_atom) -> pool_stats { return make_stats(self); },
+    [self](health_atom) -> caf::result<std::vector<health_snapshot>> {
+      auto& st = self->state;
+      if (!st.health)
+        return std::vector<health_snapshot>{};
+      return self->delegate(st.health, health_atom::value);
+    },
     [self](caf::get_atom) -> std::vector<supervisor_actor> {
       std::vector<supervisor_actor> out;
       for (auto& m : self->state.members)
@@ -259,6 +277,10 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
         self->send(m.sup, caf::close_atom::value);
       }
       st.members.clear();
+      if (st.health) {
+        self->send_exit(st.health, caf::exit_reason::user_shutdown);
+        st.health = nullptr;
+      }
       self->quit();
     },
     [self](link_atom, link_status& ls) {

@@ -16,6 +16,8 @@
 /// that gave up is replaced when another member is ready (the server works,
 /// so the failure was that member's); calls in flight on a dead member fail
 /// with `connection_lost`. The pool itself keeps running.
+/// Health: a health monitor watches every member as "<server>#<member>"
+/// (`health_atom` answers its snapshots).
 /// Tells subscribers: every member's (link_atom, link_status), pool-level
 /// (tools_diff_atom, server, tools_diff) and the members' log messages.
 
@@ -27,6 +29,7 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "caf_mcp/actors/health_monitor.hpp"
 #include "caf_mcp/actors/supervisor.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 
@@ -42,6 +45,10 @@ struct pool_config {
   size_t max_members = 1;
   /// Grow when every ready member has at least this many calls in flight.
   size_t grow_at = 64;
+  /// Liveness pings for every member (a health monitor owned by the pool;
+  /// after `failures_before_restart` failed pings the member restarts its
+  /// session). A zero interval turns it off.
+  health_config health;
 };
 
 struct pool_member {
@@ -61,7 +68,9 @@ struct connection_pool_state {
   uint64_t calls_failed = 0;
   std::vector<tool> tools;
   std::vector<caf::actor> subscribers;
+  health_monitor_actor health;
   bool closed = false;
+  ~connection_pool_state();
   static inline const char* name = "caf_mcp.connection_pool";
 };
 

@@ -399,6 +399,8 @@ using pool_actor = caf::typed_actor<
   caf::replies_to<caf::ping_atom>::with<caf::timespan>,
   caf::replies_to<stats_atom>::with<pool_stats>,
   caf::replies_to<caf::get_atom>::with<std::vector<supervisor_actor>>,
+  /// Health of every member (from the pool's health monitor).
+  caf::replies_to<health_atom>::with<std::vector<health_snapshot>>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<retry_atom>,
   caf::reacts_to<caf::close_atom>,
