@@ -35,9 +35,14 @@ caf::timespan effective(caf::timespan x, caf::timespan fallback) {
   return x.count() > 0 ? x : fallback;
 }
 
-/// Posts a JSON-RPC body through the connection.
+/// Posts a JSON-RPC body through the sink, or through the connection if
+/// it gave none.
 void post(self_ptr self, uint64_t tag, std::string body) {
-  self->send(self->state.conn, post_atom::value, tag, std::move(body));
+  auto& st = self->state;
+  if (st.sink)
+    st.sink->post(tag, std::move(body));
+  else
+    self->send(st.conn, post_atom::value, tag, std::move(body));
 }
 
 /// Sends a request and registers its callbacks. `params_json` may be empty.
@@ -218,8 +223,13 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
   }
   st.init = std::move(res);
   if (st.init.protocol_version >= header_version)
-    self->send(st.conn, header_atom::value, std::string{"MCP-Protocol-Version"},
-               st.init.protocol_version);
+  {
+    if (st.sink)
+      st.sink->set_header("MCP-Protocol-Version", st.init.protocol_version);
+    else
+      self->send(st.conn, header_atom::value,
+                 std::string{"MCP-Protocol-Version"}, st.init.protocol_version);
+  }
   // Nothing may overtake notifications/initialized: wait for its POST.
   st.initialized_tag = ack_tag_bit | st.next_tag++;
   send_notification(self, methods::initialized, {}, st.initialized_tag);
@@ -569,9 +579,11 @@ session(session_actor::stateful_pointer<session_state> self,
       shut_down(self, caf::make_error(mcp_errc::closed, "session closed"),
                 caf::make_error(mcp_errc::closed, "session closed"));
     },
-    [self](endpoint_atom, std::string&) {
-      if (self->state.phase == session_phase::connecting)
-        start_initialize(self);
+    [self](endpoint_atom, std::string&, post_sink_ptr& sink) {
+      if (self->state.phase != session_phase::connecting)
+        return;
+      self->state.sink = std::move(sink);
+      start_initialize(self);
     },
     [self](inbound_atom, inbound_batch& batch) { on_inbound(self, batch); },
     [self](post_done_atom, uint64_t tag, caf::error& err) {

@@ -7,8 +7,9 @@
 /// (id -> promise, deadline, progress listener), calls queued until the
 /// session is ready, its subscribers, the last tool list.
 /// Receives: init/list/call/request/ping/subscribe/close from callers;
-/// endpoint, inbound batches and POST outcomes from the connection and the
-/// io threads; its own deadline timers.
+/// endpoint (with the `post_sink` it POSTs through from then on), inbound
+/// batches and POST outcomes straight from the io threads; its own deadline
+/// timers.
 /// Lifecycle: connecting (waiting for `endpoint`, bounded by
 /// endpoint_timeout) -> initializing (`initialize`, then
 /// `notifications/initialized`, whose POST must be accepted before anything
@@ -119,6 +120,8 @@ struct session_state {
   session_config cfg;
   transport::parsed_url sse_url;
   connection_actor conn;
+  /// Where POSTs go (from the endpoint message); null: through `conn`.
+  post_sink_ptr sink;
   session_phase phase = session_phase::connecting;
   int64_t next_id = 1;
   uint64_t next_tag = uint64_t{1} << 62;
