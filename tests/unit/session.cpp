@@ -371,6 +371,30 @@ CAF_TEST(a call without response times out and is cancelled) {
   server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
 }
 
+CAF_TEST(calls with different timeouts each expire at their own deadline) {
+  handshake();
+  // The default timeout (1 s) arms the one timer; a later call with a
+  // shorter timeout must bring it forward.
+  auto slow = ask<call_tool_result>(call_atom::value, std::string{"slow"},
+                                    std::string{}, call_options{});
+  call_options opts;
+  opts.timeout = 200ms;
+  auto quick = ask<call_tool_result>(call_atom::value, std::string{"slow"},
+                                     std::string{}, opts);
+  advance_time(200ms);
+  sched.run();
+  CAF_REQUIRE(quick->done);
+  CAF_CHECK(has_code(quick->err, mcp_errc::timeout));
+  CAF_CHECK(!slow->done);
+  advance_time(700ms);
+  sched.run();
+  CAF_CHECK(!slow->done);
+  advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(slow->done);
+  CAF_CHECK(has_code(slow->err, mcp_errc::timeout));
+}
+
 CAF_TEST(progress reaches the listener and extends the deadline up to the cap) {
   handshake();
   auto progress = std::make_shared<std::vector<double>>();

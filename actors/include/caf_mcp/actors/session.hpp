@@ -4,8 +4,10 @@
 ///
 /// Owns: its connection actor (spawned through `session_config::
 /// make_connection`), the JSON-RPC id counter, the table of pending requests
-/// (id -> promise, deadline, progress listener), calls queued until the
-/// session is ready, its subscribers, the last tool list.
+/// (id -> promise, deadline, progress listener) and one timer for all their
+/// deadlines (armed for the earliest; when it fires it sweeps the table),
+/// calls queued until the session is ready, its subscribers, the last tool
+/// list.
 /// Receives: init/list/call/request/ping/subscribe/close from callers;
 /// endpoint (with the `post_sink` it POSTs through from then on), inbound
 /// batches and POST outcomes straight from the io threads; its own deadline
@@ -127,6 +129,9 @@ struct session_state {
   uint64_t next_tag = uint64_t{1} << 62;
   uint64_t initialized_tag = 0;
   std::unordered_map<int64_t, pending_request> pending;
+  /// The one deadline timer of all pending requests: armed for `timer_at`.
+  bool timer_armed = false;
+  caf::actor_clock::time_point timer_at;
   std::vector<caf::typed_response_promise<initialize_result>> init_waiters;
   std::deque<queued_call> queued;
   std::vector<caf::actor> subscribers;
