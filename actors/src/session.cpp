@@ -203,7 +203,6 @@ void list_page(self_ptr self, std::string cursor,
         list_page(self, *res.next_cursor, acc, page + 1, done);
         return;
       }
-      self->state.tools = *acc;
       done(std::move(*acc));
     },
     [done](const caf::error& err) { done(err); });

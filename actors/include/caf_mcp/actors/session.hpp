@@ -6,8 +6,8 @@
 /// make_connection`), the JSON-RPC id counter, the table of pending requests
 /// (id -> promise, deadline, progress listener) and one timer for all their
 /// deadlines (armed for the earliest; when it fires it sweeps the table),
-/// calls queued until the session is ready, its subscribers, the last tool
-/// list.
+/// calls queued until the session is ready, its subscribers. (It keeps no
+/// copy of the tool list: callers and subscribers get it.)
 /// Receives: init/list/call/request/ping/subscribe/close from callers;
 /// endpoint (with the `post_sink` it POSTs through from then on), inbound
 /// batches and POST outcomes straight from the io threads; its own deadline
@@ -22,7 +22,6 @@
 /// Whoever spawned the session monitors it and decides what happens next.
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -133,11 +132,11 @@ struct session_state {
   bool timer_armed = false;
   caf::actor_clock::time_point timer_at;
   std::vector<caf::typed_response_promise<initialize_result>> init_waiters;
-  std::deque<queued_call> queued;
+  /// FIFO; a vector, since a deque allocates 576 bytes up front.
+  std::vector<queued_call> queued;
   std::vector<caf::actor> subscribers;
   initialize_result init;
   caf::error failure;
-  std::vector<tool> tools;
   session_stats stats;
   std::string scratch;
   static inline const char* name = "caf_mcp.session";
