@@ -14,66 +14,157 @@ namespace caf_mcp {
 
 namespace {
 
-/// Runs on an io thread: turns stream callbacks into messages to the
-/// connection actor and does nothing else. Holds a weak handle, so a late
-/// callback after the actor is gone is dropped.
-class stream_handler : public transport::sse_stream_handler {
+/// The session's way to POST: the channel, the endpoint's target and the
+/// extra headers. Its completion handlers run on an io thread and only send
+/// (post_done_atom, tag, error) to the owner, through a weak handle.
+class channel_sink final : public post_sink {
 public:
-  explicit stream_handler(caf::weak_actor_ptr self) : self_(std::move(self)) {
+  channel_sink(std::shared_ptr<transport::post_channel> channel,
+               std::string target, caf::weak_actor_ptr owner)
+    : channel_(std::move(channel)),
+      target_(std::move(target)),
+      owner_(std::move(owner)) {
     // nop
   }
 
-  void on_open(int status) override {
-    send(sse_open_atom::value, static_cast<int32_t>(status));
+  ~channel_sink() override {
+    channel_->close();
   }
 
-  void on_events(std::vector<transport::sse_event_record> events,
-                 uint64_t retry_ms) override {
-    std::vector<sse_event> out;
-    out.reserve(events.size());
-    for (auto& e : events)
-      out.push_back(
-        sse_event{std::move(e.type), std::move(e.data), std::move(e.id)});
-    send(sse_events_atom::value, std::move(out), retry_ms);
+  void post(uint64_t tag, std::string body) override {
+    channel_->post(target_, std::move(body), extra_,
+                   [owner = owner_, tag](transport::post_result res) {
+                     if (res.ok && (tag & ack_tag_bit) == 0)
+                       return;
+                     if (auto ptr = owner.lock())
+                       caf::anon_send(caf::actor_cast<session_actor>(ptr),
+                                      post_done_atom::value, tag,
+                                      res.ok ? caf::error{}
+                                             : to_error(res.error,
+                                                        http_phase::post));
+                   });
   }
 
-  void on_closed(transport::transport_error why) override {
-    send(sse_closed_atom::value, to_error(why, http_phase::sse_get));
+  void set_header(std::string name, std::string value) override {
+    for (auto& kvp : extra_)
+      if (kvp.first == name) {
+        kvp.second = std::move(value);
+        return;
+      }
+    extra_.emplace_back(std::move(name), std::move(value));
   }
 
 private:
+  std::shared_ptr<transport::post_channel> channel_;
+  std::string target_;
+  caf::weak_actor_ptr owner_;
+  transport::header_list extra_;
+};
+
+/// Runs on an io thread, one call at a time, in stream order. Resolves the
+/// endpoint, makes the POST channel and decodes JSON-RPC here, then sends
+/// messages: (endpoint_atom, url, sink) and (inbound_atom, batch) to the
+/// owner, (endpoint_atom, url, sink) and (sse_closed_atom, error) to the
+/// connection. Touches no actor state; both handles are weak, so a late
+/// callback after an actor is gone is dropped.
+class stream_handler : public transport::sse_stream_handler {
+public:
+  stream_handler(caf::weak_actor_ptr self, caf::weak_actor_ptr owner,
+                 const connection_config& cfg)
+    : self_(std::move(self)),
+      owner_(std::move(owner)),
+      sse_url_(cfg.sse_url),
+      http_(cfg.http),
+      io_(cfg.io.get()) {
+    // nop
+  }
+
+  void on_open(int) override {
+    // nop: the endpoint event is what makes the connection usable
+  }
+
+  void on_events(std::vector<transport::sse_event_record> events,
+                 uint64_t) override {
+    if (done_)
+      return;
+    inbound_batch batch;
+    for (auto& e : events) {
+      if (e.type == "message") {
+        auto res = decode(e.data);
+        if (batch.messages.empty() && batch.errors.empty()) {
+          batch.messages = std::move(res.messages);
+          batch.errors = std::move(res.errors);
+        } else {
+          for (auto& m : res.messages)
+            batch.messages.emplace_back(std::move(m));
+          for (auto& err : res.errors)
+            batch.errors.emplace_back(std::move(err));
+        }
+      } else if (e.type == "endpoint") {
+        if (!on_endpoint(e.data))
+          return; // Refused: the connection quits.
+      }
+      // Other event types are ignored.
+    }
+    if (!batch.messages.empty() || !batch.errors.empty())
+      if (auto ptr = owner_.lock())
+        caf::anon_send(caf::actor_cast<session_actor>(ptr),
+                       inbound_atom::value, std::move(batch));
+  }
+
+  void on_closed(transport::transport_error why) override {
+    if (done_)
+      return;
+    done_ = true;
+    to_self(sse_closed_atom::value, to_error(why, http_phase::sse_get));
+  }
+
+private:
+  /// Returns false if the endpoint was refused.
+  bool on_endpoint(const std::string& data) {
+    if (has_endpoint_)
+      return true; // Only the first endpoint counts.
+    auto res = transport::resolve_endpoint(sse_url_, data);
+    if (!res) {
+      done_ = true;
+      to_self(sse_closed_atom::value, to_error(res));
+      return false;
+    }
+    has_endpoint_ = true;
+    // `io_` is valid here: this runs on one of its threads, and its
+    // destructor joins them before it goes.
+    auto sink = std::make_shared<channel_sink>(
+      transport::make_post_channel(*io_, res.url, http_), res.url.target,
+      owner_);
+    auto url = transport::redact(res.url.text);
+    if (auto ptr = owner_.lock())
+      caf::anon_send(caf::actor_cast<session_actor>(ptr), endpoint_atom::value,
+                     url, post_sink_ptr{sink});
+    to_self(endpoint_atom::value, std::move(url), post_sink_ptr{sink});
+    return true;
+  }
+
   template <class... Ts>
-  void send(Ts&&... xs) {
+  void to_self(Ts&&... xs) {
     if (auto ptr = self_.lock())
       caf::anon_send(caf::actor_cast<connection_actor>(ptr),
                      std::forward<Ts>(xs)...);
   }
 
   caf::weak_actor_ptr self_;
+  caf::weak_actor_ptr owner_;
+  transport::parsed_url sse_url_;
+  transport::http_options http_;
+  transport::io_runtime* io_;
+  bool has_endpoint_ = false;
+  bool done_ = false;
 };
-
-void on_endpoint(connection_actor::stateful_pointer<connection_state> self,
-                 const std::string& data) {
-  auto& st = self->state;
-  if (st.channel)
-    return; // Only the first endpoint counts.
-  auto res = transport::resolve_endpoint(st.cfg.sse_url, data);
-  if (!res) {
-    self->quit(to_error(res));
-    return;
-  }
-  st.endpoint_target = res->target;
-  st.channel = transport::make_post_channel(*st.cfg.io, *res, st.cfg.http);
-  self->send(st.owner, endpoint_atom::value, transport::redact(res->text));
-}
 
 } // namespace
 
 connection_state::~connection_state() {
   if (stream)
     stream->close();
-  if (channel)
-    channel->close();
 }
 
 connection_actor::behavior_type
@@ -87,66 +178,29 @@ connection(connection_actor::stateful_pointer<connection_state> self,
       self->quit();
   });
   auto handler = std::make_shared<stream_handler>(
-    caf::actor_cast<caf::weak_actor_ptr>(self));
+    caf::actor_cast<caf::weak_actor_ptr>(self),
+    caf::actor_cast<caf::weak_actor_ptr>(owner), self->state.cfg);
   auto& cc = self->state.cfg;
   self->state.stream = transport::open_sse_stream(
     *cc.io, cc.sse_url, cc.http, std::move(handler), cc.last_event_id);
   return {
     [self](post_atom, uint64_t tag, std::string& body) {
       auto& st = self->state;
-      if (!st.channel) {
+      if (!st.sink) {
         self->send(st.owner, post_done_atom::value, tag,
                    caf::make_error(mcp_errc::not_initialized,
                                    "no endpoint event received yet"));
         return;
       }
-      auto weak_owner = caf::actor_cast<caf::weak_actor_ptr>(st.owner);
-      st.channel->post(
-        st.endpoint_target, std::move(body), st.extra_headers,
-        [weak_owner, tag](transport::post_result res) {
-          if (res.ok && (tag & ack_tag_bit) == 0)
-            return;
-          if (auto ptr = weak_owner.lock())
-            caf::anon_send(caf::actor_cast<session_actor>(ptr),
-                           post_done_atom::value, tag,
-                           res.ok ? caf::error{}
-                                  : to_error(res.error, http_phase::post));
-        });
+      st.sink->post(tag, std::move(body));
     },
     [self](header_atom, std::string& name, std::string& value) {
-      auto& hdrs = self->state.extra_headers;
-      for (auto& kvp : hdrs)
-        if (kvp.first == name) {
-          kvp.second = std::move(value);
-          return;
-        }
-      hdrs.emplace_back(std::move(name), std::move(value));
+      if (self->state.sink)
+        self->state.sink->set_header(std::move(name), std::move(value));
     },
     [self](caf::close_atom) { self->quit(); },
-    [](sse_open_atom, int32_t) {
-      // nop: the endpoint event is what makes the connection usable
-    },
-    [self](sse_events_atom, std::vector<sse_event>& events, uint64_t) {
-      auto& st = self->state;
-      inbound_batch batch;
-      for (auto& e : events) {
-        ++st.events;
-        if (e.type == "message") {
-          auto res = decode(e.data);
-          for (auto& m : res.messages)
-            batch.messages.emplace_back(std::move(m));
-          for (auto& err : res.errors)
-            batch.errors.emplace_back(std::move(err));
-        } else if (e.type == "endpoint") {
-          on_endpoint(self, e.data);
-          if (!st.channel)
-            return; // Refused: we are quitting.
-        } else {
-          ++st.ignored_events;
-        }
-      }
-      if (!batch.messages.empty() || !batch.errors.empty())
-        self->send(st.owner, inbound_atom::value, std::move(batch));
+    [self](endpoint_atom, std::string&, post_sink_ptr& sink) {
+      self->state.sink = std::move(sink);
     },
     [self](sse_closed_atom, caf::error& err) {
       self->state.stream = nullptr;

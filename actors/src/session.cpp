@@ -35,9 +35,26 @@ caf::timespan effective(caf::timespan x, caf::timespan fallback) {
   return x.count() > 0 ? x : fallback;
 }
 
-/// Posts a JSON-RPC body through the connection.
+/// Posts a JSON-RPC body through the sink, or through the connection if
+/// it gave none.
 void post(self_ptr self, uint64_t tag, std::string body) {
-  self->send(self->state.conn, post_atom::value, tag, std::move(body));
+  auto& st = self->state;
+  if (st.sink)
+    st.sink->post(tag, std::move(body));
+  else
+    self->send(st.conn, post_atom::value, tag, std::move(body));
+}
+
+/// Makes sure the deadline timer fires no later than `at`. One timer serves
+/// every pending request: requests mostly share one timeout, so a new one
+/// rarely comes due before the armed time and costs no timer at all.
+void arm_timer(self_ptr self, time_point now, time_point at) {
+  auto& st = self->state;
+  if (st.timer_armed && st.timer_at <= at)
+    return;
+  st.timer_armed = true;
+  st.timer_at = at;
+  self->delayed_send(self, at - now, deadline_atom::value, int64_t{1});
 }
 
 /// Sends a request and registers its callbacks. `params_json` may be empty.
@@ -67,8 +84,7 @@ int64_t send_request(self_ptr self, std::string_view method,
   encode_request_into(st.scratch, request_id{id}, method, params_json);
   ++st.stats.requests_sent;
   post(self, static_cast<uint64_t>(id), st.scratch);
-  self->delayed_send(self, effective(opts.timeout, st.cfg.request_timeout),
-                     deadline_atom::value, id);
+  arm_timer(self, now, now + effective(opts.timeout, st.cfg.request_timeout));
   return id;
 }
 
@@ -187,7 +203,6 @@ void list_page(self_ptr self, std::string cursor,
         list_page(self, *res.next_cursor, acc, page + 1, done);
         return;
       }
-      self->state.tools = *acc;
       done(std::move(*acc));
     },
     [done](const caf::error& err) { done(err); });
@@ -218,8 +233,13 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
   }
   st.init = std::move(res);
   if (st.init.protocol_version >= header_version)
-    self->send(st.conn, header_atom::value, std::string{"MCP-Protocol-Version"},
-               st.init.protocol_version);
+  {
+    if (st.sink)
+      st.sink->set_header("MCP-Protocol-Version", st.init.protocol_version);
+    else
+      self->send(st.conn, header_atom::value,
+                 std::string{"MCP-Protocol-Version"}, st.init.protocol_version);
+  }
   // Nothing may overtake notifications/initialized: wait for its POST.
   st.initialized_tag = ack_tag_bit | st.next_tag++;
   send_notification(self, methods::initialized, {}, st.initialized_tag);
@@ -392,26 +412,12 @@ void on_inbound(self_ptr self, inbound_batch& batch) {
   }
 }
 
-void on_deadline(self_ptr self, int64_t id) {
+/// Fails one request whose deadline passed.
+void expire(self_ptr self, int64_t id, time_point now) {
   auto& st = self->state;
-  if (id == 0) {
-    if (st.phase == session_phase::connecting)
-      fail_session(self, caf::make_error(mcp_errc::endpoint_timeout,
-                                         "no endpoint event from "
-                                           + transport::redact(st.sse_url.text)
-                                           + " within "
-                                           + ms_text(st.cfg.endpoint_timeout)));
-    return;
-  }
   auto it = st.pending.find(id);
   if (it == st.pending.end())
     return;
-  auto now = self->clock().now();
-  if (now < it->second.deadline) {
-    self->delayed_send(self, it->second.deadline - now, deadline_atom::value,
-                       id);
-    return;
-  }
   auto req = std::move(it->second);
   st.pending.erase(it);
   ++st.stats.timeouts;
@@ -427,6 +433,40 @@ void on_deadline(self_ptr self, int64_t id) {
                        + ",\"reason\":\"timeout\"}";
   send_notification(self, methods::cancelled, params, st.next_tag++);
   req.on_error(err);
+}
+
+void on_deadline(self_ptr self, int64_t which) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (which == 0) {
+    if (st.phase == session_phase::connecting)
+      fail_session(self, caf::make_error(mcp_errc::endpoint_timeout,
+                                         "no endpoint event from "
+                                           + transport::redact(st.sse_url.text)
+                                           + " within "
+                                           + ms_text(st.cfg.endpoint_timeout)));
+    return;
+  }
+  // A timer armed for a later time that an earlier one replaced also ends
+  // up here: it just sweeps once more.
+  if (st.timer_armed && now >= st.timer_at)
+    st.timer_armed = false;
+  std::vector<int64_t> expired;
+  auto next = time_point::max();
+  for (auto& kvp : st.pending) {
+    if (now >= kvp.second.deadline)
+      expired.push_back(kvp.first);
+    else
+      next = std::min(next, kvp.second.deadline);
+  }
+  std::sort(expired.begin(), expired.end());
+  for (auto id : expired) {
+    if (st.phase == session_phase::closed)
+      return;
+    expire(self, id, now);
+  }
+  if (st.phase != session_phase::closed && next != time_point::max())
+    arm_timer(self, now, next);
 }
 
 connection_actor spawn_connection(self_ptr self) {
@@ -569,9 +609,11 @@ session(session_actor::stateful_pointer<session_state> self,
       shut_down(self, caf::make_error(mcp_errc::closed, "session closed"),
                 caf::make_error(mcp_errc::closed, "session closed"));
     },
-    [self](endpoint_atom, std::string&) {
-      if (self->state.phase == session_phase::connecting)
-        start_initialize(self);
+    [self](endpoint_atom, std::string&, post_sink_ptr& sink) {
+      if (self->state.phase != session_phase::connecting)
+        return;
+      self->state.sink = std::move(sink);
+      start_initialize(self);
     },
     [self](inbound_atom, inbound_batch& batch) { on_inbound(self, batch); },
     [self](post_done_atom, uint64_t tag, caf::error& err) {

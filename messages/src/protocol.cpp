@@ -106,9 +106,6 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<logging_message_params>(
     "caf_mcp::logging_message_params");
   cfg.add_message_type<call_options>("caf_mcp::call_options");
-  cfg.add_message_type<sse_event>("caf_mcp::sse_event");
-  cfg.add_message_type<std::vector<sse_event>>(
-    "std::vector<caf_mcp::sse_event>");
   cfg.add_message_type<tool_proxy_actor>("caf_mcp::tool_proxy_actor");
   cfg.add_message_type<tool_handle>("caf_mcp::tool_handle");
   cfg.add_message_type<std::vector<tool_handle>>(

@@ -47,11 +47,30 @@ fake_connection(connection_actor::pointer self, std::shared_ptr<wire> w) {
       w->headers.emplace_back(std::move(name), std::move(value));
     },
     [self](caf::close_atom) { self->quit(); },
-    [](sse_open_atom, int32_t) {},
-    [](sse_events_atom, std::vector<sse_event>&, uint64_t) {},
+    [](endpoint_atom, std::string&, post_sink_ptr&) {},
     [self](sse_closed_atom, caf::error& err) { self->quit(std::move(err)); },
   };
 }
+
+/// A post sink that records into the same wire as the fake connection,
+/// tagging each body so a test can tell which way it went.
+class recording_sink : public post_sink {
+public:
+  explicit recording_sink(std::shared_ptr<wire> w) : w_(std::move(w)) {
+    // nop
+  }
+
+  void post(uint64_t tag, std::string body) override {
+    w_->posts.emplace_back(tag, "sink:" + body);
+  }
+
+  void set_header(std::string name, std::string value) override {
+    w_->headers.emplace_back("sink:" + name, std::move(value));
+  }
+
+private:
+  std::shared_ptr<wire> w_;
+};
 
 /// The outcome of one request made through a helper actor.
 template <class T>
@@ -135,7 +154,8 @@ struct fixture : test_coordinator_fixture<config> {
   void handshake(const std::string& version = "2025-06-18") {
     start(make_config());
     caf::anon_send(s, endpoint_atom::value,
-                   std::string{"http://127.0.0.1:9/message?sessionId=1"});
+                   std::string{"http://127.0.0.1:9/message?sessionId=1"},
+                   post_sink_ptr{});
     sched.run();
     CAF_REQUIRE_EQUAL(w->posts.size(), 1u);
     server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":")"
@@ -171,7 +191,8 @@ CAF_TEST(initialize then initialized then ready) {
   auto init = ask<initialize_result>(init_atom::value);
   CAF_CHECK(!init->done);
   CAF_CHECK(w->posts.empty());
-  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"});
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"},
+                 post_sink_ptr{});
   sched.run();
   CAF_REQUIRE_EQUAL(w->posts.size(), 1u);
   auto first = w->posts[0].second;
@@ -206,6 +227,34 @@ CAF_TEST(initialize then initialized then ready) {
   CAF_CHECK(w->posts[2].second.find(R"("method":"ping")") != std::string::npos);
 }
 
+CAF_TEST(with a post sink the session posts through it not the connection) {
+  start(make_config());
+  auto init = ask<initialize_result>(init_atom::value);
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"},
+                 post_sink_ptr{std::make_shared<recording_sink>(w)});
+  sched.run();
+  CAF_REQUIRE_EQUAL(w->posts.size(), 1u);
+  CAF_CHECK(w->posts[0].second.rfind(R"(sink:{"jsonrpc":"2.0")", 0) == 0);
+  server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":)"
+              R"("2025-06-18","capabilities":{},"serverInfo":{"name":"f",)"
+              R"("version":"1"}}})");
+  CAF_REQUIRE_EQUAL(w->headers.size(), 1u);
+  CAF_CHECK_EQUAL(w->headers[0].first, "sink:MCP-Protocol-Version");
+  CAF_REQUIRE_EQUAL(w->posts.size(), 2u);
+  caf::anon_send(s, post_done_atom::value, w->posts[1].first, caf::error{});
+  sched.run();
+  CAF_REQUIRE(init->done);
+  CAF_CHECK(!init->err);
+  auto res = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                   std::string{"{}"}, call_options{});
+  CAF_REQUIRE_EQUAL(w->posts.size(), 3u);
+  for (auto& p : w->posts)
+    CAF_CHECK(p.second.rfind("sink:", 0) == 0);
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+  CAF_REQUIRE(res->done);
+  CAF_CHECK(!res->err);
+}
+
 CAF_TEST(no protocol version header before 2025-06-18) {
   handshake("2024-11-05");
   CAF_CHECK(w->headers.empty());
@@ -214,7 +263,8 @@ CAF_TEST(no protocol version header before 2025-06-18) {
 CAF_TEST(an unsupported protocol version fails initialization) {
   start(make_config());
   auto init = ask<initialize_result>(init_atom::value);
-  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"});
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"},
+                 post_sink_ptr{});
   sched.run();
   server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":)"
               R"("1999-01-01","capabilities":{},"serverInfo":{"name":"f",)"
@@ -321,6 +371,30 @@ CAF_TEST(a call without response times out and is cancelled) {
   server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
 }
 
+CAF_TEST(calls with different timeouts each expire at their own deadline) {
+  handshake();
+  // The default timeout (1 s) arms the one timer; a later call with a
+  // shorter timeout must bring it forward.
+  auto slow = ask<call_tool_result>(call_atom::value, std::string{"slow"},
+                                    std::string{}, call_options{});
+  call_options opts;
+  opts.timeout = 200ms;
+  auto quick = ask<call_tool_result>(call_atom::value, std::string{"slow"},
+                                     std::string{}, opts);
+  advance_time(200ms);
+  sched.run();
+  CAF_REQUIRE(quick->done);
+  CAF_CHECK(has_code(quick->err, mcp_errc::timeout));
+  CAF_CHECK(!slow->done);
+  advance_time(700ms);
+  sched.run();
+  CAF_CHECK(!slow->done);
+  advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(slow->done);
+  CAF_CHECK(has_code(slow->err, mcp_errc::timeout));
+}
+
 CAF_TEST(progress reaches the listener and extends the deadline up to the cap) {
   handshake();
   auto progress = std::make_shared<std::vector<double>>();
@@ -378,7 +452,8 @@ CAF_TEST(roots are answered when configured) {
   auto sc = make_config();
   sc.roots.push_back(root{"file:///tmp", std::string{"tmp"}});
   start(sc);
-  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"});
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"},
+                 post_sink_ptr{});
   sched.run();
   CAF_CHECK(last_post().find(R"("roots":{)") != std::string::npos);
   server_says(R"({"jsonrpc":"2.0","id":7,"method":"roots/list"})");

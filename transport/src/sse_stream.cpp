@@ -30,6 +30,9 @@ namespace {
 
 using namespace detail;
 
+/// First read size of an SSE stream (grows up to `read_buffer_size`).
+constexpr size_t initial_read_size = 1024;
+
 class sse_session final : public std::enable_shared_from_this<sse_session>,
                           public runtime_member,
                           private sse_sink,
@@ -44,7 +47,9 @@ public:
       url_text_(redact(url.text)),
       handler_(std::move(handler)),
       last_event_id_(std::move(last_event_id)),
-      sse_(opts.max_event_size, last_event_id_) {
+      sse_(opts.max_event_size, last_event_id_),
+      max_read_size_(std::max<size_t>(opts.read_buffer_size, 512)),
+      read_size_(std::min<size_t>(max_read_size_, initial_read_size)) {
     // nop
   }
 
@@ -91,7 +96,6 @@ private:
     if (closed_)
       return;
     link_ = std::make_shared<origin_link>(strand_, origin_);
-    link_->buffer().reserve(std::max<size_t>(opts().read_buffer_size, 512));
     link_->async_open(clock_type::now() + opts().connect_timeout,
                       [self = shared_from_this()](error_code ec, step where) {
                         self->on_link_open(ec, where);
@@ -228,7 +232,8 @@ private:
     else
       tcp().expires_never();
     auto& buf = link_->buffer();
-    auto n = std::max<size_t>(512, buf.capacity() - buf.size());
+    auto n = std::max(read_size_, buf.capacity() - buf.size());
+    last_read_size_ = n;
     link_->stream().visit([this, &buf, n](auto& s) {
       s.async_read_some(buf.prepare(n),
                         beast::bind_front_handler(&sse_session::on_read_body,
@@ -240,6 +245,10 @@ private:
     if (closed_)
       return;
     link_->buffer().commit(n);
+    // A read that filled the space asks for twice as much next time, up to
+    // read_buffer_size: idle streams stay small, busy ones read big.
+    if (n == last_read_size_ && read_size_ < max_read_size_)
+      read_size_ = std::min(read_size_ * 2, max_read_size_);
     process(ec);
   }
 
@@ -348,6 +357,11 @@ private:
   std::optional<http::response_parser<consumer_body>> parser_;
   sse_parser sse_;
   std::vector<sse_event_record> batch_;
+  /// Bytes asked for per read: starts at initial_read_size and doubles while
+  /// reads fill the space, up to max_read_size_.
+  size_t max_read_size_;
+  size_t read_size_;
+  size_t last_read_size_ = 0;
   uint64_t retry_ms_ = 0;
   int status_ = 0;
   std::string retry_after_;

@@ -2,13 +2,21 @@
 
 /// The connection actor: one SSE stream and its POST channel.
 ///
-/// Owns: the SSE GET stream, the POST channel (created once the `endpoint`
-/// event is known), the extra POST headers.
-/// Receives: POST requests and header updates from its owner (a session);
-/// what the io threads report about the stream.
-/// Sends to the owner: (endpoint_atom, url) once, (inbound_atom, batch) for
-/// the decoded JSON-RPC messages of each read; POST outcomes go from the io
-/// thread straight to the owner as (post_done_atom, tag, error).
+/// Owns: the SSE GET stream. The POST channel belongs to the `post_sink`
+/// made when the `endpoint` event arrives; the session and this actor hold
+/// it, and the channel closes when both let go.
+/// Off the actor, on the io thread (the stream handler): the first
+/// `endpoint` event is resolved and origin-checked there and the POST
+/// channel made; `message` events are decoded there. The handler sends
+/// (endpoint_atom, url, sink) to the owner and to this actor, and one
+/// (inbound_atom, batch) per read to the owner, all from the one io thread
+/// that reads the stream, so the owner sees the endpoint before any message
+/// of a later read. A refused endpoint or the end of the stream reaches
+/// this actor as (sse_closed_atom, error).
+/// Receives: POST requests and header updates from an owner that has no
+/// sink (they go into the sink); the endpoint and the stream's end.
+/// POST outcomes go from the io thread straight to the owner as
+/// (post_done_atom, tag, error).
 /// Monitors: its owner, and quits when the owner is gone.
 /// Fails by quitting with the classified error (`connection_lost`,
 /// `unauthorized`, `endpoint_origin_mismatch`, ...); its owner monitors it
@@ -26,10 +34,6 @@
 
 namespace caf_mcp {
 
-/// POST tags with this bit set are acknowledged on success too; others only
-/// on failure (a 202 for every call would double the messages per call).
-constexpr uint64_t ack_tag_bit = uint64_t{1} << 63;
-
 struct connection_config {
   transport::parsed_url sse_url;
   transport::http_options http;
@@ -42,12 +46,8 @@ struct connection_state {
   connection_config cfg;
   session_actor owner;
   std::shared_ptr<transport::sse_stream> stream;
-  std::shared_ptr<transport::post_channel> channel;
-  /// Path and query of the endpoint, for the POST request line.
-  std::string endpoint_target;
-  transport::header_list extra_headers;
-  uint64_t events = 0;
-  uint64_t ignored_events = 0;
+  /// Set once the endpoint is known (for owners without a sink).
+  post_sink_ptr sink;
   ~connection_state();
   static inline const char* name = "caf_mcp.connection";
 };

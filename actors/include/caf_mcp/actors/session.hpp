@@ -4,11 +4,14 @@
 ///
 /// Owns: its connection actor (spawned through `session_config::
 /// make_connection`), the JSON-RPC id counter, the table of pending requests
-/// (id -> promise, deadline, progress listener), calls queued until the
-/// session is ready, its subscribers, the last tool list.
+/// (id -> promise, deadline, progress listener) and one timer for all their
+/// deadlines (armed for the earliest; when it fires it sweeps the table),
+/// calls queued until the session is ready, its subscribers. (It keeps no
+/// copy of the tool list: callers and subscribers get it.)
 /// Receives: init/list/call/request/ping/subscribe/close from callers;
-/// endpoint, inbound batches and POST outcomes from the connection and the
-/// io threads; its own deadline timers.
+/// endpoint (with the `post_sink` it POSTs through from then on), inbound
+/// batches and POST outcomes straight from the io threads; its own deadline
+/// timers.
 /// Lifecycle: connecting (waiting for `endpoint`, bounded by
 /// endpoint_timeout) -> initializing (`initialize`, then
 /// `notifications/initialized`, whose POST must be accepted before anything
@@ -19,7 +22,6 @@
 /// Whoever spawned the session monitors it and decides what happens next.
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -119,17 +121,22 @@ struct session_state {
   session_config cfg;
   transport::parsed_url sse_url;
   connection_actor conn;
+  /// Where POSTs go (from the endpoint message); null: through `conn`.
+  post_sink_ptr sink;
   session_phase phase = session_phase::connecting;
   int64_t next_id = 1;
   uint64_t next_tag = uint64_t{1} << 62;
   uint64_t initialized_tag = 0;
   std::unordered_map<int64_t, pending_request> pending;
+  /// The one deadline timer of all pending requests: armed for `timer_at`.
+  bool timer_armed = false;
+  caf::actor_clock::time_point timer_at;
   std::vector<caf::typed_response_promise<initialize_result>> init_waiters;
-  std::deque<queued_call> queued;
+  /// FIFO; a vector, since a deque allocates 576 bytes up front.
+  std::vector<queued_call> queued;
   std::vector<caf::actor> subscribers;
   initialize_result init;
   caf::error failure;
-  std::vector<tool> tools;
   session_stats stats;
   std::string scratch;
   static inline const char* name = "caf_mcp.session";

@@ -9,8 +9,15 @@
 /// Who talks to whom:
 ///
 ///   caller ── client_actor ── session_actor ── connection_actor ── (Beast I/O)
-///     │            │                ▲  (endpoint, inbound, post_done)
-///     └── tool_proxy_actor ─────────┘  via the client
+///     │            │                ▲   │ post_sink (POSTs)      │
+///     └── tool_proxy_actor ─────────┘   └────────────────────────┘
+///                                   ▲ (endpoint, inbound, post_done)
+///                                   └── straight from the io thread
+///
+/// The hot path skips the connection actor: the io thread decodes the SSE
+/// events and sends them to the session, and the session POSTs through the
+/// `post_sink` it got with the endpoint. The connection actor owns the
+/// stream and turns its end into its exit reason.
 ///
 /// Subscribers (any `caf::actor`) receive, from sessions:
 ///   (log_atom, server_name, logging_message_params)
@@ -19,6 +26,7 @@
 ///   (progress_atom, progress_params)
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,23 +60,20 @@ using request_atom = caf::atom_constant<caf::atom("mcp_req")>;
 using proxies_atom = caf::atom_constant<caf::atom("mcp_proxy")>;
 /// Close every session of a client.
 using cleanup_atom = caf::atom_constant<caf::atom("mcp_clean")>;
-/// connection -> session: the endpoint URL is known and origin-checked.
+/// io thread -> session and connection: the endpoint URL is known and
+/// origin-checked; its POST sink comes along.
 using endpoint_atom = caf::atom_constant<caf::atom("mcp_endp")>;
-/// connection -> session: decoded JSON-RPC messages of one read.
+/// io thread -> session: decoded JSON-RPC messages of one read.
 using inbound_atom = caf::atom_constant<caf::atom("mcp_in")>;
-/// session -> connection: POST a JSON-RPC body.
+/// session -> connection: POST a JSON-RPC body (used only without a sink).
 using post_atom = caf::atom_constant<caf::atom("mcp_post")>;
 /// io thread -> session: a POST finished (tag, error or none).
 using post_done_atom = caf::atom_constant<caf::atom("mcp_posted")>;
-/// session -> connection: add a header to later POSTs.
+/// session -> connection: add a header to later POSTs (only without a sink).
 using header_atom = caf::atom_constant<caf::atom("mcp_hdr")>;
-/// io thread -> connection: the SSE GET was answered.
-using sse_open_atom = caf::atom_constant<caf::atom("mcp_sseo")>;
-/// io thread -> connection: the events of one read.
-using sse_events_atom = caf::atom_constant<caf::atom("mcp_ssee")>;
 /// io thread -> connection: the SSE stream is over.
 using sse_closed_atom = caf::atom_constant<caf::atom("mcp_ssec")>;
-/// A timer of a session fired.
+/// A timer of a session fired (0: the endpoint wait; 1: request deadlines).
 using deadline_atom = caf::atom_constant<caf::atom("mcp_dline")>;
 /// To a call's listener: a progress notification.
 using progress_atom = caf::atom_constant<caf::atom("mcp_prog")>;
@@ -121,22 +126,6 @@ typename Inspector::result_type inspect(Inspector& f, call_options& x) {
            x.retryable, x.listener);
 }
 
-/// One SSE event as the connection actor receives it.
-struct sse_event {
-  std::string type;
-  std::string data;
-  std::string id;
-};
-
-inline bool operator==(const sse_event& x, const sse_event& y) {
-  return x.type == y.type && x.data == y.data && x.id == y.id;
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sse_event& x) {
-  return f(caf::meta::type_name("sse_event"), x.type, x.data, x.id);
-}
-
 /// Decoded JSON-RPC messages of one read. Local only (holds Boost.JSON
 /// values): it never crosses a node.
 struct inbound_batch {
@@ -144,19 +133,42 @@ struct inbound_batch {
   std::vector<decode_error> errors;
 };
 
+/// Where a session's POSTs go: the POST channel of its connection, called
+/// directly from the session (no actor hop). Only its session calls it, one
+/// call at a time. Outcomes come back to the session as
+/// (post_done_atom, tag, error): failures always, successes only for tags
+/// with `ack_tag_bit`. Local only: it never crosses a node.
+class post_sink {
+public:
+  virtual ~post_sink() = default;
+
+  /// POSTs a JSON-RPC body to the endpoint.
+  virtual void post(uint64_t tag, std::string body) = 0;
+
+  /// Adds or replaces a header sent with every later POST.
+  virtual void set_header(std::string name, std::string value) = 0;
+};
+
+using post_sink_ptr = std::shared_ptr<post_sink>;
+
+/// POST tags with this bit set are acknowledged on success too; others only
+/// on failure (a 202 for every call would double the messages per call).
+constexpr uint64_t ack_tag_bit = uint64_t{1} << 63;
+
 // -- typed-actor interfaces ---------------------------------------------------
 
 /// The transport of one MCP session: one SSE stream and its POST channel.
-/// Quits with the classified error when the stream ends or breaks; its owner
-/// monitors it.
+/// Quits with the classified error when the stream ends or breaks, or when
+/// the endpoint is refused; its owner monitors it. `post_atom` and
+/// `header_atom` serve sessions that got no sink (a null `post_sink_ptr`).
 using connection_actor = caf::typed_actor<
   // session -> connection
   caf::reacts_to<post_atom, uint64_t /*tag*/, std::string /*body*/>,
   caf::reacts_to<header_atom, std::string /*name*/, std::string /*value*/>,
   caf::reacts_to<caf::close_atom>,
   // io thread -> connection
-  caf::reacts_to<sse_open_atom, int32_t /*status*/>,
-  caf::reacts_to<sse_events_atom, std::vector<sse_event>, uint64_t /*retry*/>,
+  caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/,
+                 post_sink_ptr>,
   caf::reacts_to<sse_closed_atom, caf::error>>;
 
 /// One MCP session (one initialize handshake over one connection).
@@ -173,11 +185,12 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<caf::close_atom>,
   // connection and io thread -> session
-  caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/>,
+  caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/,
+                 post_sink_ptr /*null: post through the connection*/>,
   caf::reacts_to<inbound_atom, inbound_batch>,
   caf::reacts_to<post_done_atom, uint64_t /*tag*/, caf::error>,
   // timers
-  caf::reacts_to<deadline_atom, int64_t /*request id, 0 = endpoint*/>>;
+  caf::reacts_to<deadline_atom, int64_t /*0 = endpoint, 1 = requests*/>>;
 
 /// One tool of one server, as a handle a caller can keep.
 using tool_proxy_actor = caf::typed_actor<
@@ -446,3 +459,4 @@ void register_types(caf::actor_system_config& cfg);
 } // namespace caf_mcp
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::inbound_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::post_sink_ptr)

@@ -103,9 +103,9 @@ struct http_options {
   size_t max_event_size = sse_parser::default_max_event_size;
   /// Keep-alive connections the POST channel may hold to the origin.
   size_t max_post_connections = 4;
-  /// Bytes the SSE stream reads from the socket at once; the buffer is kept
-  /// for the stream's life (one per stream, so many idle streams cost
-  /// this much each).
+  /// Most bytes the SSE stream reads from the socket at once. Reads start
+  /// at 1 KiB and double while they fill the buffer, up to this size; the
+  /// buffer is kept for the stream's life.
   size_t read_buffer_size = size_t{64} * 1024;
   tls_options tls;
   std::string user_agent = "caf-mcp/0.1";
