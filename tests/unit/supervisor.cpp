@@ -119,7 +119,7 @@ fake_session(session_actor::stateful_pointer<fake_session_state> self,
         rp.deliver(caf::make_error(mcp_errc::closed, "closed"));
       self->quit();
     },
-    [](endpoint_atom, std::string&) {},
+    [](endpoint_atom, std::string&, post_sink_ptr&) {},
     [](inbound_atom, inbound_batch&) {},
     [](post_done_atom, uint64_t, caf::error&) {},
     [self, fail_quit](deadline_atom, int64_t code) {
