@@ -306,13 +306,18 @@ int run_bench(const bench_options& opts) {
                  [](caf::error&) {});
       uint64_t reconnects = 0;
       caf::timespan longest{0};
+      caf::timespan longest_connect{0};
       uint64_t resent = 0;
       for (auto& l : ps.links) {
         reconnects += l.reconnects;
         longest = std::max(longest, l.longest_recovery);
+        longest_connect = std::max(longest_connect, l.longest_connect);
         resent += l.calls_resent;
       }
       auto longest_ms = std::chrono::duration<double, std::milli>(longest)
+                          .count();
+      auto connect_ms = std::chrono::duration<double, std::milli>(
+                          longest_connect)
                           .count();
       auto& r = *result;
       std::sort(r.latency_us.begin(), r.latency_us.end());
@@ -337,6 +342,7 @@ int run_bench(const bench_options& opts) {
           "\"ok_not_executed\":%llu,\"executed_unknown\":%llu,"
           "\"lives\":%llu,\"lives_serving\":%llu,\"reconnects\":%llu,"
           "\"resent\":%llu,\"longest_recovery_ms\":%.1f,"
+          "\"longest_connect_ms\":%.1f,"
           "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
           "\"latency_us\":{\"p50\":%u,\"p99\":%u,\"max\":%u},"
           "\"retryable\":%s,\"accounted\":%s,\"pass\":%s}\n",
@@ -351,8 +357,8 @@ int run_bench(const bench_options& opts) {
           static_cast<unsigned long long>(chk.lives),
           static_cast<unsigned long long>(chk.lives_serving),
           static_cast<unsigned long long>(reconnects),
-          static_cast<unsigned long long>(resent), longest_ms, r.duration_s,
-          rate, p50, p99, pmax, opts.client.retryable ? "true" : "false",
+          static_cast<unsigned long long>(resent), longest_ms, connect_ms,
+          r.duration_s, rate, p50, p99, pmax, opts.client.retryable ? "true" : "false",
           accounted ? "true" : "false", pass ? "true" : "false");
         if (!chk.log_read)
           print_error("cannot read the exec log " + opts.exec_log);

@@ -111,6 +111,15 @@ caf::error member_error(caf::error err) {
                            + render(err));
 }
 
+/// One request answered; a closing pool quits once nothing is outstanding
+/// (its members answer everything with `closed` when they close).
+void settle(self_ptr self) {
+  auto& st = self->state;
+  --st.outstanding;
+  if (st.closed && st.outstanding == 0)
+    self->quit();
+}
+
 /// Sends a request to a member, counting it in flight there.
 template <class T, class... Ts>
 caf::result<T> route_request(self_ptr self, caf::timespan timeout,
@@ -124,6 +133,7 @@ caf::result<T> route_request(self_ptr self, caf::timespan timeout,
   auto rp = self->make_response_promise<T>();
   auto id = m->id;
   ++m->in_flight;
+  ++st.outstanding;
   self->request(m->sup, limit_for(st, timeout), std::forward<Ts>(xs)...)
     .then(
       [self, rp, id](T& value) mutable {
@@ -131,12 +141,14 @@ caf::result<T> route_request(self_ptr self, caf::timespan timeout,
           --mp->in_flight;
         ++self->state.calls_ok;
         rp.deliver(std::move(value));
+        settle(self);
       },
       [self, rp, id](caf::error& err) mutable {
         if (auto mp = find_member(self, id))
           --mp->in_flight;
         ++self->state.calls_failed;
         rp.deliver(member_error(std::move(err)));
+        settle(self);
       });
   return rp;
 }
@@ -281,7 +293,10 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
         self->send_exit(st.health, caf::exit_reason::user_shutdown);
         st.health = nullptr;
       }
-      self->quit();
+      // Stay until every outstanding request was answered (with `closed`
+      // by the closing members at the latest), so no caller is left waiting.
+      if (st.outstanding == 0)
+        self->quit();
     },
     [self](link_atom, link_status& ls) {
       auto& st = self->state;

@@ -271,6 +271,9 @@ void on_ready(self_ptr self, const session_actor& s, initialize_result& res) {
   st.init = std::move(res);
   st.policy->on_connected(now);
   st.status.ready_since_ms = wall_ms();
+  st.status.last_connect = now - st.started_at;
+  st.status.longest_connect
+    = std::max(st.status.longest_connect, st.status.last_connect);
   if (st.lost_at) {
     st.status.longest_recovery
       = std::max(st.status.longest_recovery, caf::timespan{now - *st.lost_at});
@@ -396,6 +399,7 @@ void start_session(self_ptr self) {
   if (st.status.sessions_started > 0)
     ++st.status.reconnects;
   ++st.status.sessions_started;
+  st.started_at = self->clock().now();
   auto s = spawn_one(self);
   st.session = s;
   self->monitor(s);

@@ -46,6 +46,8 @@ bool operator==(const link_status& x, const link_status& y) {
          && x.ready_since_ms == y.ready_since_ms
          && x.next_attempt_in == y.next_attempt_in
          && x.longest_recovery == y.longest_recovery
+         && x.last_connect == y.last_connect
+         && x.longest_connect == y.longest_connect
          && x.last_error == y.last_error;
 }
 

@@ -15,8 +15,10 @@
 #include "caf/all.hpp"
 
 #include "caf_mcp/actors/supervisor.hpp"
+#include "unit/fake_session.hpp"
 
 using namespace caf_mcp;
+using namespace caf_mcp::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,127 +28,6 @@ struct config : caf::actor_system_config {
     register_types(*this);
   }
 };
-
-/// Control codes the test sends to a fake session as (deadline_atom, code).
-enum control : int64_t {
-  /// Fail every held call with connection_lost and quit with it.
-  die = 1,
-  /// Answer every held call with a result.
-  answer_all = 2,
-  /// Fail the oldest held call with session_expired and quit with it (a
-  /// POST answered 404).
-  expire_first = 3,
-};
-
-/// The server the fake sessions pretend to talk to.
-struct fake_server {
-  /// The next `fail_starts` sessions quit at init with `start_error`.
-  int fail_starts = 0;
-  caf::error start_error;
-  /// Sessions spawned so far (index = order).
-  std::vector<session_actor> sessions;
-  /// Calls executed: (session index, tool name, args).
-  std::vector<std::tuple<size_t, std::string, std::string>> executed;
-  /// The tool list of the next sessions.
-  std::vector<tool> tools;
-};
-
-struct fake_session_state {
-  std::shared_ptr<fake_server> server;
-  size_t index = 0;
-  std::deque<caf::typed_response_promise<call_tool_result>> held;
-  static inline const char* name = "fake_session";
-};
-
-call_tool_result text_result(const std::string& text) {
-  call_tool_result res;
-  content_block block;
-  block.kind = content_kind::text;
-  block.text = text;
-  res.content.push_back(block);
-  return res;
-}
-
-/// A session that answers `echo` at once and holds `hold` until told; init
-/// fails while the server says so.
-session_actor::behavior_type
-fake_session(session_actor::stateful_pointer<fake_session_state> self,
-             std::shared_ptr<fake_server> srv) {
-  self->state.server = srv;
-  self->state.index = srv->sessions.size();
-  srv->sessions.push_back(self);
-  auto fail_quit = [self](const caf::error& held_err, caf::error reason) {
-    for (auto& rp : self->state.held)
-      rp.deliver(held_err);
-    self->state.held.clear();
-    self->quit(std::move(reason));
-  };
-  return {
-    [self](init_atom) -> caf::result<initialize_result> {
-      auto& server = *self->state.server;
-      if (server.fail_starts > 0) {
-        --server.fail_starts;
-        auto err = server.start_error;
-        self->quit(err);
-        return err;
-      }
-      initialize_result res;
-      res.protocol_version = "2025-06-18";
-      res.server_info.name = "fake";
-      res.server_info.version = "1";
-      return res;
-    },
-    [self](list_atom) -> std::vector<tool> {
-      return self->state.server->tools;
-    },
-    [self](call_atom, std::string& name, std::string& args,
-           call_options&) -> caf::result<call_tool_result> {
-      auto& st = self->state;
-      st.server->executed.emplace_back(st.index, name, args);
-      if (name == "hold") {
-        auto rp = self->make_response_promise<call_tool_result>();
-        st.held.push_back(rp);
-        return rp;
-      }
-      return text_result(args);
-    },
-    [](request_atom, std::string&, std::string&,
-       call_options&) -> std::string { return "{}"; },
-    [](caf::ping_atom) -> caf::timespan { return 1ms; },
-    [](caf::subscribe_atom, caf::actor&) {},
-    [self](caf::close_atom) {
-      for (auto& rp : self->state.held)
-        rp.deliver(caf::make_error(mcp_errc::closed, "closed"));
-      self->quit();
-    },
-    [](endpoint_atom, std::string&, post_sink_ptr&) {},
-    [](inbound_atom, inbound_batch&) {},
-    [](post_done_atom, uint64_t, caf::error&) {},
-    [self, fail_quit](deadline_atom, int64_t code) {
-      auto& st = self->state;
-      switch (code) {
-        case die:
-          fail_quit(caf::make_error(mcp_errc::connection_lost, "gone"),
-                    caf::make_error(mcp_errc::connection_lost, "stream ended"));
-          break;
-        case answer_all:
-          for (auto& rp : st.held)
-            rp.deliver(text_result("held"));
-          st.held.clear();
-          break;
-        case expire_first:
-          if (!st.held.empty()) {
-            st.held.front().deliver(
-              caf::make_error(mcp_errc::session_expired, "POST -> 404"));
-            st.held.pop_front();
-          }
-          fail_quit(caf::make_error(mcp_errc::connection_lost, "expired"),
-                    caf::make_error(mcp_errc::session_expired, "POST -> 404"));
-          break;
-      }
-    },
-  };
-}
 
 template <class T>
 struct outcome {

@@ -66,6 +66,8 @@ struct connection_pool_state {
   uint64_t replaced = 0;
   uint64_t calls_ok = 0;
   uint64_t calls_failed = 0;
+  /// Requests sent to members and not yet answered.
+  uint64_t outstanding = 0;
   std::vector<tool> tools;
   std::vector<caf::actor> subscribers;
   health_monitor_actor health;

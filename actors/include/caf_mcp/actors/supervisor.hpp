@@ -132,6 +132,8 @@ struct supervisor_state {
   std::vector<caf::actor> subscribers;
   uint64_t next_job = 1;
   uint64_t timer_generation = 0;
+  /// When the current session was started (for connect times).
+  caf::actor_clock::time_point started_at;
   /// When the last ready session was lost (for recovery times).
   std::optional<caf::actor_clock::time_point> lost_at;
   ~supervisor_state();

@@ -263,6 +263,11 @@ struct link_status {
   caf::timespan next_attempt_in{0};
   /// Longest time from losing a session to the next ready one.
   caf::timespan longest_recovery{0};
+  /// Time from starting the current session to ready (connect, endpoint,
+  /// initialize, initialized): what a restart costs beyond its backoff delay.
+  caf::timespan last_connect{0};
+  /// The longest such time so far.
+  caf::timespan longest_connect{0};
   /// The error that ended the last session or attempt (none if none).
   caf::error last_error;
 };
@@ -275,7 +280,7 @@ typename Inspector::result_type inspect(Inspector& f, link_status& x) {
            x.sessions_started, x.reconnects, x.attempts, x.queued,
            x.in_flight, x.calls_ok, x.calls_failed, x.calls_resent,
            x.ready_since_ms, x.next_attempt_in, x.longest_recovery,
-           x.last_error);
+           x.last_connect, x.longest_connect, x.last_error);
 }
 
 /// What changed in a server's tool set between two listings.
