@@ -1,0 +1,555 @@
+#define CAF_SUITE client_fault_server
+#include "caf/test/unit_test.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "caf/after.hpp"
+
+#include "live_fixture.hpp"
+
+using namespace caf_mcp;
+using namespace caf_mcp::test;
+
+// The supervised client (keep-alive `client`: pool -> supervisor -> session)
+// against the fault-injection server (caf-mcp demo-server --faults, see
+// docs/fault-server.md) started by the fixture faults.start. One test per
+// fault: each arms the fault through the control API (POST /_fault), makes
+// calls of the `record` tool and checks what the caller sees, what the
+// client's link did (reconnects) and what the server executed
+// (GET /_stats?records=1).
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+/// One answer of the control API.
+struct http_reply {
+  int status = 0;
+  std::string body;
+  /// Set when no answer arrived (connect, write or read failed).
+  std::string failure;
+};
+
+/// A blocking HTTP/1.1 request to 127.0.0.1:`port`, at most 5 s in all
+/// (the stream's deadline covers connect, write and read).
+http_reply control_request(uint16_t port, http::verb verb,
+                           const std::string& target,
+                           const std::string& body = {}) {
+  asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(http::field::connection, "close");
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+  }
+  req.prepare_payload();
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http_reply out;
+  auto fail = [&out](const char* step, beast::error_code ec) {
+    out.failure = std::string{step} + ": " + ec.message();
+  };
+  stream.expires_after(std::chrono::seconds{5});
+  asio::ip::tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), port};
+  auto on_read = [&](beast::error_code ec, size_t) {
+    if (ec)
+      return fail("read", ec);
+    out.status = static_cast<int>(res.result_int());
+    out.body = res.body();
+  };
+  auto on_write = [&](beast::error_code ec, size_t) {
+    if (ec)
+      return fail("write", ec);
+    http::async_read(stream, buf, res, on_read);
+  };
+  auto on_connect = [&](beast::error_code ec) {
+    if (ec)
+      return fail("connect", ec);
+    http::async_write(stream, req, on_write);
+  };
+  stream.async_connect(ep, on_connect);
+  ioc.run();
+  return out;
+}
+
+/// The port of "http://127.0.0.1:PORT/sse" (0 if there is none).
+uint16_t port_of(const std::string& url) {
+  auto colon = url.rfind(':');
+  if (url.empty() || colon == std::string::npos || colon < 6)
+    return 0;
+  return static_cast<uint16_t>(std::strtoul(url.c_str() + colon + 1,
+                                            nullptr, 10));
+}
+
+int64_t as_int(const json::value* v) {
+  if (v == nullptr)
+    return 0;
+  if (auto p = v->if_int64())
+    return *p;
+  if (auto p = v->if_uint64())
+    return static_cast<int64_t>(*p);
+  return 0;
+}
+
+/// Milliseconds since `t0`.
+int64_t ms_since(steady_clock::time_point t0) {
+  return std::chrono::duration_cast<milliseconds>(steady_clock::now() - t0)
+    .count();
+}
+
+struct fixture : live_fixture {
+  std::string url = peer_file("faults");
+  uint16_t port = port_of(url);
+  /// Keys are unique per process: the server keeps counting across suites.
+  std::string nonce = std::to_string(::getpid());
+  /// The answer to the `{"fault":"none"}` sent before the test.
+  http_reply cleared;
+
+  fixture() {
+    if (port != 0)
+      cleared = control_request(port, http::verb::post, "/_fault",
+                                R"({"fault":"none"})");
+  }
+
+  /// Checks that the fixture reached the server and cleared its faults.
+  void require_server() {
+    CAF_REQUIRE(!url.empty());
+    CAF_REQUIRE(port != 0);
+    CAF_REQUIRE_EQUAL(cleared.failure, "");
+    CAF_REQUIRE_EQUAL(cleared.status, 200);
+  }
+
+  /// Arms a fault (a JSON object for POST /_fault); returns the echo.
+  json::value arm(const std::string& body) {
+    auto res = control_request(port, http::verb::post, "/_fault", body);
+    CAF_REQUIRE_EQUAL(res.failure, "");
+    CAF_REQUIRE_EQUAL(res.status, 200);
+    CAF_MESSAGE("armed: " << res.body);
+    return json::parse(res.body);
+  }
+
+  /// GET /_stats?records=1.
+  json::object stats() {
+    auto res = control_request(port, http::verb::get, "/_stats?records=1");
+    CAF_REQUIRE_EQUAL(res.failure, "");
+    CAF_REQUIRE_EQUAL(res.status, 200);
+    auto v = json::parse(res.body);
+    CAF_REQUIRE(v.is_object());
+    return v.as_object();
+  }
+
+  /// How often the server executed `record` with `key`.
+  int64_t executions(const std::string& key) {
+    auto st = stats();
+    auto recs = st.if_contains("records");
+    if (recs == nullptr || !recs->is_object())
+      return 0;
+    return as_int(recs->as_object().if_contains(key));
+  }
+
+  /// How often the server applied `fault`.
+  int64_t applied(const std::string& fault) {
+    auto st = stats();
+    auto fa = st.if_contains("faults_applied");
+    if (fa == nullptr || !fa->is_object())
+      return 0;
+    return as_int(fa->as_object().if_contains(fault));
+  }
+
+  std::string key(const std::string& name) {
+    return name + "-" + nonce;
+  }
+
+  /// A keep-alive client as `make_client` builds it (backoff base 20 ms),
+  /// allowing `max_attempts` failed attempts in a row.
+  client_actor make_fault_client(session_config sc,
+                                 uint32_t max_attempts = 5) {
+    client_config cc;
+    cc.name = sc.server_name;
+    cc.is_keep_alive = true;
+    cc.session = std::move(sc);
+    cc.pool.member.backoff.base = std::chrono::milliseconds{20};
+    cc.pool.member.backoff.max_attempts = max_attempts;
+    auto c = sys.spawn(client, std::move(cc));
+    spawned.push_back(caf::actor_cast<caf::actor>(c));
+    return c;
+  }
+
+  /// A client whose session is ready: one call of `record` went through.
+  client_actor ready_client(session_config sc, uint32_t max_attempts = 5) {
+    require_server();
+    auto c = make_fault_client(std::move(sc), max_attempts);
+    auto warm = record(c, key("warm-up"));
+    CAF_REQUIRE(warm.ok);
+    return c;
+  }
+
+  client_actor ready_client() {
+    return ready_client(make_session_config(url));
+  }
+
+  /// Calls `record` with `key`.
+  answer<call_tool_result> record(const client_actor& c, const std::string& k,
+                                  call_options opts = {}) {
+    return ask<call_tool_result>(c, call_atom::value, std::string{"record"},
+                                 R"({"key":")" + k + R"("})", opts);
+  }
+
+  /// Calls `record` and checks that it answered for `k`.
+  void record_ok(const client_actor& c, const std::string& k) {
+    auto res = record(c, k);
+    if (!res.ok)
+      CAF_MESSAGE("record " << k << " failed: " << render(res.err));
+    CAF_REQUIRE(res.ok);
+    CAF_CHECK(!res.value.is_error);
+    CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  }
+
+  pool_stats pool_of(const client_actor& c) {
+    auto res = ask<pool_stats>(c, stats_atom::value);
+    CAF_REQUIRE(res.ok);
+    return res.value;
+  }
+
+  /// Waits until the client's only member restarted its session at least
+  /// `n` times in all and is ready again: polls its status every 20 ms, at
+  /// most 250 times (5 s). Returns whether it got there.
+  bool wait_ready_after(const client_actor& c, uint64_t n) {
+    for (int i = 0; i < 250; ++i) {
+      auto ps = pool_of(c);
+      if (ps.links.size() == 1 && ps.links[0].reconnects >= n
+          && ps.links[0].phase == link_phase::ready)
+        return true;
+      self->receive(caf::after(std::chrono::milliseconds{20}) >> [] {
+        // nop: the poll interval
+      });
+    }
+    return false;
+  }
+
+  /// Restarts of the client's sessions (all pool members).
+  uint64_t reconnects(const client_actor& c) {
+    auto ps = pool_of(c);
+    CAF_CHECK_EQUAL(ps.replaced, 0u);
+    uint64_t n = 0;
+    for (auto& l : ps.links)
+      n += l.reconnects;
+    return n;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(client_fault_server_tests, fixture)
+
+// -- drop_stream --------------------------------------------------------------
+
+CAF_TEST(drop_stream fails a plain call with connection_lost and reconnects) {
+  auto c = ready_client();
+  arm(R"({"fault":"drop_stream"})");
+  auto k = key("drop-plain");
+  auto res = record(c, k);
+  CAF_REQUIRE(!res.ok);
+  CAF_MESSAGE("drop_stream: " << render(res.err));
+  CAF_CHECK(has_code(res.err, mcp_errc::connection_lost));
+  // The server ran it once; the client did not send it again.
+  CAF_CHECK_EQUAL(executions(k), 1);
+  // A new session serves the next call.
+  record_ok(c, key("drop-plain-next"));
+  CAF_CHECK_GREATER_OR_EQUAL(reconnects(c), 1u);
+  CAF_CHECK_EQUAL(applied("drop_stream") >= 1, true);
+}
+
+CAF_TEST(drop_stream resends a retryable call once on the next session) {
+  auto c = ready_client();
+  arm(R"({"fault":"drop_stream"})");
+  auto k = key("drop-retryable");
+  call_options opts;
+  opts.retryable = true;
+  auto res = record(c, k, opts);
+  CAF_REQUIRE(res.ok);
+  CAF_CHECK(!res.value.is_error);
+  // The second execution answered: allowed, the caller said retryable.
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 2");
+  CAF_CHECK_EQUAL(executions(k), 2);
+  CAF_CHECK_GREATER_OR_EQUAL(reconnects(c), 1u);
+  auto ps = pool_of(c);
+  CAF_REQUIRE_EQUAL(ps.links.size(), 1u);
+  CAF_CHECK_EQUAL(ps.links[0].calls_resent, 1u);
+}
+
+// -- POST faults --------------------------------------------------------------
+
+CAF_TEST(no_answer fails the call with timeout and the next call works) {
+  auto c = ready_client();
+  arm(R"({"fault":"no_answer","calls_only":true})");
+  auto k = key("no-answer");
+  call_options opts;
+  opts.timeout = std::chrono::seconds{1};
+  auto t0 = steady_clock::now();
+  auto res = record(c, k, opts);
+  auto took = ms_since(t0);
+  CAF_REQUIRE(!res.ok);
+  CAF_MESSAGE("no_answer after " << took << " ms: " << render(res.err));
+  CAF_CHECK(has_code(res.err, mcp_errc::timeout));
+  CAF_CHECK_GREATER_OR_EQUAL(took, 1000);
+  CAF_CHECK_LESS(took, 3000);
+  // The POST was dropped: the server never ran it.
+  CAF_CHECK_EQUAL(executions(k), 0);
+  record_ok(c, key("no-answer-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+CAF_TEST(post_404 resends the never executed call on a new session) {
+  auto c = ready_client();
+  arm(R"({"fault":"post_404","calls_only":true})");
+  auto k = key("post-404");
+  auto res = record(c, k);
+  CAF_REQUIRE(res.ok);
+  CAF_CHECK(!res.value.is_error);
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_GREATER_OR_EQUAL(reconnects(c), 1u);
+  CAF_CHECK_EQUAL(applied("post_404") >= 1, true);
+}
+
+CAF_TEST(post_429 resends the call after Retry-After on the same session) {
+  auto c = ready_client();
+  arm(R"({"fault":"post_429","retry_after":1,"calls_only":true})");
+  auto k = key("post-429");
+  auto t0 = steady_clock::now();
+  auto res = record(c, k);
+  auto took = ms_since(t0);
+  CAF_REQUIRE(res.ok);
+  CAF_MESSAGE("post_429: answered after " << took << " ms");
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  CAF_CHECK_GREATER_OR_EQUAL(took, 950);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+CAF_TEST(post_503 resends the call after Retry-After on the same session) {
+  auto c = ready_client();
+  arm(R"({"fault":"post_503","retry_after":1,"calls_only":true})");
+  auto k = key("post-503");
+  auto t0 = steady_clock::now();
+  auto res = record(c, k);
+  auto took = ms_since(t0);
+  CAF_REQUIRE(res.ok);
+  CAF_MESSAGE("post_503: answered after " << took << " ms");
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  CAF_CHECK_GREATER_OR_EQUAL(took, 950);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+// -- stream faults ------------------------------------------------------------
+
+// EXPECTED BEHAVIOUR, FAILS TODAY (disabled; run it with
+// `test-client_fault_server -t 'malformed_json fails.*'`): the cut event
+// `{"jsonrpc":"2.0","id":ID,"result":` shows the id, so the client should fail
+// exactly that call at once with malformed_json. Today the decoder
+// (messages/src/jsonrpc.cpp, decode) reports a JSON parse error without an id,
+// the session cannot tell which call it was, and the call waits for its own
+// deadline (see the next test, which pins that).
+CAF_TEST_DISABLED(malformed_json fails that call with a decode code) {
+  auto c = ready_client();
+  arm(R"({"fault":"malformed_json"})");
+  auto k = key("malformed-json");
+  call_options opts;
+  opts.timeout = std::chrono::seconds{2};
+  auto t0 = steady_clock::now();
+  auto res = record(c, k, opts);
+  auto took = ms_since(t0);
+  CAF_REQUIRE(!res.ok);
+  CAF_MESSAGE("malformed_json after " << took << " ms: " << render(res.err));
+  CAF_CHECK(has_code(res.err, mcp_errc::malformed_json));
+  CAF_CHECK_LESS(took, 1000);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  record_ok(c, key("malformed-json-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+// OBSERVED BEHAVIOUR (pinned so that a change is noticed; when the test above
+// passes, delete this one and enable that one): the call times out.
+CAF_TEST(malformed_json today times the call out and keeps the session) {
+  auto c = ready_client();
+  arm(R"({"fault":"malformed_json"})");
+  auto k = key("malformed-json-timeout");
+  call_options opts;
+  opts.timeout = std::chrono::seconds{1};
+  auto t0 = steady_clock::now();
+  auto res = record(c, k, opts);
+  auto took = ms_since(t0);
+  CAF_REQUIRE(!res.ok);
+  CAF_MESSAGE("malformed_json after " << took << " ms: " << render(res.err));
+  CAF_CHECK(has_code(res.err, mcp_errc::timeout));
+  CAF_CHECK_GREATER_OR_EQUAL(took, 1000);
+  CAF_CHECK_LESS(took, 3000);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  // The broken event ended neither the stream nor the session.
+  record_ok(c, key("malformed-json-timeout-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+CAF_TEST(malformed_sse not_jsonrpc fails that call with a decode code) {
+  auto c = ready_client();
+  arm(R"({"fault":"malformed_sse","variant":"not_jsonrpc"})");
+  auto k = key("not-jsonrpc");
+  call_options opts;
+  opts.timeout = std::chrono::seconds{2};
+  auto t0 = steady_clock::now();
+  auto res = record(c, k, opts);
+  auto took = ms_since(t0);
+  CAF_REQUIRE(!res.ok);
+  CAF_MESSAGE("not_jsonrpc after " << took << " ms: " << render(res.err));
+  CAF_CHECK(has_code(res.err, mcp_errc::malformed_jsonrpc));
+  CAF_CHECK_LESS(took, 1000);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  record_ok(c, key("not-jsonrpc-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+// Invalid UTF-8 in the data line: the SSE parser decodes the stream as the
+// WHATWG spec says (each invalid subpart becomes U+FFFD), so the event is
+// valid JSON again (the bad bytes sit in an extra member "_bad" of the
+// result) and the call simply succeeds.
+CAF_TEST(malformed_sse utf8 is decoded with replacement and the call works) {
+  auto c = ready_client();
+  arm(R"({"fault":"malformed_sse"})");
+  auto k = key("bad-utf8");
+  call_options opts;
+  opts.timeout = std::chrono::seconds{1};
+  auto t0 = steady_clock::now();
+  auto res = record(c, k, opts);
+  auto took = ms_since(t0);
+  if (!res.ok)
+    CAF_MESSAGE("utf8: failed after " << took << " ms: " << render(res.err));
+  CAF_REQUIRE(res.ok);
+  CAF_CHECK(!res.value.is_error);
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(applied("malformed_sse") >= 1, true);
+  record_ok(c, key("bad-utf8-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+CAF_TEST(oversized_event ends the stream and the client reconnects) {
+  auto sc = make_session_config(url);
+  sc.http.max_event_size = 64 * 1024;
+  auto c = ready_client(sc);
+  arm(R"({"fault":"oversized_event","bytes":262144})");
+  auto k = key("oversized");
+  auto res = record(c, k);
+  CAF_REQUIRE(!res.ok);
+  CAF_MESSAGE("oversized_event: " << render(res.err));
+  CAF_CHECK(has_code(res.err, mcp_errc::connection_lost));
+  CAF_CHECK(render(res.err).find("event_too_large") != std::string::npos);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  record_ok(c, key("oversized-next"));
+  CAF_CHECK_GREATER_OR_EQUAL(reconnects(c), 1u);
+}
+
+CAF_TEST(unknown_id responses are dropped and the call succeeds) {
+  auto c = ready_client();
+  arm(R"({"fault":"unknown_id"})");
+  record_ok(c, key("unknown-id"));
+  arm(R"({"fault":"unknown_id","id":"nobody"})");
+  record_ok(c, key("unknown-id-string"));
+  record_ok(c, key("unknown-id-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+  CAF_CHECK_EQUAL(applied("unknown_id") >= 2, true);
+}
+
+CAF_TEST(duplicate_response is dropped and the call succeeds once) {
+  auto c = ready_client();
+  arm(R"({"fault":"duplicate_response"})");
+  auto k = key("duplicate");
+  record_ok(c, k);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  record_ok(c, key("duplicate-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+CAF_TEST(stall delays the answer and the call succeeds) {
+  auto c = ready_client();
+  arm(R"({"fault":"stall","ms":300})");
+  auto k = key("stall");
+  auto t0 = steady_clock::now();
+  record_ok(c, k);
+  auto took = ms_since(t0);
+  CAF_MESSAGE("stall: answered after " << took << " ms");
+  CAF_CHECK_GREATER_OR_EQUAL(took, 300);
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+// -- new_session --------------------------------------------------------------
+
+CAF_TEST(new_session now makes the client start a new session) {
+  auto c = ready_client();
+  auto before = stats();
+  arm(R"({"fault":"new_session","now":true})");
+  // The client notices the closed stream and initializes a new session.
+  CAF_REQUIRE(wait_ready_after(c, 1));
+  auto k = key("new-session");
+  record_ok(c, k);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(reconnects(c), 1u);
+  auto ps = pool_of(c);
+  CAF_REQUIRE_EQUAL(ps.links.size(), 1u);
+  CAF_CHECK_EQUAL(ps.links[0].sessions_started, 2u);
+  // The server saw a new SSE stream (a new session with initialize).
+  auto after = stats();
+  CAF_CHECK_GREATER(as_int(after.if_contains("sessions_opened")),
+                    as_int(before.if_contains("sessions_opened")));
+}
+
+// EXPECTED BEHAVIOUR, FAILS TODAY (disabled, flaky: about 2 runs in 3 fail
+// when run alone; run it with
+// `test-client_fault_server -t 'a call right after.*'`): a call made right
+// after the restart was never executed by the server (it forgot the old
+// session id at once), so the client should send it on the new session.
+// It fails when the call reaches the supervisor before it noticed the loss:
+// - the old session POSTs it (answered 404), but fails it with
+//   connection_lost as soon as its stream ends, before the POST's outcome is
+//   known, and the supervisor settles it as possibly executed:
+//   "connection_lost: in flight when the session to test was lost: ...
+//   stream ... ended by the server";
+// - or the old session actor is already gone: the supervisor's request to it
+//   bounces with CAF's request_receiver_down, which on_job_error delivers as
+//   the call's outcome (the pool renders it as "the pool member handling the
+//   call ended: system_error(request_receiver_down)", though the member is
+//   alive and the call never left the supervisor).
+CAF_TEST_DISABLED(a call right after new_session waits for the new session) {
+  auto c = ready_client();
+  arm(R"({"fault":"new_session","now":true})");
+  auto k = key("new-session-at-once");
+  record_ok(c, k);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_GREATER_OR_EQUAL(reconnects(c), 1u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
