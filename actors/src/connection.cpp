@@ -1,5 +1,7 @@
 #include "caf_mcp/actors/connection.hpp"
 
+#include <functional>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -32,17 +34,42 @@ public:
   }
 
   void post(uint64_t tag, std::string body) override {
+    {
+      std::lock_guard<std::mutex> guard{idle_->mtx};
+      ++idle_->in_flight;
+    }
     channel_->post(target_, std::move(body), extra_,
-                   [owner = owner_, tag](transport::post_result res) {
-                     if (res.ok && (tag & ack_tag_bit) == 0)
-                       return;
-                     if (auto ptr = owner.lock())
-                       caf::anon_send(caf::actor_cast<session_actor>(ptr),
-                                      post_done_atom::value, tag,
-                                      res.ok ? caf::error{}
-                                             : to_error(res.error,
-                                                        http_phase::post));
+                   [owner = owner_, tag,
+                    idle = idle_](transport::post_result res) {
+                     if (!res.ok || (tag & ack_tag_bit) != 0)
+                       if (auto ptr = owner.lock())
+                         caf::anon_send(caf::actor_cast<session_actor>(ptr),
+                                        post_done_atom::value, tag,
+                                        res.ok ? caf::error{}
+                                               : to_error(res.error,
+                                                          http_phase::post));
+                     // After the outcome went out: whoever waits for idle
+                     // sees every outcome first.
+                     std::function<void()> f;
+                     {
+                       std::lock_guard<std::mutex> guard{idle->mtx};
+                       if (--idle->in_flight == 0)
+                         f.swap(idle->on_idle);
+                     }
+                     if (f)
+                       f();
                    });
+  }
+
+  void when_idle(std::function<void()> f) override {
+    {
+      std::lock_guard<std::mutex> guard{idle_->mtx};
+      if (idle_->in_flight > 0) {
+        idle_->on_idle = std::move(f);
+        return;
+      }
+    }
+    f();
   }
 
   void set_header(std::string name, std::string value) override {
@@ -55,10 +82,18 @@ public:
   }
 
 private:
+  /// POSTs in flight, shared with the completion handlers.
+  struct idle_state {
+    std::mutex mtx;
+    size_t in_flight = 0;
+    std::function<void()> on_idle;
+  };
+
   std::shared_ptr<transport::post_channel> channel_;
   std::string target_;
   caf::weak_actor_ptr owner_;
   transport::header_list extra_;
+  std::shared_ptr<idle_state> idle_ = std::make_shared<idle_state>();
 };
 
 /// Runs on an io thread, one call at a time, in stream order. Resolves the

@@ -20,6 +20,9 @@ namespace caf_mcp {
 namespace {
 
 using self_ptr = session_actor::stateful_pointer<session_state>;
+
+/// Longest wait for the outcomes of POSTs in flight when the stream ended.
+constexpr auto drain_limit = std::chrono::milliseconds{500};
 using time_point = caf::actor_clock::time_point;
 
 /// The protocol version that introduced the MCP-Protocol-Version header.
@@ -145,6 +148,13 @@ void become_ready(self_ptr self) {
 template <class Promise>
 void when_ready(self_ptr self, Promise rp, std::function<void()> run) {
   auto& st = self->state;
+  if (st.draining) {
+    // Not sent: the stream is gone. A supervisor sends it again.
+    rp.deliver(caf::make_error(mcp_errc::not_initialized,
+                               "the session's stream ended; the call was not "
+                               "sent"));
+    return;
+  }
   switch (st.phase) {
     case session_phase::ready:
       run();
@@ -438,6 +448,17 @@ void expire(self_ptr self, int64_t id, time_point now) {
 void on_deadline(self_ptr self, int64_t which) {
   auto& st = self->state;
   auto now = self->clock().now();
+  if (which == 2) {
+    // The POSTs of a lost stream are all answered, or we waited long enough.
+    if (st.draining) {
+      st.draining = false;
+      auto reason = std::move(st.drain_reason);
+      auto ctx = render(reason);
+      shut_down(self, reason,
+                caf::make_error(mcp_errc::connection_lost, std::move(ctx)));
+    }
+    return;
+  }
   if (which == 0) {
     if (st.phase == session_phase::connecting)
       fail_session(self, caf::make_error(mcp_errc::endpoint_timeout,
@@ -512,6 +533,20 @@ session(session_actor::stateful_pointer<session_state> self,
                     ? msg.reason
                     : caf::make_error(mcp_errc::connection_lost,
                                       "the connection closed");
+    if (st.sink && !st.pending.empty() && st.phase != session_phase::closed) {
+      // Learn the outcome of POSTs still in flight first (bounded).
+      st.draining = true;
+      st.drain_reason = std::move(reason);
+      auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+      st.sink->when_idle([weak] {
+        if (auto ptr = weak.lock())
+          caf::anon_send(caf::actor_cast<session_actor>(ptr),
+                         deadline_atom::value, int64_t{2});
+      });
+      self->delayed_send(self, drain_limit, deadline_atom::value,
+                         int64_t{2});
+      return;
+    }
     auto ctx = render(reason);
     shut_down(self, reason,
               caf::make_error(mcp_errc::connection_lost, std::move(ctx)));
@@ -643,7 +678,7 @@ session(session_actor::stateful_pointer<session_state> self,
           req.on_error(err);
         }
       }
-      if (expired)
+      if (expired && !st.draining)
         fail_session(self, std::move(err));
     },
     [self](deadline_atom, int64_t id) { on_deadline(self, id); },

@@ -156,11 +156,18 @@ void on_job_error(self_ptr self, const sup_job_ptr& job, uint64_t attempt,
   auto& st = self->state;
   if (!still_current(self, job, attempt))
     return;
-  if (err.category() == caf::atom("system")
-      && err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
-    err = caf::make_error(mcp_errc::timeout,
-                          "no answer from the session to "
-                            + st.cfg.session.server_name);
+  if (err.category() == caf::atom("system")) {
+    if (err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
+      err = caf::make_error(mcp_errc::timeout,
+                            "no answer from the session to "
+                              + st.cfg.session.server_name);
+    else if (err.code()
+             == static_cast<uint8_t>(caf::sec::request_receiver_down))
+      // The session was gone before it got the call: never sent.
+      err = caf::make_error(mcp_errc::not_initialized,
+                            "the session to " + st.cfg.session.server_name
+                              + " ended before it got the call");
+  }
   switch (classify_call_error(err)) {
     case call_fate::deliver:
       st.in_flight.erase(job->id);

@@ -401,6 +401,119 @@ json::value parse_json(std::string_view text, json::error_code& ec,
                      std::move(sp), opts);
 }
 
+/// For text that is not valid JSON: the id of a *response* whose top-level
+/// `"id"` member is complete before the text breaks off, e.g.
+/// `{"jsonrpc":"2.0","id":4,"result":` -> 4, so the caller waiting for it
+/// fails at once instead of timing out. Only when a top-level "result" or
+/// "error" key was seen and no "method" key (server requests number their
+/// ids like we do; a broken request must never fail one of our calls).
+std::optional<request_id> salvage_response_id(std::string_view text) {
+  size_t i = 0;
+  auto n = text.size();
+  auto skip_ws = [&] {
+    while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n'
+                     || text[i] == '\r'))
+      ++i;
+  };
+  // Reads a string starting at text[i] == '"'; false if it is cut off.
+  auto read_string = [&](std::string* out) {
+    ++i;
+    while (i < n) {
+      auto c = text[i++];
+      if (c == '"')
+        return true;
+      if (c == '\\') {
+        if (i >= n)
+          return false;
+        if (out != nullptr)
+          out->push_back('\\');
+        c = text[i++];
+      }
+      if (out != nullptr)
+        out->push_back(c);
+    }
+    return false;
+  };
+  skip_ws();
+  if (i >= n || text[i] != '{')
+    return std::nullopt;
+  ++i;
+  std::optional<request_id> id;
+  bool response_key = false;
+  int depth = 1;
+  bool expect_key = true;
+  while (i < n) {
+    skip_ws();
+    if (i >= n)
+      break;
+    auto c = text[i];
+    if (depth == 1 && expect_key) {
+      if (c != '"')
+        break;
+      std::string key;
+      if (!read_string(&key))
+        break;
+      skip_ws();
+      if (i >= n || text[i] != ':')
+        break;
+      ++i;
+      skip_ws();
+      expect_key = false;
+      if (key == "method")
+        return std::nullopt;
+      if (key == "result" || key == "error")
+        response_key = true;
+      if (key == "id" && i < n) {
+        if (text[i] == '"') {
+          std::string str;
+          if (!read_string(&str) || str.find('\\') != std::string::npos)
+            break;
+          id = request_id{std::move(str)};
+        } else if (text[i] == '-' || (text[i] >= '0' && text[i] <= '9')) {
+          auto first = i;
+          if (text[i] == '-')
+            ++i;
+          while (i < n && text[i] >= '0' && text[i] <= '9')
+            ++i;
+          if (i >= n || (text[i] != ',' && text[i] != '}' && text[i] != ' '))
+            break; // cut off inside the number, or not an integer
+          auto digits = std::string{text.substr(first, i - first)};
+          try {
+            id = request_id{static_cast<int64_t>(std::stoll(digits))};
+          } catch (...) {
+            break;
+          }
+        }
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        if (!read_string(nullptr))
+          i = n;
+        continue;
+      case '{':
+      case '[':
+        ++depth;
+        break;
+      case '}':
+      case ']':
+        --depth;
+        break;
+      case ',':
+        if (depth == 1)
+          expect_key = true;
+        break;
+      default:
+        break;
+    }
+    ++i;
+  }
+  if (response_key && id)
+    return id;
+  return std::nullopt;
+}
+
 void decode(std::string_view text, json::storage_ptr sp, decode_result& out) {
   try {
     json::error_code ec;
@@ -410,7 +523,7 @@ void decode(std::string_view text, json::storage_ptr sp, decode_result& out) {
     if (ec) {
       out.errors.push_back(decode_error{jsonrpc_code::parse_error,
                                         "invalid JSON: " + ec.message(),
-                                        std::nullopt});
+                                        salvage_response_id(text)});
       return;
     }
     decoder{out}.run(doc);

@@ -584,3 +584,29 @@ CAF_TEST(numbers keep their kind and value) {
   CAF_CHECK_EQUAL(to_json_text(parse(R"({"a":[true,false,null,"s",{}]})")),
                   R"({"a":[true,false,null,"s",{}]})");
 }
+
+CAF_TEST(a cut off response keeps its id when the id came before the cut) {
+  auto res = decode(R"({"jsonrpc":"2.0","id":4,"result":)");
+  CAF_REQUIRE_EQUAL(res.errors.size(), 1u);
+  CAF_REQUIRE(res.errors[0].id);
+  CAF_CHECK_EQUAL(*res.errors[0].id, request_id{4});
+  res = decode(R"({"id":"a-1","error":{"code":1,"mess)");
+  CAF_REQUIRE_EQUAL(res.errors.size(), 1u);
+  CAF_REQUIRE(res.errors[0].id);
+  CAF_CHECK_EQUAL(*res.errors[0].id, request_id{std::string{"a-1"}});
+  // Nested "id" keys do not count, only the top-level one.
+  res = decode(R"({"result":{"id":9,"content":[)");
+  CAF_REQUIRE_EQUAL(res.errors.size(), 1u);
+  CAF_CHECK(!res.errors[0].id);
+  // Cut inside the number: unknown.
+  res = decode(R"({"result":{},"id":12)");
+  CAF_REQUIRE_EQUAL(res.errors.size(), 1u);
+  CAF_CHECK(!res.errors[0].id);
+  // A broken server request never names one of our ids.
+  res = decode(R"({"jsonrpc":"2.0","id":3,"method":"roots/list","par)");
+  CAF_REQUIRE_EQUAL(res.errors.size(), 1u);
+  CAF_CHECK(!res.errors[0].id);
+  res = decode(R"({"jsonrpc":"2.0","id":3,"params":{)");
+  CAF_REQUIRE_EQUAL(res.errors.size(), 1u);
+  CAF_CHECK(!res.errors[0].id);
+}

@@ -137,6 +137,11 @@ struct session_state {
   std::vector<caf::actor> subscribers;
   initialize_result init;
   caf::error failure;
+  /// The stream ended and POSTs were still in flight: their outcomes are
+  /// awaited (bounded) before the remaining calls fail, so calls the server
+  /// refused (never executed) fail with the refusal, not connection_lost.
+  bool draining = false;
+  caf::error drain_reason;
   session_stats stats;
   std::string scratch;
   static inline const char* name = "caf_mcp.session";

@@ -26,6 +26,8 @@
 ///   (progress_atom, progress_params)
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <memory>
 #include <string>
 #include <vector>
@@ -147,6 +149,14 @@ public:
 
   /// Adds or replaces a header sent with every later POST.
   virtual void set_header(std::string name, std::string value) = 0;
+
+  /// Calls `f` (on any thread) once no POST is in flight any more: at once
+  /// if none is, else after the last outcome was sent to the session. A
+  /// session whose stream ended uses it to learn which of its calls the
+  /// server refused (never executed) before it fails the rest.
+  virtual void when_idle(std::function<void()> f) {
+    f();
+  }
 };
 
 using post_sink_ptr = std::shared_ptr<post_sink>;
@@ -190,7 +200,8 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<inbound_atom, inbound_batch>,
   caf::reacts_to<post_done_atom, uint64_t /*tag*/, caf::error>,
   // timers
-  caf::reacts_to<deadline_atom, int64_t /*0 = endpoint, 1 = requests*/>>;
+  caf::reacts_to<deadline_atom,
+                 int64_t /*0 = endpoint, 1 = requests, 2 = POSTs drained*/>>;
 
 /// One tool of one server, as a handle a caller can keep.
 using tool_proxy_actor = caf::typed_actor<
