@@ -119,9 +119,11 @@ public:
   }
 
   void on_events(std::vector<transport::sse_event_record> events,
-                 uint64_t) override {
+                 uint64_t retry_ms) override {
     if (done_)
       return;
+    if (retry_ms > 0)
+      retry_ms_ = retry_ms;
     inbound_batch batch;
     for (auto& e : events) {
       if (e.type == "message") {
@@ -151,6 +153,8 @@ public:
     if (done_)
       return;
     done_ = true;
+    if (why.retry_ms == 0)
+      why.retry_ms = retry_ms_;
     to_self(sse_closed_atom::value, to_error(why, http_phase::sse_get));
   }
 
@@ -193,6 +197,8 @@ private:
   transport::io_runtime* io_;
   bool has_endpoint_ = false;
   bool done_ = false;
+  /// The last `retry` the server sent (0 = none): a reconnect floor.
+  uint64_t retry_ms_ = 0;
 };
 
 } // namespace

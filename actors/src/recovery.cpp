@@ -1,6 +1,7 @@
 #include "caf_mcp/actors/recovery.hpp"
 
 #include <string>
+#include <string_view>
 
 #include "caf/message.hpp"
 
@@ -63,12 +64,34 @@ retry_after(const caf::error& err, std::chrono::system_clock::time_point now) {
   if (!err || !is_mcp_error(err))
     return std::nullopt;
   auto& ctx = err.context();
-  if (ctx.size() < 2 || !ctx.match_element<std::string>(1))
-    return std::nullopt;
-  auto res = transport::parse_retry_after(ctx.get_as<std::string>(1), now);
-  if (!res)
-    return std::nullopt;
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(*res);
+  std::optional<std::chrono::nanoseconds> out;
+  if (ctx.size() >= 2 && ctx.match_element<std::string>(1))
+    if (auto res = transport::parse_retry_after(ctx.get_as<std::string>(1),
+                                                now))
+      out = std::chrono::duration_cast<std::chrono::nanoseconds>(*res);
+  // The SSE `retry` field (ms), stored by the connection as element 2.
+  constexpr std::string_view prefix = "sse_retry_ms=";
+  if (ctx.size() >= 3 && ctx.match_element<std::string>(2)) {
+    auto& str = ctx.get_as<std::string>(2);
+    if (str.compare(0, prefix.size(), prefix) == 0) {
+      uint64_t ms = 0;
+      auto digits = std::string_view{str}.substr(prefix.size());
+      auto ok = !digits.empty() && digits.size() <= 12;
+      for (auto c : digits) {
+        if (c < '0' || c > '9') {
+          ok = false;
+          break;
+        }
+        ms = ms * 10 + static_cast<uint64_t>(c - '0');
+      }
+      if (ok) {
+        auto d = std::chrono::nanoseconds{std::chrono::milliseconds{ms}};
+        if (!out || d > *out)
+          out = d;
+      }
+    }
+  }
+  return out;
 }
 
 size_t pick_member(const std::vector<member_load>& members, size_t& cursor) {

@@ -69,6 +69,11 @@ caf::error to_error(const transport::transport_error& err, http_phase phase) {
     what += ": ";
     what += err.body_excerpt;
   }
+  if (err.retry_ms > 0)
+    // The SSE `retry` field: a floor for the reconnect delay (recovery.hpp
+    // reads it back). Element 1 stays the HTTP Retry-After (maybe empty).
+    return caf::make_error(code, std::move(what), err.retry_after,
+                           "sse_retry_ms=" + std::to_string(err.retry_ms));
   if (!err.retry_after.empty())
     return caf::make_error(code, std::move(what), err.retry_after);
   return caf::make_error(code, std::move(what));

@@ -50,12 +50,18 @@ static_assert(sizeof(names) / sizeof(names[0]) == mcp_errc_count,
 std::string render_context(const caf::message& ctx) {
   std::string out;
   for (size_t i = 0; i < ctx.size(); ++i) {
-    if (i > 0)
-      out += ' ';
-    if (ctx.match_element<std::string>(i))
-      out += ctx.get_as<std::string>(i);
-    else
+    if (ctx.match_element<std::string>(i)) {
+      auto& str = ctx.get_as<std::string>(i);
+      if (str.empty())
+        continue;
+      if (!out.empty())
+        out += ' ';
+      out += str;
+    } else {
+      if (!out.empty())
+        out += ' ';
       out += ctx.stringify(i);
+    }
   }
   return out;
 }

@@ -79,6 +79,22 @@ CAF_TEST(retry after comes from the second context element) {
                                          std::string{"soon"}),
                          now));
   CAF_CHECK(!retry_after(caf::error{}, now));
+  // The SSE retry field (element 2) is a floor too; the larger one wins.
+  auto sse = caf::make_error(mcp_errc::connection_lost, "stream ended",
+                             std::string{}, std::string{"sse_retry_ms=1500"});
+  auto r2 = retry_after(sse, now);
+  CAF_REQUIRE(r2);
+  CAF_CHECK_EQUAL(*r2, std::chrono::nanoseconds{1500ms});
+  auto both = caf::make_error(mcp_errc::service_unavailable, "503",
+                              std::string{"1"},
+                              std::string{"sse_retry_ms=2500"});
+  auto r3 = retry_after(both, now);
+  CAF_REQUIRE(r3);
+  CAF_CHECK_EQUAL(*r3, std::chrono::nanoseconds{2500ms});
+  auto junk = caf::make_error(mcp_errc::connection_lost, "x", std::string{},
+                              std::string{"sse_retry_ms=12x"});
+  CAF_CHECK(!retry_after(junk, now));
+  CAF_CHECK_EQUAL(render(sse), "connection_lost: stream ended sse_retry_ms=1500");
 }
 
 CAF_TEST(the router picks the least loaded ready member in turn) {

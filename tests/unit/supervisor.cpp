@@ -375,6 +375,21 @@ CAF_TEST(retry after is a floor for the next delay) {
   CAF_CHECK_EQUAL(status().phase, link_phase::ready);
 }
 
+CAF_TEST(the sse retry field is a floor for the next delay) {
+  srv->fail_starts = 1;
+  srv->start_error = caf::make_error(mcp_errc::connection_lost,
+                                     "stream ended", std::string{},
+                                     std::string{"sse_retry_ms=700"});
+  auto sc = make_config();
+  sc.backoff.cap = 5s;
+  start(std::move(sc));
+  CAF_CHECK_EQUAL(status().next_attempt_in, 700ms);
+  wait(699ms);
+  CAF_CHECK_EQUAL(srv->sessions.size(), 1u);
+  wait(1ms);
+  CAF_CHECK_EQUAL(status().phase, link_phase::ready);
+}
+
 CAF_TEST(every restart relists tools and subscribers get the diff) {
   srv->tools = {make_tool("a", "A"), make_tool("b", "B")};
   start(make_config());

@@ -51,8 +51,10 @@ call_fate classify_call_error(const caf::error& err) noexcept;
 /// (so the supervisor should restart rather than wait for the down message).
 bool ends_session(const caf::error& err) noexcept;
 
-/// The Retry-After a 429/503 error carries (the HTTP layer stores the raw
-/// header as the second context element), relative to `now`.
+/// The floor for the next reconnect delay an error carries: the larger of
+/// the HTTP Retry-After of a 429/503 (the raw header, context element 1,
+/// relative to `now`) and the SSE `retry` field the stream sent before it
+/// ended (context element 2, "sse_retry_ms=N").
 std::optional<std::chrono::nanoseconds>
 retry_after(const caf::error& err, std::chrono::system_clock::time_point now);
 
