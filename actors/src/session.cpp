@@ -132,9 +132,15 @@ void fail_session(self_ptr self, caf::error reason) {
                             "session ended: " + std::move(ctx)));
 }
 
+void relist_and_notify(self_ptr self);
+
 void become_ready(self_ptr self) {
   auto& st = self->state;
   st.phase = session_phase::ready;
+  if (st.relist_when_ready) {
+    st.relist_when_ready = false;
+    relist_and_notify(self);
+  }
   for (auto& rp : st.init_waiters)
     rp.deliver(st.init);
   st.init_waiters.clear();
@@ -221,6 +227,18 @@ void list_page(self_ptr self, std::string cursor,
 void list_tools(self_ptr self, list_done done) {
   list_page(self, {}, std::make_shared<std::vector<tool>>(), 0,
             std::move(done));
+}
+
+void notify_subscribers(self_ptr self, const caf::message& msg);
+
+/// Lists tools again (tools/list_changed) and tells subscribers.
+void relist_and_notify(self_ptr self) {
+  list_tools(self, [self](caf::expected<std::vector<tool>> res) {
+    if (res)
+      notify_subscribers(self, caf::make_message(tools_changed_atom::value,
+                                                 self->state.cfg.server_name,
+                                                 std::move(*res)));
+  });
 }
 
 // -- initialize ---------------------------------------------------------------
@@ -359,15 +377,15 @@ void on_notification(self_ptr self, notification& note) {
                                                  st.cfg.server_name,
                                                  std::move(params)));
   } else if (note.method == methods::tools_list_changed) {
+    if (st.phase == session_phase::initializing) {
+      // Servers send it right after `initialized`, and its event may beat
+      // the POST's 202: re-list once ready.
+      st.relist_when_ready = true;
+      return;
+    }
     if (st.phase != session_phase::ready)
       return;
-    list_tools(self, [self](caf::expected<std::vector<tool>> res) {
-      if (res)
-        notify_subscribers(self,
-                           caf::make_message(tools_changed_atom::value,
-                                             self->state.cfg.server_name,
-                                             std::move(*res)));
-    });
+    relist_and_notify(self);
   }
   // Other notifications (cancelled, resources, prompts) are ignored.
 }

@@ -531,6 +531,25 @@ CAF_TEST(list changed re-lists tools for subscribers) {
   caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(list changed that beats the initialized ack re-lists once ready) {
+  start(make_config());
+  caf::anon_send(s, endpoint_atom::value,
+                 std::string{"http://127.0.0.1:9/message?sessionId=1"},
+                 post_sink_ptr{});
+  sched.run();
+  server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":)"
+              R"("2025-06-18","capabilities":{"tools":{"listChanged":true}},)"
+              R"("serverInfo":{"name":"fake","version":"1"}}})");
+  CAF_REQUIRE_EQUAL(w->posts.size(), 2u); // initialize, initialized
+  // The server's list_changed event arrives before the 202 of initialized.
+  server_says(R"({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})");
+  CAF_CHECK_EQUAL(w->posts.size(), 2u); // nothing overtakes initialized
+  caf::anon_send(s, post_done_atom::value, w->posts[1].first, caf::error{});
+  sched.run();
+  CAF_REQUIRE_EQUAL(w->posts.size(), 3u);
+  CAF_CHECK(last_post().find("tools/list") != std::string::npos);
+}
+
 CAF_TEST(calls beyond the queue bound before ready fail with queue_full) {
   auto sc = make_config();
   sc.max_queued_calls = 2;

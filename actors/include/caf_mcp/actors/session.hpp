@@ -141,6 +141,8 @@ struct session_state {
   /// awaited (bounded) before the remaining calls fail, so calls the server
   /// refused (never executed) fail with the refusal, not connection_lost.
   bool draining = false;
+  /// tools/list_changed arrived while initializing: re-list once ready.
+  bool relist_when_ready = false;
   caf::error drain_reason;
   session_stats stats;
   std::string scratch;
