@@ -13,6 +13,7 @@
 
 #include "caf/all.hpp"
 
+#include "unit/actor_test.hpp"
 #include "caf_mcp/actors/connection_pool.hpp"
 #include "unit/fake_session.hpp"
 
@@ -26,13 +27,6 @@ struct config : caf::actor_system_config {
   config() {
     register_types(*this);
   }
-};
-
-template <class T>
-struct outcome {
-  bool done = false;
-  T value{};
-  caf::error err;
 };
 
 tool make_tool(const std::string& name) {
@@ -87,22 +81,7 @@ struct fixture : test_coordinator_fixture<config> {
 
   template <class T, class... Ts>
   std::shared_ptr<outcome<T>> ask(Ts... xs) {
-    auto out = std::make_shared<outcome<T>>();
-    auto dest = pool;
-    sys.spawn([out, dest, xs...](caf::event_based_actor* helper) {
-      helper->request(dest, caf::infinite, xs...)
-        .then(
-          [out](T& value) {
-            out->done = true;
-            out->value = std::move(value);
-          },
-          [out](caf::error& err) {
-            out->done = true;
-            out->err = std::move(err);
-          });
-    });
-    sched.run();
-    return out;
+    return ask_via_helper<T>(*this, pool, xs...);
   }
 
   std::shared_ptr<outcome<call_tool_result>> call(const std::string& name,

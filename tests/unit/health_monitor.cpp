@@ -14,9 +14,11 @@
 
 #include "caf/all.hpp"
 
+#include "unit/actor_test.hpp"
 #include "caf_mcp/actors/health_monitor.hpp"
 
 using namespace caf_mcp;
+using namespace caf_mcp::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,11 +28,6 @@ struct config : caf::actor_system_config {
     register_types(*this);
   }
 };
-
-bool has_code(const caf::error& err, mcp_errc code) {
-  mcp_errc got{};
-  return get_mcp_errc(err, got) && got == code;
-}
 
 // -- pure rules ---------------------------------------------------------------
 
@@ -157,13 +154,6 @@ supervisor_actor::behavior_type fake_supervisor(supervisor_actor::pointer self,
   };
 }
 
-template <class T>
-struct outcome {
-  bool done = false;
-  T value{};
-  caf::error err;
-};
-
 struct fixture : test_coordinator_fixture<config> {
   health_monitor_actor mon;
   std::map<std::string, ctl_ptr> ctls;
@@ -216,23 +206,7 @@ struct fixture : test_coordinator_fixture<config> {
 
   template <class T, class... Ts>
   std::shared_ptr<outcome<T>> ask(Ts... xs) {
-    auto out = std::make_shared<outcome<T>>();
-    auto dest = mon;
-    helpers.push_back(
-      sys.spawn([out, dest, xs...](caf::event_based_actor* helper) {
-        helper->request(dest, caf::infinite, xs...)
-          .then(
-            [out](T& value) {
-              out->done = true;
-              out->value = std::move(value);
-            },
-            [out](caf::error& err) {
-              out->done = true;
-              out->err = std::move(err);
-            });
-      }));
-    sched.run();
-    return out;
+    return ask_via_helper<T>(*this, mon, xs...);
   }
 
   /// Subscribes a listener to the monitor; returns what it receives.

@@ -13,10 +13,12 @@
 
 #include "caf/all.hpp"
 
+#include "unit/actor_test.hpp"
 #include "caf_mcp/actors/connection.hpp"
 #include "caf_mcp/actors/session.hpp"
 
 using namespace caf_mcp;
+using namespace caf_mcp::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -72,14 +74,6 @@ private:
   std::shared_ptr<wire> w_;
 };
 
-/// The outcome of one request made through a helper actor.
-template <class T>
-struct outcome {
-  bool done = false;
-  T value{};
-  caf::error err;
-};
-
 struct fixture : test_coordinator_fixture<config> {
   std::shared_ptr<wire> w = std::make_shared<wire>();
   session_actor s;
@@ -111,22 +105,7 @@ struct fixture : test_coordinator_fixture<config> {
   /// scheduler runs.
   template <class T, class... Ts>
   std::shared_ptr<outcome<T>> ask(Ts... xs) {
-    auto out = std::make_shared<outcome<T>>();
-    auto dest = s;
-    sys.spawn([out, dest, xs...](caf::event_based_actor* helper) {
-      helper->request(dest, caf::infinite, xs...)
-        .then(
-          [out](T& value) {
-            out->done = true;
-            out->value = std::move(value);
-          },
-          [out](caf::error& err) {
-            out->done = true;
-            out->err = std::move(err);
-          });
-    });
-    sched.run();
-    return out;
+    return ask_via_helper<T>(*this, s, xs...);
   }
 
   void server_says(const std::string& json) {
@@ -176,11 +155,6 @@ struct fixture : test_coordinator_fixture<config> {
     sched.run();
   }
 };
-
-bool has_code(const caf::error& err, mcp_errc code) {
-  mcp_errc got{};
-  return get_mcp_errc(err, got) && got == code;
-}
 
 } // namespace
 

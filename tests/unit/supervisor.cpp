@@ -14,6 +14,7 @@
 
 #include "caf/all.hpp"
 
+#include "unit/actor_test.hpp"
 #include "caf_mcp/actors/supervisor.hpp"
 #include "unit/fake_session.hpp"
 
@@ -29,23 +30,11 @@ struct config : caf::actor_system_config {
   }
 };
 
-template <class T>
-struct outcome {
-  bool done = false;
-  T value{};
-  caf::error err;
-};
-
 /// Records what a subscriber got.
 struct inbox {
   std::vector<link_status> links;
   std::vector<tools_diff> diffs;
 };
-
-bool has_code(const caf::error& err, mcp_errc code) {
-  mcp_errc got{};
-  return get_mcp_errc(err, got) && got == code;
-}
 
 struct fixture : test_coordinator_fixture<config> {
   std::shared_ptr<fake_server> srv = std::make_shared<fake_server>();
@@ -90,22 +79,7 @@ struct fixture : test_coordinator_fixture<config> {
 
   template <class T, class... Ts>
   std::shared_ptr<outcome<T>> ask(Ts... xs) {
-    auto out = std::make_shared<outcome<T>>();
-    auto dest = sup;
-    sys.spawn([out, dest, xs...](caf::event_based_actor* helper) {
-      helper->request(dest, caf::infinite, xs...)
-        .then(
-          [out](T& value) {
-            out->done = true;
-            out->value = std::move(value);
-          },
-          [out](caf::error& err) {
-            out->done = true;
-            out->err = std::move(err);
-          });
-    });
-    sched.run();
-    return out;
+    return ask_via_helper<T>(*this, sup, xs...);
   }
 
   std::shared_ptr<outcome<call_tool_result>>
