@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -100,8 +99,6 @@ app_config::app_config() {
   // runs ~1.5x faster than with work stealing, whose idle workers back off
   // into sleeps (docs/architecture.md, "Speed").
   set("scheduler.policy", caf::atom("sharing"));
-  if (auto env = std::getenv("CAF_MCP_WORKERS"))
-    set("scheduler.max-threads", static_cast<size_t>(std::atoi(env)));
 }
 
 void print_error(const std::string& what) {

@@ -96,13 +96,6 @@ pool_member* route(self_ptr self) {
   return &st.members[i];
 }
 
-caf::timespan limit_for(const connection_pool_state& st, caf::timespan t) {
-  auto& sc = st.cfg.member.session;
-  auto base = t.count() > 0 ? t : sc.request_timeout;
-  return base + sc.max_request_timeout + sc.endpoint_timeout
-         + std::chrono::seconds{5};
-}
-
 caf::error member_error(caf::error err) {
   if (is_mcp_error(err))
     return err;
@@ -111,19 +104,33 @@ caf::error member_error(caf::error err) {
                            + render(err));
 }
 
-/// One request answered; a closing pool quits once nothing is outstanding
-/// (its members answer everything with `closed` when they close).
-void settle(self_ptr self) {
+/// Takes the bookkeeping of request `req` (false if it was settled
+/// already, e.g. failed because its member died); a closing pool quits once
+/// nothing is outstanding (its members answer everything with `closed` when
+/// they close).
+bool take(self_ptr self, uint64_t req) {
   auto& st = self->state;
-  --st.outstanding;
-  if (st.closed && st.outstanding == 0)
+  auto i = st.outstanding.find(req);
+  if (i == st.outstanding.end())
+    return false;
+  if (auto mp = find_member(self, i->second.member))
+    --mp->in_flight;
+  st.outstanding.erase(i);
+  return true;
+}
+
+void maybe_quit(self_ptr self) {
+  auto& st = self->state;
+  if (st.closed && st.outstanding.empty())
     self->quit();
 }
 
-/// Sends a request to a member, counting it in flight there.
+/// Sends a request to a member, counting it in flight there. No request
+/// timeout (each one would wake CAF's clock thread per call): the member
+/// always answers within the call's own deadline, and if it dies the down
+/// handler fails what it held.
 template <class T, class... Ts>
-caf::result<T> route_request(self_ptr self, caf::timespan timeout,
-                             Ts&&... xs) {
+caf::result<T> route_request(self_ptr self, Ts&&... xs) {
   auto& st = self->state;
   if (st.closed)
     return caf::make_error(mcp_errc::closed, "the pool is closed");
@@ -131,26 +138,50 @@ caf::result<T> route_request(self_ptr self, caf::timespan timeout,
   if (m == nullptr)
     return caf::make_error(mcp_errc::closed, "the pool has no members");
   auto rp = self->make_response_promise<T>();
-  auto id = m->id;
+  auto req = ++st.next_request;
   ++m->in_flight;
-  ++st.outstanding;
-  self->request(m->sup, limit_for(st, timeout), std::forward<Ts>(xs)...)
+  st.outstanding.emplace(
+    req, pool_request{m->id, [rp](const caf::error& err) mutable {
+                        rp.deliver(err);
+                      }});
+  self->request(m->sup, caf::infinite, std::forward<Ts>(xs)...)
     .then(
-      [self, rp, id](T& value) mutable {
-        if (auto mp = find_member(self, id))
-          --mp->in_flight;
+      [self, rp, req](T& value) mutable {
+        if (!take(self, req))
+          return;
         ++self->state.calls_ok;
         rp.deliver(std::move(value));
-        settle(self);
+        maybe_quit(self);
       },
-      [self, rp, id](caf::error& err) mutable {
-        if (auto mp = find_member(self, id))
-          --mp->in_flight;
+      [self, rp, req](caf::error& err) mutable {
+        if (!take(self, req))
+          return;
         ++self->state.calls_failed;
         rp.deliver(member_error(std::move(err)));
-        settle(self);
+        maybe_quit(self);
       });
   return rp;
+}
+
+/// A member died: fail what it held (the pool keeps running).
+void fail_member_requests(self_ptr self, uint32_t member,
+                          const caf::error& reason) {
+  auto& st = self->state;
+  std::vector<uint64_t> reqs;
+  for (auto& kvp : st.outstanding)
+    if (kvp.second.member == member)
+      reqs.push_back(kvp.first);
+  std::sort(reqs.begin(), reqs.end());
+  auto err = caf::make_error(mcp_errc::connection_lost,
+                             "the pool member handling the call ended: "
+                               + render(reason));
+  for (auto req : reqs) {
+    auto i = st.outstanding.find(req);
+    auto fail = std::move(i->second.fail);
+    st.outstanding.erase(i);
+    ++st.calls_failed;
+    fail(err);
+  }
 }
 
 pool_stats make_stats(self_ptr self) {
@@ -220,6 +251,7 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
       if (m.sup.address() == msg.source) {
         auto id = m.id;
         remove_member(self, id, false);
+        fail_member_requests(self, id, msg.reason);
         if (!st.closed) {
           ++st.replaced;
           add_member(self);
@@ -229,30 +261,25 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
   });
   return {
     [self](init_atom) -> caf::result<initialize_result> {
-      return route_request<initialize_result>(self, caf::timespan{0},
-                                              init_atom::value);
+      return route_request<initialize_result>(self, init_atom::value);
     },
     [self](list_atom) -> caf::result<std::vector<tool>> {
-      return route_request<std::vector<tool>>(self, caf::timespan{0},
-                                              list_atom::value);
+      return route_request<std::vector<tool>>(self, list_atom::value);
     },
     [self](call_atom, std::string& name, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
-      auto t = opts.timeout;
-      return route_request<call_tool_result>(self, t, call_atom::value,
+      return route_request<call_tool_result>(self, call_atom::value,
                                              std::move(name), std::move(args),
                                              std::move(opts));
     },
     [self](request_atom, std::string& method, std::string& params,
            call_options& opts) -> caf::result<std::string> {
-      auto t = opts.timeout;
-      return route_request<std::string>(self, t, request_atom::value,
+      return route_request<std::string>(self, request_atom::value,
                                         std::move(method), std::move(params),
                                         std::move(opts));
     },
     [self](caf::ping_atom) -> caf::result<caf::timespan> {
-      return route_request<caf::timespan>(self, caf::timespan{0},
-                                          caf::ping_atom::value);
+      return route_request<caf::timespan>(self, caf::ping_atom::value);
     },
     [self](stats_atom) -> pool_stats { return make_stats(self); },
     [self](health_atom) -> caf::result<std::vector<health_snapshot>> {
@@ -295,8 +322,7 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
       }
       // Stay until every outstanding request was answered (with `closed`
       // by the closing members at the latest), so no caller is left waiting.
-      if (st.outstanding == 0)
-        self->quit();
+      maybe_quit(self);
     },
     [self](link_atom, link_status& ls) {
       auto& st = self->state;

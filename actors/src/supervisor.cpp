@@ -238,10 +238,13 @@ sup_job_ptr make_job(self_ptr self, caf::timespan timeout, bool retryable) {
 /// Wires the reply of a request to a session into the job machinery.
 template <class T, class Promise, class Handle, class... Ts>
 void forward(self_ptr self, const sup_job_ptr& job, const Handle& s,
-             caf::timespan left, Promise rp,
+             caf::timespan /*left: the session enforces it*/, Promise rp,
              std::function<void(self_ptr, T&)> on_value, Ts&&... xs) {
   auto attempt = job->attempt;
-  self->request(s, request_limit(self->state, left), std::forward<Ts>(xs)...)
+  // No request timeout: the session enforces the call's deadline, and if it
+  // dies the down handler settles the job (a timeout here would wake CAF's
+  // clock thread on every call).
+  self->request(s, caf::infinite, std::forward<Ts>(xs)...)
     .then(
       [self, job, attempt, rp, on_value](T& value) mutable {
         if (!still_current(self, job, attempt))

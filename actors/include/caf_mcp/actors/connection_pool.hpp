@@ -22,6 +22,8 @@
 /// (tools_diff_atom, server, tools_diff) and the members' log messages.
 
 #include <cstdint>
+#include <functional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,12 @@ struct pool_member {
   uint64_t in_flight = 0;
 };
 
+/// A request the pool routed to a member, until it is answered.
+struct pool_request {
+  uint32_t member = 0;
+  std::function<void(const caf::error&)> fail;
+};
+
 struct connection_pool_state {
   pool_config cfg;
   std::vector<pool_member> members;
@@ -66,8 +74,9 @@ struct connection_pool_state {
   uint64_t replaced = 0;
   uint64_t calls_ok = 0;
   uint64_t calls_failed = 0;
-  /// Requests sent to members and not yet answered.
-  uint64_t outstanding = 0;
+  /// Requests sent to members and not yet answered, by number.
+  std::unordered_map<uint64_t, pool_request> outstanding;
+  uint64_t next_request = 0;
   std::vector<tool> tools;
   std::vector<caf::actor> subscribers;
   health_monitor_actor health;
