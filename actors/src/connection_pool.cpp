@@ -61,6 +61,10 @@ void remove_member(self_ptr self, uint32_t id, bool close_it) {
     self->demonitor(i->sup.address());
     self->send(i->sup, caf::close_atom::value);
   }
+  auto& st = self->state;
+  if (st.health)
+    self->send(st.health, unwatch_atom::value,
+               i->last.server + "#" + std::to_string(i->id));
   ms.erase(i);
 }
 

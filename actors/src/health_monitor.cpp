@@ -247,6 +247,27 @@ void watch(self_ptr self, std::string& name, supervisor_actor& sup) {
   }
 }
 
+/// Forgets `name` (a pool replaced that member): no more pings, no entry.
+void unwatch(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto i = st.servers.find(name);
+  if (i == st.servers.end())
+    return;
+  auto& e = i->second;
+  if (e.relay)
+    caf::anon_send_exit(e.relay, caf::exit_reason::user_shutdown);
+  if (e.supervisor) {
+    auto addr = e.supervisor.address();
+    bool shared = false;
+    for (auto& kvp : st.servers)
+      if (&kvp.second != &e && kvp.second.supervisor.address() == addr)
+        shared = true;
+    if (!shared)
+      self->demonitor(addr);
+  }
+  st.servers.erase(i);
+}
+
 void on_down(self_ptr self, caf::down_msg& msg) {
   for (auto& kvp : self->state.servers) {
     auto& e = kvp.second;
@@ -291,6 +312,7 @@ health_monitor(health_monitor_actor::stateful_pointer<health_monitor_state> self
     [self](watch_atom, std::string& name, supervisor_actor& sup) {
       watch(self, name, sup);
     },
+    [self](unwatch_atom, const std::string& name) { unwatch(self, name); },
     [self](health_atom) -> std::vector<health_snapshot> {
       std::vector<health_snapshot> out;
       out.reserve(self->state.servers.size());

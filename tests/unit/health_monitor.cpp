@@ -481,6 +481,24 @@ CAF_TEST(queries list every server sorted and refuse unknown names) {
   CAF_CHECK(render(unknown->err).find("unknown server") != std::string::npos);
 }
 
+CAF_TEST(an unwatched server is forgotten and no longer pinged) {
+  start();
+  auto a = add("a");
+  auto b = add("b");
+  caf::anon_send(mon, unwatch_atom::value, std::string{"a"});
+  sched.run();
+  auto all = ask<std::vector<health_snapshot>>(health_atom::value);
+  CAF_REQUIRE(all->done);
+  CAF_REQUIRE_EQUAL(all->value.size(), 1u);
+  CAF_CHECK_EQUAL(all->value[0].server, "b");
+  auto gone = ask<health_snapshot>(health_atom::value, std::string{"a"});
+  CAF_REQUIRE(gone->done);
+  CAF_CHECK(has_code(gone->err, mcp_errc::invalid_argument));
+  wait(15s);
+  CAF_CHECK_EQUAL(a->pings, 0u);
+  CAF_CHECK_EQUAL(b->pings, 1u);
+}
+
 CAF_TEST(a dead supervisor makes its server down with the exit reason) {
   start();
   auto a = add("a");

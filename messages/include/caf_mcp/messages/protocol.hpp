@@ -99,6 +99,8 @@ using health_atom = caf::atom_constant<caf::atom("mcp_health")>;
 using tick_atom = caf::atom_constant<caf::atom("mcp_tick")>;
 /// Add a server (supervisor) to a health monitor.
 using watch_atom = caf::atom_constant<caf::atom("mcp_watch")>;
+/// Remove a server from a health monitor.
+using unwatch_atom = caf::atom_constant<caf::atom("mcp_unwat")>;
 
 // -- types that travel between actors -----------------------------------------
 
@@ -443,6 +445,7 @@ using pool_actor = caf::typed_actor<
 /// and after every ping round.
 using health_monitor_actor = caf::typed_actor<
   caf::reacts_to<watch_atom, std::string /*server*/, supervisor_actor>,
+  caf::reacts_to<unwatch_atom, std::string /*server*/>,
   caf::replies_to<health_atom>::with<std::vector<health_snapshot>>,
   caf::replies_to<health_atom, std::string /*server*/>::with<health_snapshot>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
