@@ -183,9 +183,9 @@ using connection_actor = caf::typed_actor<
                  post_sink_ptr>,
   caf::reacts_to<sse_closed_atom, caf::error>>;
 
-/// One MCP session (one initialize handshake over one connection).
-using session_actor = caf::typed_actor<
-  // callers
+/// What every handle on one MCP server answers: a session, a supervisor and
+/// a connection pool (each extends it below).
+using server_api = caf::typed_actor<
   caf::replies_to<init_atom>::with<initialize_result>,
   caf::replies_to<list_atom>::with<std::vector<tool>>,
   caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
@@ -195,7 +195,10 @@ using session_actor = caf::typed_actor<
                   call_options>::with<std::string /*result JSON*/>,
   caf::replies_to<caf::ping_atom>::with<caf::timespan /*round trip*/>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
-  caf::reacts_to<caf::close_atom>,
+  caf::reacts_to<caf::close_atom>>;
+
+/// One MCP session (one initialize handshake over one connection).
+using session_actor = server_api::extend<
   // connection and io thread -> session
   caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/,
                  post_sink_ptr /*null: post through the connection*/>,
@@ -399,42 +402,22 @@ typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
 /// Same caller interface as a session, plus status, retry and restart.
 /// Subscribers get (log_atom, server, logging_message_params),
 /// (tools_diff_atom, server, tools_diff) and (link_atom, link_status).
-using supervisor_actor = caf::typed_actor<
-  caf::replies_to<init_atom>::with<initialize_result>,
-  caf::replies_to<list_atom>::with<std::vector<tool>>,
-  caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
-                  call_options>::with<call_tool_result>,
-  caf::replies_to<request_atom, std::string /*method*/,
-                  std::string /*params JSON*/,
-                  call_options>::with<std::string /*result JSON*/>,
-  caf::replies_to<caf::ping_atom>::with<caf::timespan>,
+using supervisor_actor = server_api::extend<
   caf::replies_to<caf::get_atom>::with<link_status>,
-  caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<retry_atom>,
   caf::reacts_to<restart_atom, caf::error /*why*/>,
-  caf::reacts_to<caf::close_atom>,
   // from its sessions (it subscribes itself) and its timers
   caf::reacts_to<tools_changed_atom, std::string, std::vector<tool>>,
   caf::reacts_to<log_atom, std::string, logging_message_params>,
   caf::reacts_to<tick_atom, uint64_t /*timer id*/>>;
 
 /// N supervised sessions to one server with least-in-flight routing.
-using pool_actor = caf::typed_actor<
-  caf::replies_to<init_atom>::with<initialize_result>,
-  caf::replies_to<list_atom>::with<std::vector<tool>>,
-  caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
-                  call_options>::with<call_tool_result>,
-  caf::replies_to<request_atom, std::string /*method*/,
-                  std::string /*params JSON*/,
-                  call_options>::with<std::string /*result JSON*/>,
-  caf::replies_to<caf::ping_atom>::with<caf::timespan>,
+using pool_actor = server_api::extend<
   caf::replies_to<stats_atom>::with<pool_stats>,
   caf::replies_to<caf::get_atom>::with<std::vector<supervisor_actor>>,
   /// Health of every member (from the pool's health monitor).
   caf::replies_to<health_atom>::with<std::vector<health_snapshot>>,
-  caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<retry_atom>,
-  caf::reacts_to<caf::close_atom>,
   // from its members (it subscribes itself)
   caf::reacts_to<link_atom, link_status>,
   caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
