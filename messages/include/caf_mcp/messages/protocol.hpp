@@ -8,11 +8,14 @@
 ///
 /// Who talks to whom:
 ///
-///   caller ── client_actor ── session_actor ── connection_actor ── (Beast I/O)
-///     │            │                ▲   │ post_sink (POSTs)      │
-///     └── tool_proxy_actor ─────────┘   └────────────────────────┘
-///                                   ▲ (endpoint, inbound, post_done)
-///                                   └── straight from the io thread
+///   caller ── client_actor ── pool_actor ── supervisor_actor ── session_actor
+///     └── tool_proxy_actor ──────┘    │ (health_monitor_actor pings)    │
+///                                                       connection_actor ──┤
+///   session_actor ── post_sink (POSTs) ──> Beast I/O; the io thread sends
+///   (endpoint, inbound, post_done) straight to the session.
+///
+/// pool, supervisor and session all answer `server_api` (init, list, call,
+/// request, ping, subscribe, close); one-shot clients use sessions directly.
 ///
 /// The hot path skips the connection actor: the io thread decodes the SSE
 /// events and sends them to the session, and the session POSTs through the
