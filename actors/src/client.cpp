@@ -73,22 +73,6 @@ void update_proxies(self_ptr self, const std::vector<tool>& tools) {
   st.proxies = std::move(next);
 }
 
-void apply_diff(self_ptr self, const tools_diff& d) {
-  std::map<std::string, tool> by_name;
-  for (auto& t : self->state.tools)
-    by_name.emplace(t.name, t);
-  for (auto& t : d.removed)
-    by_name.erase(t.name);
-  for (auto& t : d.added)
-    by_name[t.name] = t;
-  for (auto& t : d.changed)
-    by_name[t.name] = t;
-  std::vector<tool> tools;
-  for (auto& kvp : by_name)
-    tools.push_back(std::move(kvp.second));
-  update_proxies(self, tools);
-}
-
 void close_session(self_ptr self, const session_actor& s) {
   self->send(s, caf::close_atom::value);
 }
@@ -255,7 +239,7 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
       update_proxies(self, tools);
     },
     [self](tools_diff_atom, std::string&, tools_diff& d) {
-      apply_diff(self, d);
+      update_proxies(self, apply_diff(self->state.tools, d));
     },
     [](link_atom, link_status&) {
       // Subscribers of the client get these from the pool directly.

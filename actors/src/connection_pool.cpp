@@ -207,19 +207,7 @@ pool_stats make_stats(self_ptr self) {
 
 void apply_member_diff(self_ptr self, const tools_diff& d) {
   auto& st = self->state;
-  std::map<std::string, tool> next;
-  for (auto& t : st.tools)
-    next.emplace(t.name, t);
-  for (auto& t : d.removed)
-    next.erase(t.name);
-  for (auto& t : d.added)
-    next[t.name] = t;
-  for (auto& t : d.changed)
-    next[t.name] = t;
-  std::vector<tool> tools;
-  tools.reserve(next.size());
-  for (auto& kvp : next)
-    tools.push_back(std::move(kvp.second));
+  auto tools = apply_diff(st.tools, d);
   auto diff = diff_tools(st.tools, tools);
   st.tools = std::move(tools);
   if (!empty(diff))

@@ -35,13 +35,6 @@ caf::timespan effective(caf::timespan x, caf::timespan fallback) {
   return x.count() > 0 ? x : fallback;
 }
 
-/// Safety net for a request to a session: the session always answers or
-/// dies, but nobody waits forever.
-caf::timespan request_limit(const supervisor_state& st, caf::timespan left) {
-  return std::max(left, st.cfg.session.max_request_timeout)
-         + st.cfg.session.endpoint_timeout + std::chrono::seconds{5};
-}
-
 void publish(self_ptr self, const caf::message& msg) {
   // Subscribers are dynamically typed: a typed actor may only anon_send.
   for (auto& sub : self->state.subscribers)
@@ -112,7 +105,6 @@ void send_job(self_ptr self, const sup_job_ptr& job) {
     return;
   }
   ++job->attempt;
-  job->on = st.session;
   st.in_flight[job->id] = job;
   job->send(self, job, st.session, job->deadline - now);
 }
@@ -238,7 +230,7 @@ sup_job_ptr make_job(self_ptr self, caf::timespan timeout, bool retryable) {
 /// Wires the reply of a request to a session into the job machinery.
 template <class T, class Promise, class Handle, class... Ts>
 void forward(self_ptr self, const sup_job_ptr& job, const Handle& s,
-             caf::timespan /*left: the session enforces it*/, Promise rp,
+             Promise rp,
              std::function<void(self_ptr, T&)> on_value, Ts&&... xs) {
   auto attempt = job->attempt;
   // No request timeout: the session enforces the call's deadline, and if it
@@ -302,8 +294,7 @@ void on_ready(self_ptr self, const session_actor& s, initialize_result& res) {
       dispatch(self, kvp.second, true);
   if (st.cfg.fetch_tools && st.session == s)
     self
-      ->request(s, request_limit(st, st.cfg.session.request_timeout),
-                list_atom::value)
+      ->request(s, caf::infinite, list_atom::value)
       .then(
         [self, s](std::vector<tool>& tools) {
           if (self->state.session == s)
@@ -492,7 +483,6 @@ void close_all(self_ptr self) {
 void init_supervisor(self_ptr self, supervisor_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-
   st.status.server = st.cfg.session.server_name;
   st.status.member = st.cfg.member;
   auto problem = transport::validate(st.cfg.backoff);
@@ -549,9 +539,9 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       auto rp = self->make_response_promise<std::vector<tool>>();
       auto job = make_job(self, caf::timespan{0}, false);
       job->send = [rp](self_ptr me, const sup_job_ptr& j,
-                       const session_actor& s, caf::timespan left) {
+                       const session_actor& s, caf::timespan) {
         forward<std::vector<tool>>(
-          me, j, s, left, rp,
+          me, j, s, rp,
           [](self_ptr me2, std::vector<tool>& tools) {
             apply_tools(me2, tools);
           },
@@ -573,7 +563,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                          const session_actor& s, caf::timespan left) {
         auto o = opts;
         o.timeout = left;
-        forward<call_tool_result>(me, j, s, left, rp, nullptr,
+        forward<call_tool_result>(me, j, s, rp, nullptr,
                                   call_atom::value, name, args, std::move(o));
       };
       job->fail = [rp](const caf::error& err) mutable { rp.deliver(err); };
@@ -592,7 +582,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                          const session_actor& s, caf::timespan left) {
         auto o = opts;
         o.timeout = left;
-        forward<std::string>(me, j, s, left, rp, nullptr,
+        forward<std::string>(me, j, s, rp, nullptr,
                              request_atom::value, method, params,
                              std::move(o));
       };
@@ -605,8 +595,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       // A ping is about this session: never resent on another one.
       auto job = make_job(self, caf::timespan{0}, false);
       job->send = [rp](self_ptr me, const sup_job_ptr& j,
-                       const session_actor& s, caf::timespan left) {
-        forward<caf::timespan>(me, j, s, left, rp, nullptr,
+                       const session_actor& s, caf::timespan) {
+        forward<caf::timespan>(me, j, s, rp, nullptr,
                                caf::ping_atom::value);
       };
       job->fail = [rp](const caf::error& err) mutable { rp.deliver(err); };

@@ -93,6 +93,24 @@ tools_diff diff_tools(const std::vector<tool>& before,
   return out;
 }
 
+std::vector<tool> apply_diff(const std::vector<tool>& tools,
+                             const tools_diff& d) {
+  std::map<std::string, tool> by_name;
+  for (auto& t : tools)
+    by_name.emplace(t.name, t);
+  for (auto& t : d.removed)
+    by_name.erase(t.name);
+  for (auto& t : d.added)
+    by_name[t.name] = t;
+  for (auto& t : d.changed)
+    by_name[t.name] = t;
+  std::vector<tool> out;
+  out.reserve(by_name.size());
+  for (auto& kvp : by_name)
+    out.push_back(std::move(kvp.second));
+  return out;
+}
+
 void register_types(caf::actor_system_config& cfg) {
   add_error_category(cfg);
   cfg.add_message_type<request_id>("caf_mcp::request_id");

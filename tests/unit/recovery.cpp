@@ -128,4 +128,12 @@ CAF_TEST(tool diffs are by name) {
   CAF_CHECK(empty(diff_tools(after, after)));
   auto all_new = diff_tools({}, before);
   CAF_CHECK_EQUAL(all_new.added.size(), 3u);
+  // Applying a diff gives the new list, sorted by name.
+  auto applied = apply_diff(before, d);
+  CAF_REQUIRE_EQUAL(applied.size(), 3u);
+  CAF_CHECK_EQUAL(applied[0].name, "b");
+  CAF_CHECK_EQUAL(applied[0].input_schema, R"({"type":"object"})");
+  CAF_CHECK_EQUAL(applied[1].name, "c");
+  CAF_CHECK_EQUAL(applied[2].name, "d");
+  CAF_CHECK(empty(diff_tools(applied, after)));
 }

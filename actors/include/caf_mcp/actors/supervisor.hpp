@@ -99,8 +99,6 @@ struct sup_job {
   bool resent = false;
   /// Incremented on every send; replies of older sends are ignored.
   uint64_t attempt = 0;
-  /// The session it is in flight on.
-  session_actor on;
   /// Sends the job to `s` with `timeout` left; replies come back through
   /// `on_reply_ok` / the supervisor's error path.
   std::function<void(self_ptr, const std::shared_ptr<sup_job>&,

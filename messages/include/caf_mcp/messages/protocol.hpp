@@ -330,6 +330,11 @@ typename Inspector::result_type inspect(Inspector& f, tools_diff& x) {
 tools_diff diff_tools(const std::vector<tool>& before,
                       const std::vector<tool>& after);
 
+/// Applies `d` to `tools`: removed ones go, added and changed ones take
+/// their new form. The result is sorted by name.
+std::vector<tool> apply_diff(const std::vector<tool>& tools,
+                             const tools_diff& d);
+
 /// Health of one server as the health monitor judges it.
 enum class health_state : uint8_t {
   /// Recent pings answered.
