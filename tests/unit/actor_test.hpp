@@ -1,7 +1,8 @@
 #pragma once
 
 // Helpers shared by the deterministic actor tests (test_coordinator_fixture):
-// the outcome of a request made from a helper actor, and our error codes.
+// the config, the outcome of a request made from a helper actor, and our
+// error codes.
 
 #include <memory>
 #include <utility>
@@ -9,8 +10,16 @@
 #include "caf/all.hpp"
 
 #include "caf_mcp/messages/error.hpp"
+#include "caf_mcp/messages/protocol.hpp"
 
 namespace caf_mcp::test {
+
+/// The actor system config of the actor suites: our types registered.
+struct config : caf::actor_system_config {
+  config() {
+    register_types(*this);
+  }
+};
 
 /// What a request made through `ask_via_helper` ended with.
 template <class T>

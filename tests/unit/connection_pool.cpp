@@ -23,12 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct config : caf::actor_system_config {
-  config() {
-    register_types(*this);
-  }
-};
-
 tool make_tool(const std::string& name) {
   tool t;
   t.name = name;

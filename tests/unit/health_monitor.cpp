@@ -23,12 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct config : caf::actor_system_config {
-  config() {
-    register_types(*this);
-  }
-};
-
 // -- pure rules ---------------------------------------------------------------
 
 CAF_TEST(the judgment follows phase failures in a row and round trip) {

@@ -23,12 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct config : caf::actor_system_config {
-  config() {
-    register_types(*this);
-  }
-};
-
 /// What the fake connection saw.
 struct wire {
   std::vector<std::pair<uint64_t, std::string>> posts;

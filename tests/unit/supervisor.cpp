@@ -24,12 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct config : caf::actor_system_config {
-  config() {
-    register_types(*this);
-  }
-};
-
 /// Records what a subscriber got.
 struct inbox {
   std::vector<link_status> links;
