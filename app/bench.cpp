@@ -244,7 +244,7 @@ int run_bench(const bench_options& opts) {
       print_error("--args must be a JSON object: " + render(err));
       return exit_usage;
     }
-  auto io = shared_io_runtime();
+  auto io = make_io_runtime(opts.client);
   sc.io = io;
   sc.http.max_post_connections = std::max<size_t>(
     4, (opts.concurrency + opts.sessions - 1) / opts.sessions);
@@ -254,7 +254,7 @@ int run_bench(const bench_options& opts) {
   pc.min_members = opts.sessions;
   pc.max_members = opts.sessions;
   apply_reconnect_options(opts.client, pc);
-  app_config cfg;
+  app_config cfg{io};
   int rc = exit_ok;
   {
     caf::actor_system sys{cfg};

@@ -23,12 +23,13 @@ namespace {
 /// Everything one client subcommand needs, torn down in the right order:
 /// actors first, then the io threads.
 struct client_env {
-  std::shared_ptr<transport::io_runtime> io = shared_io_runtime();
+  std::shared_ptr<transport::io_runtime> io;
   app_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   client_actor cli;
 
-  explicit client_env(session_config sc, const client_options& opts) {
+  explicit client_env(session_config sc, const client_options& opts)
+    : io(make_io_runtime(opts)), cfg(io) {
     sc.io = io;
     sys = std::make_unique<caf::actor_system>(cfg);
     client_config cc;

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/transport/http_client.hpp"
 #include "caf_mcp/messages/error.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 #include "commands.hpp"
@@ -45,7 +46,21 @@ void add_client_options(CLI::App& cmd, client_options& opts) {
                  "0 = fail at the first loss (default "
                    + std::to_string(opts.retries) + ")")
     ->check(CLI::Range(-1, 1000000));
+  cmd.add_option("--io-threads", opts.io_threads,
+                 "threads running the sockets and the actors (default 1)")
+    ->check(CLI::Range(1, 256));
+  cmd.add_option("--busy-poll-us", opts.busy_poll_us,
+                 "microseconds an idle io thread keeps polling before it "
+                 "sleeps; saves a wake-up per answer at the cost of CPU "
+                 "(default 100, 0 = off)")
+    ->check(CLI::Range(0, 1000000));
   cmd.add_flag("--json", opts.json, "machine-readable output");
+}
+
+std::shared_ptr<transport::io_runtime>
+make_io_runtime(const client_options& opts) {
+  return std::make_shared<transport::io_runtime>(
+    opts.io_threads, std::chrono::microseconds{opts.busy_poll_us});
 }
 
 void apply_reconnect_options(const client_options& opts, pool_config& out) {
@@ -90,15 +105,14 @@ std::string make_session_config(const client_options& opts,
   return {};
 }
 
-app_config::app_config() {
+app_config::app_config(std::shared_ptr<transport::io_runtime> io) {
   register_types(*this);
   set("logger.verbosity", caf::atom("quiet"));
   set("logger.file-verbosity", caf::atom("quiet"));
   set("logger.console-verbosity", caf::atom("quiet"));
-  // One shared run queue: on 2 cores this I/O-driven, message-heavy load
-  // runs ~1.5x faster than with work stealing, whose idle workers back off
-  // into sleeps (docs/architecture.md, "Speed").
-  set("scheduler.policy", caf::atom("sharing"));
+  // Actors run on the io threads: a call's messages between actors and the
+  // socket callbacks stay on one thread (docs/architecture.md, "Speed").
+  use_io_scheduler(*this, std::move(io));
 }
 
 void print_error(const std::string& what) {

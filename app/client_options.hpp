@@ -4,6 +4,7 @@
 /// --url, -H, --timeout, TLS and protocol settings, and the actor system
 /// they run in.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ struct client_options {
   int retries = 2;
   /// Calls may be sent once more on a new session after a connection loss.
   bool retryable = false;
+  /// io threads: they run the sockets and the actors (use_io_scheduler).
+  size_t io_threads = 1;
+  /// Busy-poll window of the io threads in microseconds (0 = off).
+  int64_t busy_poll_us = 100;
 };
 
 /// Adds --url, -H/--header, --timeout, --connect-timeout, --endpoint-timeout,
@@ -48,10 +53,14 @@ std::string make_session_config(const client_options& opts,
 /// Applies --retries to the supervision settings of a pool.
 void apply_reconnect_options(const client_options& opts, pool_config& out);
 
+/// The io runtime of a client subcommand (--io-threads, --busy-poll-us).
+std::shared_ptr<transport::io_runtime> make_io_runtime(const client_options& opts);
+
 /// The CAF config every subcommand uses: our types registered, quiet
 /// logging, no config file.
 struct app_config : caf::actor_system_config {
-  app_config();
+  /// Actors run on the io threads of `io` (use_io_scheduler).
+  explicit app_config(std::shared_ptr<transport::io_runtime> io);
 };
 
 /// Prints `caf-mcp: <what>` to stderr.

@@ -34,9 +34,15 @@ inline std::string peer_file(const std::string& name,
   return line;
 }
 
+/// Our types registered; with CAF_MCP_TEST_SCHEDULER=io in the
+/// environment the actors run on the io threads (use_io_scheduler), else
+/// on CAF's own scheduler. CTest runs the client suites both ways.
 struct live_config : caf::actor_system_config {
-  live_config() {
+  explicit live_config(std::shared_ptr<transport::io_runtime> io) {
     register_types(*this);
+    auto mode = std::getenv("CAF_MCP_TEST_SCHEDULER");
+    if (mode != nullptr && std::string{mode} == "io")
+      use_io_scheduler(*this, std::move(io));
   }
 };
 
@@ -50,7 +56,7 @@ struct answer {
 
 struct live_fixture {
   std::shared_ptr<transport::io_runtime> io = shared_io_runtime();
-  live_config cfg;
+  live_config cfg{io};
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 

@@ -7,6 +7,7 @@
 #include "http_detail.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -23,19 +24,102 @@ namespace caf_mcp::transport {
 
 // -- io runtime ---------------------------------------------------------------
 
-io_runtime::impl::impl(size_t n)
-  : ctx(std::make_shared<detail::shared_context>(
-    static_cast<int>(std::min<size_t>(n, INT_MAX)))) {
-  work.emplace(ctx->get_executor());
+namespace {
+
+/// Which runtime and which of its threads the calling thread is (set once
+/// when an io thread starts).
+thread_local const void* this_runtime = nullptr;
+thread_local size_t this_index = io_runtime::npos;
+
+/// A posted task as an Asio handler: runs it once, or drops it when Asio
+/// destroys the handler unrun (shutdown).
+class task_handler {
+public:
+  task_handler(io_runtime::task_fn fn, void* owner, void* arg) noexcept
+    : fn_(fn), owner_(owner), arg_(arg) {
+    // nop
+  }
+
+  task_handler(task_handler&& other) noexcept
+    : fn_(std::exchange(other.fn_, nullptr)),
+      owner_(other.owner_),
+      arg_(other.arg_) {
+    // nop
+  }
+
+  task_handler(const task_handler&) = delete;
+  task_handler& operator=(const task_handler&) = delete;
+  task_handler& operator=(task_handler&&) = delete;
+
+  ~task_handler() {
+    if (fn_ != nullptr)
+      fn_(owner_, arg_, false);
+  }
+
+  void operator()() noexcept {
+    if (auto f = std::exchange(fn_, nullptr))
+      f(owner_, arg_, true);
+  }
+
+private:
+  io_runtime::task_fn fn_;
+  void* owner_;
+  void* arg_;
+};
+
+} // namespace
+
+io_runtime::impl::impl(size_t n) {
+  ctxs.reserve(n);
+  work.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    // Hint 1: one thread runs this loop, so Asio keeps work posted from that
+    // thread in a thread-private queue (no lock, no wake-up).
+    ctxs.emplace_back(std::make_shared<detail::shared_context>(1));
+    work[i].emplace(ctxs[i]->get_executor());
+  }
 }
 
-io_runtime::io_runtime(size_t threads)
+namespace {
+
+/// Runs one loop until it is stopped. With a busy-poll window, a thread
+/// that ran out of work keeps polling its sockets (without sleeping) until
+/// the window has passed since its last handler, and only then blocks:
+/// an answer that arrives meanwhile costs no wake-up.
+void run_loop(detail::shared_context& ctx, std::chrono::microseconds window) {
+  if (window.count() <= 0) {
+    ctx.run();
+    return;
+  }
+  auto last = detail::clock_type::now();
+  while (!ctx.stopped()) {
+    if (ctx.poll() > 0) {
+      last = detail::clock_type::now();
+    } else if (detail::clock_type::now() - last >= window) {
+      ctx.run_one();
+      last = detail::clock_type::now();
+    }
+  }
+}
+
+} // namespace
+
+io_runtime::io_runtime(size_t threads) : io_runtime(threads, {}) {
+  // nop
+}
+
+io_runtime::io_runtime(size_t threads, std::chrono::microseconds busy_poll)
   : impl_(std::make_unique<impl>(std::max<size_t>(threads, 1))) {
-  auto n = std::max<size_t>(threads, 1);
+  auto n = impl_->ctxs.size();
+  impl_->busy_poll = busy_poll;
   try {
     impl_->threads.reserve(n);
     for (size_t i = 0; i < n; ++i)
-      impl_->threads.emplace_back([ctx = impl_->ctx.get()] { ctx->run(); });
+      impl_->threads.emplace_back([rt = impl_.get(), i, busy_poll] {
+        this_runtime = rt;
+        this_index = i;
+        run_loop(*rt->ctxs[i], busy_poll);
+      });
   } catch (...) {
     stop();
     throw;
@@ -48,16 +132,42 @@ io_runtime::~io_runtime() {
   // pending operations kept alive go away and report `cancelled`. Objects
   // still held elsewhere keep the (shut down) context's memory alive and are
   // abandoned: they report `cancelled` now, not when their handle goes.
-  impl_->ctx->shutdown_services();
-  impl_->ctx->abandon_members();
+  for (auto& ctx : impl_->ctxs)
+    ctx->shutdown_services();
+  for (auto& ctx : impl_->ctxs)
+    ctx->abandon_members();
 }
 
 boost::asio::io_context& io_runtime::context() noexcept {
-  return *impl_->ctx;
+  auto i = this_thread_index();
+  if (i == npos)
+    i = impl_->next.fetch_add(1, std::memory_order_relaxed);
+  return context(i);
+}
+
+boost::asio::io_context& io_runtime::context(size_t index) noexcept {
+  return *impl_->ctxs[index % impl_->ctxs.size()];
 }
 
 size_t io_runtime::threads() const noexcept {
-  return impl_->threads.size();
+  return impl_->ctxs.size();
+}
+
+std::chrono::microseconds io_runtime::busy_poll() const noexcept {
+  return impl_->busy_poll;
+}
+
+size_t io_runtime::this_thread_index() const noexcept {
+  return this_runtime == impl_.get() ? this_index : npos;
+}
+
+void io_runtime::post(size_t index, task_fn fn, void* owner, void* arg) {
+  detail::net::post(context(index), task_handler{fn, owner, arg});
+}
+
+bool io_runtime::stopped() const noexcept {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->stopped;
 }
 
 void io_runtime::stop() {
@@ -65,8 +175,10 @@ void io_runtime::stop() {
   if (impl_->stopped)
     return;
   impl_->stopped = true;
-  impl_->work.reset();
-  impl_->ctx->stop();
+  for (auto& w : impl_->work)
+    w.reset();
+  for (auto& ctx : impl_->ctxs)
+    ctx->stop();
   auto self = std::this_thread::get_id();
   for (auto& t : impl_->threads) {
     if (!t.joinable())

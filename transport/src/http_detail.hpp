@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -338,16 +339,21 @@ constexpr size_t max_excerpt = 256;
 namespace caf_mcp::transport {
 
 /// The io runtime's state (defined here so the stream and channel sources
-/// reach the shared context).
+/// reach the shared contexts).
 struct io_runtime::impl {
   explicit impl(size_t n);
 
-  detail::context_ptr ctx;
-  std::optional<detail::net::executor_work_guard<
-    detail::net::io_context::executor_type>>
-    work;
+  using work_guard
+    = detail::net::executor_work_guard<detail::net::io_context::executor_type>;
+
+  /// One loop per thread; `ctxs[i]` is run by `threads[i]` only.
+  std::vector<detail::context_ptr> ctxs;
+  std::vector<std::optional<work_guard>> work;
   std::vector<std::thread> threads;
-  std::mutex mtx;
+  /// Round robin for streams and channels made off the io threads.
+  std::atomic<size_t> next{0};
+  std::chrono::microseconds busy_poll{0};
+  mutable std::mutex mtx;
   bool stopped = false;
 };
 

@@ -401,9 +401,10 @@ open_sse_stream(io_runtime& rt, const parsed_url& url, const http_options& opts,
                 std::string last_event_id) {
   if (!handler)
     throw std::invalid_argument("open_sse_stream: null handler");
+  auto ctx = context_of(rt);
   auto session = std::make_shared<sse_session>(
-    context_of(rt), url, opts, std::move(handler), std::move(last_event_id));
-  context_of(rt)->add_member(session);
+    ctx, url, opts, std::move(handler), std::move(last_event_id));
+  ctx->add_member(session);
   session->start();
   return std::make_shared<sse_stream_handle>(std::move(session));
 }

@@ -45,26 +45,68 @@ class io_context;
 
 namespace caf_mcp::transport {
 
-/// Owns the Asio io_context and its threads.
+/// Owns the io threads: one Asio io_context (event loop) per thread, each
+/// run by exactly that thread, so work posted from an io thread to its own
+/// loop wakes nobody. A stream or channel lives on one loop: the calling io
+/// thread's own, else the next in turn (so a POST channel made from a stream
+/// callback shares the stream's thread).
+///
+/// `post` lets a scheduler above run its work on these threads too (the
+/// actor layer runs CAF actors here: see caf_mcp/actors/io.hpp).
 class io_runtime {
 public:
-  /// Starts `threads` threads running the context (at least 1).
+  /// Starts `threads` threads, each running its own loop (at least 1).
   explicit io_runtime(size_t threads = 1);
 
-  /// Stops the context and joins the threads.
+  /// As above; a thread that ran out of work keeps polling its sockets
+  /// without sleeping for `busy_poll` after its last piece of work before
+  /// it blocks. An answer that arrives within the window then costs no
+  /// thread wake-up (on virtual machines tens of microseconds each), at
+  /// the price of up to `busy_poll` of CPU time per idle period. 0 = off.
+  io_runtime(size_t threads, std::chrono::microseconds busy_poll);
+
+  /// Stops the loops and joins the threads.
   ~io_runtime();
 
   io_runtime(const io_runtime&) = delete;
   io_runtime& operator=(const io_runtime&) = delete;
 
+  /// The loop for a new stream or channel: the calling io thread's own, else
+  /// the next in turn.
   boost::asio::io_context& context() noexcept;
+
+  /// The loop of io thread `index` (modulo the number of threads).
+  boost::asio::io_context& context(size_t index) noexcept;
 
   /// Number of io threads.
   size_t threads() const noexcept;
 
-  /// Stops the context and joins the threads (idempotent). Pending work is
+  /// The busy-poll window (0 = off).
+  std::chrono::microseconds busy_poll() const noexcept;
+
+  /// Returned by `this_thread_index` off the io threads.
+  static constexpr size_t npos = static_cast<size_t>(-1);
+
+  /// The index of the calling thread among this runtime's io threads, or
+  /// `npos` if it is not one of them.
+  size_t this_thread_index() const noexcept;
+
+  /// A unit of work for `post`: called once, with `run == true` on the io
+  /// thread, or with `run == false` (on any thread) if the runtime stops
+  /// before it ran. Must not throw.
+  using task_fn = void (*)(void* owner, void* arg, bool run) noexcept;
+
+  /// Queues `fn(owner, arg, true)` on io thread `index` (modulo the number
+  /// of threads), after the work already queued there. Thread-safe; from
+  /// that thread itself it takes no lock beyond Asio's and wakes nobody.
+  void post(size_t index, task_fn fn, void* owner, void* arg);
+
+  /// Stops the loops and joins the threads (idempotent). Pending work is
   /// not run; it ends when the runtime is destroyed.
   void stop();
+
+  /// True once `stop` was called.
+  bool stopped() const noexcept;
 
 private:
   struct impl;
