@@ -292,6 +292,19 @@ CAF_TEST(the seeded random source is deterministic and in range) {
   CAF_CHECK_NOT_EQUAL(make_random_source(8)(), make_random_source(7)());
 }
 
+CAF_TEST(the seeded random source spreads its values over the range) {
+  // Ten equal bins over [0, 1): 100,000 draws put 10,000 +- a few hundred in
+  // each (a generator stuck in part of the range fails at once).
+  auto rng = make_random_source(12345);
+  std::vector<int> bins(10, 0);
+  for (int i = 0; i < 100000; ++i)
+    ++bins[static_cast<size_t>(rng() * 10.0)];
+  for (auto n : bins) {
+    CAF_CHECK_GREATER(n, 9500);
+    CAF_CHECK_LESS(n, 10500);
+  }
+}
+
 CAF_TEST(jitter modes round-trip through strings) {
   for (auto mode : {jitter_mode::none, jitter_mode::full, jitter_mode::equal}) {
     jitter_mode parsed = jitter_mode::none;

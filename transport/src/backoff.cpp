@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <random>
 #include <stdexcept>
 
 namespace caf_mcp::transport {
@@ -246,8 +245,18 @@ std::string validate(const backoff_config& cfg) {
 }
 
 random_source make_random_source(uint64_t seed) {
-  auto gen = std::make_shared<std::mt19937_64>(seed);
-  return [gen] { return std::generate_canonical<double, 53>(*gen); };
+  // SplitMix64 (Steele, Lea, Flood 2014): 8 bytes of state instead of the
+  // 2.5 KiB of a Mersenne Twister, which every supervisor held; plenty for
+  // spreading reconnect delays.
+  auto state = std::make_shared<uint64_t>(seed);
+  return [state] {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    // The top 53 bits as a double in [0, 1).
+    return static_cast<double>(z >> 11) * 0x1.0p-53;
+  };
 }
 
 // -- backoff ----------------------------------------------------------------------
