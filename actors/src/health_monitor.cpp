@@ -70,23 +70,6 @@ std::string as_ms(caf::timespan x) {
          + " ms";
 }
 
-/// Forwards a supervisor's link statuses to the monitor, stamped with the
-/// watched name; drops tool diffs and logs. Ends with either side.
-caf::behavior link_relay(caf::event_based_actor* self, std::string server,
-                         health_monitor_actor monitor,
-                         supervisor_actor supervisor) {
-  self->set_default_handler(caf::drop);
-  self->monitor(monitor);
-  self->monitor(supervisor);
-  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
-  return {
-    [self, server, monitor](link_atom, link_status& st) {
-      st.server = server;
-      self->send(monitor, link_atom::value, std::move(st));
-    },
-  };
-}
-
 void publish(self_ptr self, const health_snapshot& snap) {
   // Subscribers are dynamically typed: a typed actor may only anon_send.
   auto msg = caf::make_message(health_atom::value, snap);
@@ -106,15 +89,24 @@ bool rejudge(self_ptr self, health_entry& e) {
   return snap.state != before;
 }
 
+/// The entry whose current supervisor sent the message being handled, or
+/// null (a supervisor no longer watched, or anybody else).
+health_entry* entry_of_sender(self_ptr self) {
+  auto sender = self->current_sender();
+  if (!sender)
+    return nullptr;
+  for (auto& kvp : self->state.servers)
+    if (kvp.second.supervisor
+        && kvp.second.supervisor.address() == sender->address())
+      return &kvp.second;
+  return nullptr;
+}
+
 void on_link(self_ptr self, link_status& st) {
-  auto i = self->state.servers.find(st.server);
-  if (i == self->state.servers.end())
-    return;
-  auto& e = i->second;
-  if (!e.relay
-      || self->current_sender()
-           != caf::actor_cast<caf::strong_actor_ptr>(e.relay))
-    return; // Not from the current relay of this server: stale or foreign.
+  auto entry = entry_of_sender(self);
+  if (entry == nullptr)
+    return; // Stale (a replaced supervisor) or foreign.
+  auto& e = *entry;
   auto& snap = e.snapshot;
   auto old_phase = snap.phase;
   auto was_heard = e.heard;
@@ -222,8 +214,6 @@ void watch(self_ptr self, std::string& name, supervisor_actor& sup) {
   if (!sup)
     return;
   auto& e = st.servers[name];
-  if (e.relay)
-    caf::anon_send_exit(e.relay, caf::exit_reason::user_shutdown);
   if (e.supervisor && e.supervisor != sup) {
     auto old = e.supervisor.address();
     bool shared = false;
@@ -238,9 +228,7 @@ void watch(self_ptr self, std::string& name, supervisor_actor& sup) {
   e.snapshot.server = name;
   e.supervisor = sup;
   self->monitor(sup);
-  e.relay = self->spawn(link_relay, name,
-                        caf::actor_cast<health_monitor_actor>(self), sup);
-  self->send(sup, caf::subscribe_atom::value, e.relay);
+  self->send(sup, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   if (st.timer_id == 0) {
     st.timer_id = 1;
     self->delayed_send(self, st.cfg.interval, tick_atom::value, st.timer_id);
@@ -254,8 +242,6 @@ void unwatch(self_ptr self, const std::string& name) {
   if (i == st.servers.end())
     return;
   auto& e = i->second;
-  if (e.relay)
-    caf::anon_send_exit(e.relay, caf::exit_reason::user_shutdown);
   if (e.supervisor) {
     auto addr = e.supervisor.address();
     bool shared = false;
@@ -275,7 +261,6 @@ void on_down(self_ptr self, caf::down_msg& msg) {
       continue;
     auto& snap = e.snapshot;
     e.supervisor = nullptr;
-    e.relay = nullptr; // It ends with the supervisor.
     e.generation = self->state.next_generation++;
     e.ping_in_flight = false;
     e.heard = true;
@@ -294,9 +279,7 @@ void on_down(self_ptr self, caf::down_msg& msg) {
 } // namespace
 
 health_monitor_state::~health_monitor_state() {
-  for (auto& kvp : servers)
-    if (kvp.second.relay)
-      caf::anon_send_exit(kvp.second.relay, caf::exit_reason::user_shutdown);
+  // nop
 }
 
 health_monitor_actor::behavior_type
@@ -336,6 +319,12 @@ health_monitor(health_monitor_actor::stateful_pointer<health_monitor_state> self
       self->state.subscribers.emplace_back(std::move(sub));
     },
     [self](link_atom, link_status& st) { on_link(self, st); },
+    [](tools_diff_atom, const std::string&, const tools_diff&) {
+      // nop: the monitor only follows link statuses
+    },
+    [](log_atom, const std::string&, const logging_message_params&) {
+      // nop
+    },
     [self](tick_atom, uint64_t id) { on_tick(self, id); },
   };
 }

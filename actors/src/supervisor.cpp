@@ -36,9 +36,12 @@ caf::timespan effective(caf::timespan x, caf::timespan fallback) {
 }
 
 void publish(self_ptr self, const caf::message& msg) {
-  // Subscribers are dynamically typed: a typed actor may only anon_send.
+  // Subscribers are dynamically typed (a typed actor may not `send` to
+  // them), but they learn who sent it: a health monitor tells its servers
+  // apart by the sender.
+  auto me = caf::actor_cast<caf::actor>(self);
   for (auto& sub : self->state.subscribers)
-    caf::anon_send(sub, msg);
+    caf::send_as(me, sub, msg);
 }
 
 link_status current_status(self_ptr self) {
@@ -606,7 +609,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     [self](caf::get_atom) -> link_status { return current_status(self); },
     [self](caf::subscribe_atom, caf::actor& sub) {
       auto& st = self->state;
-      caf::anon_send(sub, link_atom::value, current_status(self));
+      caf::send_as(caf::actor_cast<caf::actor>(self), sub, link_atom::value,
+                   current_status(self));
       st.subscribers.emplace_back(std::move(sub));
     },
     [self](retry_atom) {

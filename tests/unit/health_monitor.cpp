@@ -123,14 +123,16 @@ supervisor_actor::behavior_type fake_supervisor(supervisor_actor::pointer self,
       return rp;
     },
     [ctl](caf::get_atom) -> link_status { return ctl->status; },
-    [ctl](caf::subscribe_atom, caf::actor& sub) {
-      // Like the real one: the current status at once; also a tool diff and
-      // a log line, which the monitor must survive.
-      caf::anon_send(sub, link_atom::value, ctl->status);
-      caf::anon_send(sub, tools_diff_atom::value, ctl->status.server,
-                     tools_diff{});
-      caf::anon_send(sub, log_atom::value, ctl->status.server,
-                     logging_message_params{});
+    [self, ctl](caf::subscribe_atom, caf::actor& sub) {
+      // Like the real one: the current status at once, with itself as the
+      // sender; also a tool diff and a log line, which the monitor must
+      // survive.
+      auto me = caf::actor_cast<caf::actor>(self);
+      caf::send_as(me, sub, link_atom::value, ctl->status);
+      caf::send_as(me, sub, tools_diff_atom::value, ctl->status.server,
+                   tools_diff{});
+      caf::send_as(me, sub, log_atom::value, ctl->status.server,
+                   logging_message_params{});
       ctl->subscribers.push_back(sub);
     },
     [](retry_atom) {},
@@ -193,8 +195,9 @@ struct fixture : test_coordinator_fixture<config> {
     } else {
       ctl->status.ready_since_ms = 0;
     }
+    auto me = caf::actor_cast<caf::actor>(sups.at(name));
     for (auto& sub : ctl->subscribers)
-      caf::anon_send(sub, link_atom::value, ctl->status);
+      caf::send_as(me, sub, link_atom::value, ctl->status);
     sched.run();
   }
 
@@ -548,14 +551,14 @@ CAF_TEST(watching a name again replaces its supervisor) {
   old->mode = ping_mode::hang;
   wait(15s); // a ping to the old one is in flight
   auto got = listen();
-  // The old supervisor publishes just before the switch: its relay's
-  // forward reaches the monitor after the watch, and is ignored.
+  // The old supervisor publishes again after the switch: ignored.
   CAF_REQUIRE_EQUAL(old->subscribers.size(), 1u);
+  auto old_handle = caf::actor_cast<caf::actor>(sups.at("a"));
+  auto fresh = add("a", link_phase::ready, false);
   auto st = old->status;
   st.phase = link_phase::gave_up;
-  caf::anon_send(old->subscribers[0], link_atom::value, st);
-  auto fresh = add("a", link_phase::ready, false);
-  sched.run(); // the relay forwards first, behind the watch
+  caf::send_as(old_handle, old->subscribers[0], link_atom::value, st);
+  sched.run();
   for (auto& x : *got)
     CAF_CHECK_NOT_EQUAL(x.phase, link_phase::gave_up);
   CAF_CHECK_EQUAL(snapshot("a").state, health_state::healthy);
@@ -566,6 +569,27 @@ CAF_TEST(watching a name again replaces its supervisor) {
   wait(10s);
   CAF_CHECK_EQUAL(fresh->pings, 1u);
   CAF_CHECK_EQUAL(old->pings, 1u);
+}
+
+CAF_TEST(a link status from anyone but the watched supervisor is ignored) {
+  start();
+  add("a", link_phase::ready);
+  CAF_CHECK_EQUAL(snapshot("a").phase, link_phase::ready);
+  link_status st;
+  st.server = "a"; // the name alone proves nothing
+  st.phase = link_phase::gave_up;
+  // Without a sender, and from another (unwatched) supervisor.
+  caf::anon_send(mon, link_atom::value, st);
+  auto stranger = sys.spawn(fake_supervisor, std::make_shared<fake_sup_ctl>());
+  all_sups.push_back(stranger);
+  caf::send_as(caf::actor_cast<caf::actor>(stranger), mon, link_atom::value,
+               st);
+  sched.run();
+  CAF_CHECK_EQUAL(snapshot("a").phase, link_phase::ready);
+  CAF_CHECK_EQUAL(snapshot("a").state, health_state::healthy);
+  // The watched supervisor itself is heard.
+  set_phase("a", link_phase::gave_up);
+  CAF_CHECK_EQUAL(snapshot("a").phase, link_phase::gave_up);
 }
 
 CAF_TEST(an invalid config ends the monitor with invalid_argument) {

@@ -433,7 +433,9 @@ using pool_actor = server_api::extend<
 
 /// Pings supervised servers and keeps the seed's connection statistics.
 /// Subscribers get (health_atom, health_snapshot) on every change of state
-/// and after every ping round.
+/// and after every ping round. It subscribes itself to every supervisor it
+/// watches and tells them apart by the sender (supervisors publish with
+/// `send_as`); their tool diffs and log lines are ignored.
 using health_monitor_actor = caf::typed_actor<
   caf::reacts_to<watch_atom, std::string /*server*/, supervisor_actor>,
   caf::reacts_to<unwatch_atom, std::string /*server*/>,
@@ -441,6 +443,8 @@ using health_monitor_actor = caf::typed_actor<
   caf::replies_to<health_atom, std::string /*server*/>::with<health_snapshot>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<link_atom, link_status>,
+  caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
+  caf::reacts_to<log_atom, std::string, logging_message_params>,
   caf::reacts_to<tick_atom, uint64_t>>;
 
 /// The client facade: the seed's SSEMCPClient as an actor.
