@@ -27,7 +27,9 @@ caf::timespan request_limit(const client_config& cfg) {
 /// One-shot mode: a fresh session for one operation.
 session_actor spawn_session(self_ptr self) {
   auto& st = self->state;
-  auto s = self->system().spawn(session, st.cfg.session);
+  if (!st.shared_session)
+    st.shared_session = share(st.cfg.session);
+  auto s = self->system().spawn(session, st.shared_session);
   for (auto& sub : st.subscribers)
     self->send(s, caf::subscribe_atom::value, sub);
   return s;

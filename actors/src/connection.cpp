@@ -6,9 +6,7 @@
 #include <vector>
 
 #include "caf/actor_cast.hpp"
-#include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
-#include "caf/stateful_actor.hpp"
 
 #include "caf_mcp/actors/transport_errors.hpp"
 
@@ -98,19 +96,14 @@ private:
 
 /// Runs on an io thread, one call at a time, in stream order. Resolves the
 /// endpoint, makes the POST channel and decodes JSON-RPC here, then sends
-/// messages: (endpoint_atom, url, sink) and (inbound_atom, batch) to the
-/// owner, (endpoint_atom, url, sink) and (sse_closed_atom, error) to the
-/// connection. Touches no actor state; both handles are weak, so a late
-/// callback after an actor is gone is dropped.
+/// (endpoint_atom, url, sink), (inbound_atom, batch) and finally
+/// (sse_closed_atom, error) to the owner. Touches no actor state; the
+/// handle is weak, so a late callback after the owner is gone is dropped.
 class stream_handler : public transport::sse_stream_handler {
 public:
-  stream_handler(caf::weak_actor_ptr self, caf::weak_actor_ptr owner,
-                 const connection_config& cfg)
-    : self_(std::move(self)),
-      owner_(std::move(owner)),
-      sse_url_(cfg.sse_url),
-      http_(cfg.http),
-      io_(cfg.io.get()) {
+  stream_handler(std::shared_ptr<const stream_config> cfg,
+                 caf::weak_actor_ptr owner)
+    : cfg_(std::move(cfg)), owner_(std::move(owner)) {
     // nop
   }
 
@@ -139,14 +132,12 @@ public:
         }
       } else if (e.type == "endpoint") {
         if (!on_endpoint(e.data))
-          return; // Refused: the connection quits.
+          return; // Refused: the stream is over for the owner.
       }
       // Other event types are ignored.
     }
     if (!batch.messages.empty() || !batch.errors.empty())
-      if (auto ptr = owner_.lock())
-        caf::anon_send(caf::actor_cast<session_actor>(ptr),
-                       inbound_atom::value, std::move(batch));
+      to_owner(inbound_atom::value, std::move(batch));
   }
 
   void on_closed(transport::transport_error why) override {
@@ -155,7 +146,7 @@ public:
     done_ = true;
     if (why.retry_ms == 0)
       why.retry_ms = retry_ms_;
-    to_self(sse_closed_atom::value, to_error(why, http_phase::sse_get));
+    to_owner(sse_closed_atom::value, to_error(why, http_phase::sse_get));
   }
 
 private:
@@ -163,38 +154,31 @@ private:
   bool on_endpoint(const std::string& data) {
     if (has_endpoint_)
       return true; // Only the first endpoint counts.
-    auto res = transport::resolve_endpoint(sse_url_, data);
+    auto res = transport::resolve_endpoint(cfg_->sse_url, data);
     if (!res) {
       done_ = true;
-      to_self(sse_closed_atom::value, to_error(res));
+      to_owner(sse_closed_atom::value, to_error(res));
       return false;
     }
     has_endpoint_ = true;
-    // `io_` is valid here: this runs on one of its threads, and its
-    // destructor joins them before it goes.
+    // The runtime is alive here: this runs on one of its threads.
     auto sink = std::make_shared<channel_sink>(
-      transport::make_post_channel(*io_, res.url, http_), res.url.target,
-      owner_);
-    auto url = transport::redact(res.url.text);
-    if (auto ptr = owner_.lock())
-      caf::anon_send(caf::actor_cast<session_actor>(ptr), endpoint_atom::value,
-                     url, post_sink_ptr{sink});
-    to_self(endpoint_atom::value, std::move(url), post_sink_ptr{sink});
+      transport::make_post_channel(*cfg_->io, res.url, *cfg_->http),
+      res.url.target, owner_);
+    to_owner(endpoint_atom::value, transport::redact(res.url.text),
+             post_sink_ptr{std::move(sink)});
     return true;
   }
 
   template <class... Ts>
-  void to_self(Ts&&... xs) {
-    if (auto ptr = self_.lock())
-      caf::anon_send(caf::actor_cast<connection_actor>(ptr),
+  void to_owner(Ts&&... xs) {
+    if (auto ptr = owner_.lock())
+      caf::anon_send(caf::actor_cast<session_actor>(ptr),
                      std::forward<Ts>(xs)...);
   }
 
-  caf::weak_actor_ptr self_;
+  std::shared_ptr<const stream_config> cfg_;
   caf::weak_actor_ptr owner_;
-  transport::parsed_url sse_url_;
-  transport::http_options http_;
-  transport::io_runtime* io_;
   bool has_endpoint_ = false;
   bool done_ = false;
   /// The last `retry` the server sent (0 = none): a reconnect floor.
@@ -203,51 +187,15 @@ private:
 
 } // namespace
 
-connection_state::~connection_state() {
-  if (stream)
-    stream->close();
-}
-
-connection_actor::behavior_type
-connection(connection_actor::stateful_pointer<connection_state> self,
-           connection_config cfg, session_actor owner) {
-  self->state.cfg = std::move(cfg);
-  self->state.owner = owner;
-  self->monitor(owner);
-  self->set_down_handler([self](caf::down_msg& msg) {
-    if (msg.source == self->state.owner.address())
-      self->quit();
-  });
-  auto handler = std::make_shared<stream_handler>(
-    caf::actor_cast<caf::weak_actor_ptr>(self),
-    caf::actor_cast<caf::weak_actor_ptr>(owner), self->state.cfg);
-  auto& cc = self->state.cfg;
-  self->state.stream = transport::open_sse_stream(
-    *cc.io, cc.sse_url, cc.http, std::move(handler), cc.last_event_id);
-  return {
-    [self](post_atom, uint64_t tag, std::string& body) {
-      auto& st = self->state;
-      if (!st.sink) {
-        self->send(st.owner, post_done_atom::value, tag,
-                   caf::make_error(mcp_errc::not_initialized,
-                                   "no endpoint event received yet"));
-        return;
-      }
-      st.sink->post(tag, std::move(body));
-    },
-    [self](header_atom, std::string& name, std::string& value) {
-      if (self->state.sink)
-        self->state.sink->set_header(std::move(name), std::move(value));
-    },
-    [self](caf::close_atom) { self->quit(); },
-    [self](endpoint_atom, std::string&, post_sink_ptr& sink) {
-      self->state.sink = std::move(sink);
-    },
-    [self](sse_closed_atom, caf::error& err) {
-      self->state.stream = nullptr;
-      self->quit(std::move(err));
-    },
-  };
+std::shared_ptr<transport::sse_stream>
+open_session_stream(std::shared_ptr<const stream_config> cfg,
+                    caf::weak_actor_ptr owner, std::string last_event_id) {
+  auto& io = *cfg->io;
+  auto& url = cfg->sse_url;
+  auto& http = *cfg->http;
+  auto handler = std::make_shared<stream_handler>(cfg, std::move(owner));
+  return transport::open_sse_stream(io, url, http, std::move(handler),
+                                    std::move(last_event_id));
 }
 
 } // namespace caf_mcp

@@ -75,19 +75,19 @@ int64_t send_request(self_ptr self, std::string_view method,
   req.on_result = std::move(on_result);
   req.on_error = std::move(on_error);
   req.started = now;
-  req.timeout = effective(opts.timeout, st.cfg.request_timeout);
+  req.timeout = effective(opts.timeout, st.cfg->request_timeout);
   req.deadline = now + req.timeout;
   req.hard_deadline = now
                       + std::max(req.timeout,
                                  effective(opts.max_timeout,
-                                           st.cfg.max_request_timeout));
+                                           st.cfg->max_request_timeout));
   req.listener = opts.listener;
   st.pending.emplace(id, std::move(req));
   st.scratch.clear();
   encode_request_into(st.scratch, request_id{id}, method, params_json);
   ++st.stats.requests_sent;
   post(self, static_cast<uint64_t>(id), st.scratch);
-  arm_timer(self, now, now + effective(opts.timeout, st.cfg.request_timeout));
+  arm_timer(self, now, now + effective(opts.timeout, st.cfg->request_timeout));
   return id;
 }
 
@@ -97,6 +97,15 @@ void send_notification(self_ptr self, std::string_view method,
   st.scratch.clear();
   encode_notification_into(st.scratch, method, params_json);
   post(self, tag, st.scratch);
+}
+
+/// Closes the stream (or tells the test seam's connection to go).
+void close_transport(self_ptr self) {
+  auto& st = self->state;
+  if (auto stream = std::move(st.stream))
+    stream->close();
+  if (st.conn)
+    self->send(st.conn, caf::close_atom::value);
 }
 
 /// Fails everything and quits with `reason`. Pending calls get
@@ -120,8 +129,7 @@ void shut_down(self_ptr self, caf::error reason, caf::error pending_error) {
   st.pending.clear();
   for (auto& kvp : pending)
     kvp.second.on_error(pending_error);
-  if (st.conn)
-    self->send(st.conn, caf::close_atom::value);
+  close_transport(self);
   self->quit(std::move(reason));
 }
 
@@ -171,7 +179,7 @@ void when_ready(self_ptr self, Promise rp, std::function<void()> run) {
                                               "the session is closed"));
       return;
     default:
-      if (st.queued.size() >= st.cfg.max_queued_calls) {
+      if (st.queued.size() >= st.cfg->max_queued_calls) {
         rp.deliver(caf::make_error(mcp_errc::queue_full,
                                    "session not ready and "
                                      + std::to_string(st.queued.size())
@@ -209,7 +217,7 @@ void list_page(self_ptr self, std::string cursor,
       for (auto& t : res.tools)
         acc->emplace_back(std::move(t));
       if (res.next_cursor && !res.next_cursor->empty()) {
-        if (page + 1 >= self->state.cfg.max_list_pages) {
+        if (page + 1 >= self->state.cfg->max_list_pages) {
           done(caf::make_error(mcp_errc::invalid_result,
                                "tools/list: more than "
                                  + std::to_string(page + 1)
@@ -236,7 +244,7 @@ void relist_and_notify(self_ptr self) {
   list_tools(self, [self](caf::expected<std::vector<tool>> res) {
     if (res)
       notify_subscribers(self, caf::make_message(tools_changed_atom::value,
-                                                 self->state.cfg.server_name,
+                                                 self->state.cfg->server_name,
                                                  std::move(*res)));
   });
 }
@@ -277,11 +285,11 @@ void start_initialize(self_ptr self) {
   auto& st = self->state;
   st.phase = session_phase::initializing;
   initialize_params params;
-  params.protocol_version = st.cfg.protocol_version;
-  params.capabilities = st.cfg.capabilities;
-  if (!st.cfg.roots.empty())
+  params.protocol_version = st.cfg->protocol_version;
+  params.capabilities = st.cfg->capabilities;
+  if (!st.cfg->roots.empty())
     params.capabilities.roots = true;
-  params.client_info = st.cfg.client_info;
+  params.client_info = st.cfg->client_info;
   std::string json;
   append_json(json, params);
   send_request(
@@ -314,19 +322,19 @@ void on_server_request(self_ptr self, request& req) {
     respond(self, req.id, "{}");
     return;
   }
-  if (req.method == methods::roots_list && !st.cfg.roots.empty()) {
+  if (req.method == methods::roots_list && !st.cfg->roots.empty()) {
     list_roots_result res;
-    res.roots = st.cfg.roots;
+    res.roots = st.cfg->roots;
     std::string json;
     append_json(json, res);
     respond(self, req.id, json);
     return;
   }
-  if (st.cfg.server_request_handler) {
+  if (st.cfg->server_request_handler) {
     auto params = req.params ? to_json_text(*req.params) : std::string{};
     auto id = req.id;
     self
-      ->request(st.cfg.server_request_handler, st.cfg.request_timeout,
+      ->request(st.cfg->server_request_handler, st.cfg->request_timeout,
                 request_atom::value, req.method, std::move(params),
                 call_options{})
       .then([self, id](std::string& result) { respond(self, id, result); },
@@ -374,7 +382,7 @@ void on_notification(self_ptr self, notification& note) {
     logging_message_params params;
     if (note.params && !from_json(*note.params, params))
       notify_subscribers(self, caf::make_message(log_atom::value,
-                                                 st.cfg.server_name,
+                                                 st.cfg->server_name,
                                                  std::move(params)));
   } else if (note.method == methods::tools_list_changed) {
     if (st.phase == session_phase::initializing) {
@@ -481,9 +489,9 @@ void on_deadline(self_ptr self, int64_t which) {
     if (st.phase == session_phase::connecting)
       fail_session(self, caf::make_error(mcp_errc::endpoint_timeout,
                                          "no endpoint event from "
-                                           + transport::redact(st.sse_url.text)
+                                           + transport::redact(st.stream_cfg->sse_url.text)
                                            + " within "
-                                           + ms_text(st.cfg.endpoint_timeout)));
+                                           + ms_text(st.cfg->endpoint_timeout)));
     return;
   }
   // A timer armed for a later time that an earlier one replaced also ends
@@ -508,66 +516,83 @@ void on_deadline(self_ptr self, int64_t which) {
     arm_timer(self, now, next);
 }
 
-connection_actor spawn_connection(self_ptr self) {
+/// Opens the SSE stream, or spawns the test seam's connection actor.
+void open_transport(self_ptr self) {
   auto& st = self->state;
   auto owner = caf::actor_cast<session_actor>(self);
-  if (st.cfg.make_connection)
-    return st.cfg.make_connection(self->system(), st.cfg, st.sse_url, owner);
-  connection_config cc;
-  cc.sse_url = st.sse_url;
-  cc.http = st.cfg.http;
-  cc.io = st.cfg.io ? st.cfg.io : shared_io_runtime();
-  return self->system().spawn(connection, std::move(cc), owner);
+  if (st.cfg->make_connection) {
+    st.conn = st.cfg->make_connection(self->system(), *st.cfg,
+                                      st.stream_cfg->sse_url, owner);
+    self->monitor(st.conn);
+    return;
+  }
+  st.stream = open_session_stream(st.stream_cfg,
+                                  caf::actor_cast<caf::weak_actor_ptr>(self));
+}
+
+/// The stream is over (or the test connection died) with `reason`.
+void on_stream_end(self_ptr self, caf::error reason) {
+  auto& st = self->state;
+  st.stream = nullptr;
+  st.conn = nullptr;
+  if (!reason)
+    reason = caf::make_error(mcp_errc::connection_lost,
+                             "the connection closed");
+  if (st.sink && !st.pending.empty() && st.phase != session_phase::closed) {
+    // Learn the outcome of POSTs still in flight first (bounded).
+    st.draining = true;
+    st.drain_reason = std::move(reason);
+    auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+    st.sink->when_idle([weak] {
+      if (auto ptr = weak.lock())
+        caf::anon_send(caf::actor_cast<session_actor>(ptr),
+                       deadline_atom::value, int64_t{2});
+    });
+    self->delayed_send(self, drain_limit, deadline_atom::value, int64_t{2});
+    return;
+  }
+  auto ctx = render(reason);
+  shut_down(self, reason,
+            caf::make_error(mcp_errc::connection_lost, std::move(ctx)));
 }
 
 } // namespace
 
+session_state::~session_state() {
+  if (stream)
+    stream->close();
+}
+
 session_actor::behavior_type
 session(session_actor::stateful_pointer<session_state> self,
-        session_config cfg) {
-  self->state.cfg = std::move(cfg);
-  auto parsed = transport::parse_url(self->state.cfg.sse_url);
+        session_config_ptr cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  auto parsed = transport::parse_url(st.cfg->sse_url);
   if (!parsed) {
     auto err = caf::make_error(mcp_errc::invalid_argument,
                                "bad SSE URL: " + parsed.message);
     // Stay alive in the closed phase: every request is answered with this
     // error (quitting here would leave callers with CAF's generic
     // "receiver down" instead of our code). A close message ends it.
-    self->state.phase = session_phase::closed;
-    self->state.failure = std::move(err);
+    st.phase = session_phase::closed;
+    st.failure = std::move(err);
   } else {
-    self->state.sse_url = std::move(parsed.url);
-    self->state.conn = spawn_connection(self);
-    self->monitor(self->state.conn);
-    self->delayed_send(self, self->state.cfg.endpoint_timeout,
-                       deadline_atom::value, int64_t{0});
+    auto sc = std::make_shared<stream_config>();
+    sc->sse_url = std::move(parsed.url);
+    // Aliasing: the options stay inside the shared session config.
+    sc->http = std::shared_ptr<const transport::http_options>(st.cfg,
+                                                              &st.cfg->http);
+    sc->io = st.cfg->io ? st.cfg->io : shared_io_runtime();
+    st.stream_cfg = std::move(sc);
+    open_transport(self);
+    self->delayed_send(self, st.cfg->endpoint_timeout, deadline_atom::value,
+                       int64_t{0});
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (msg.source != st.conn.address())
-      return;
-    st.conn = nullptr;
-    auto reason = msg.reason
-                    ? msg.reason
-                    : caf::make_error(mcp_errc::connection_lost,
-                                      "the connection closed");
-    if (st.sink && !st.pending.empty() && st.phase != session_phase::closed) {
-      // Learn the outcome of POSTs still in flight first (bounded).
-      st.draining = true;
-      st.drain_reason = std::move(reason);
-      auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-      st.sink->when_idle([weak] {
-        if (auto ptr = weak.lock())
-          caf::anon_send(caf::actor_cast<session_actor>(ptr),
-                         deadline_atom::value, int64_t{2});
-      });
-      self->delayed_send(self, drain_limit, deadline_atom::value,
-                         int64_t{2});
-      return;
-    }
-    auto ctx = render(reason);
-    shut_down(self, reason,
-              caf::make_error(mcp_errc::connection_lost, std::move(ctx)));
+    if (st.conn && msg.source == st.conn.address())
+      on_stream_end(self, std::move(msg.reason));
   });
   return {
     [self](init_atom) -> caf::result<initialize_result> {
@@ -669,6 +694,10 @@ session(session_actor::stateful_pointer<session_state> self,
       start_initialize(self);
     },
     [self](inbound_atom, inbound_batch& batch) { on_inbound(self, batch); },
+    [self](sse_closed_atom, caf::error& why) {
+      if (self->state.stream)
+        on_stream_end(self, std::move(why));
+    },
     [self](post_done_atom, uint64_t tag, caf::error& err) {
       auto& st = self->state;
       if (tag == st.initialized_tag && st.phase == session_phase::initializing) {

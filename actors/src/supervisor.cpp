@@ -24,6 +24,9 @@ using time_point = caf::actor_clock::time_point;
 /// a parked job its id with the park bit, a queued job's deadline its id.
 constexpr uint64_t reconnect_bit = uint64_t{1} << 63;
 constexpr uint64_t park_bit = uint64_t{1} << 62;
+/// (tick_atom, settle_bit | n): settle the calls still in flight on the lost
+/// session number n.
+constexpr uint64_t settle_bit = uint64_t{1} << 61;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -108,6 +111,7 @@ void send_job(self_ptr self, const sup_job_ptr& job) {
     return;
   }
   ++job->attempt;
+  job->sent_on = st.status.sessions_started;
   st.in_flight[job->id] = job;
   job->send(self, job, st.session, job->deadline - now);
 }
@@ -352,20 +356,16 @@ void handle_loss(self_ptr self, const session_actor& s, caf::error cause) {
     st.lost_at = now;
   }
   st.status.last_error = cause;
-  // Settle the calls of the lost session in arrival order.
-  std::vector<sup_job_ptr> jobs;
-  jobs.reserve(st.in_flight.size());
-  for (auto& kvp : st.in_flight)
-    jobs.push_back(kvp.second);
-  st.in_flight.clear();
-  std::sort(jobs.begin(), jobs.end(),
-            [](const sup_job_ptr& x, const sup_job_ptr& y) {
-              return x->id < y->id;
-            });
+  st.loss_cause = cause;
   // Not ready while deciding: resent calls wait in the queue.
   st.status.phase = link_phase::backing_off;
-  for (auto& job : jobs)
-    settle_lost(self, job, cause);
+  // Settle the calls sent to the lost session, but only after the replies
+  // already on their way got here: every request sent to a session is
+  // answered before its down message (results, or the errors of its
+  // shutdown, or bounces of its closed mailbox), except a request sent after
+  // it died, whose bounce (never executed: sent again) may queue up behind
+  // the down message. A message to ourselves queues up behind all of them.
+  self->send(self, tick_atom::value, settle_bit | st.status.sessions_started);
   if (!st.cfg.restart
       || on_session_end(cause, st.cfg.retry_auth_failures)
            == loss_action::give_up) {
@@ -392,7 +392,7 @@ session_actor spawn_one(self_ptr self) {
   auto& st = self->state;
   if (st.cfg.make_session)
     return st.cfg.make_session(self->system(), st.cfg.session);
-  return self->system().spawn(session, st.cfg.session);
+  return self->system().spawn(session, share(st.cfg.session));
 }
 
 void start_session(self_ptr self) {
@@ -420,8 +420,31 @@ void start_session(self_ptr self) {
       [self, s](caf::error& err) { handle_loss(self, s, std::move(err)); });
 }
 
+/// Settles the calls still in flight on lost session number `n`, in
+/// arrival order: retryable ones go out once more, the rest fail with
+/// connection_lost.
+void settle_in_flight(self_ptr self, uint64_t n) {
+  auto& st = self->state;
+  std::vector<sup_job_ptr> jobs;
+  for (auto& kvp : st.in_flight)
+    if (kvp.second->sent_on == n)
+      jobs.push_back(kvp.second);
+  std::sort(jobs.begin(), jobs.end(),
+            [](const sup_job_ptr& x, const sup_job_ptr& y) {
+              return x->id < y->id;
+            });
+  for (auto& job : jobs) {
+    st.in_flight.erase(job->id);
+    settle_lost(self, job, st.loss_cause);
+  }
+}
+
 void on_tick(self_ptr self, uint64_t id) {
   auto& st = self->state;
+  if ((id & settle_bit) != 0) {
+    settle_in_flight(self, id & ~settle_bit);
+    return;
+  }
   if ((id & reconnect_bit) != 0) {
     if ((id & ~reconnect_bit) == st.timer_generation
         && st.status.phase == link_phase::backing_off)

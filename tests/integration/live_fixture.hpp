@@ -87,7 +87,7 @@ struct live_fixture {
   }
 
   session_actor make_session(session_config sc) {
-    auto s = sys.spawn(session, std::move(sc));
+    auto s = sys.spawn(session, share(std::move(sc)));
     spawned.push_back(caf::actor_cast<caf::actor>(s));
     return s;
   }

@@ -113,6 +113,7 @@ fake_session(session_actor::stateful_pointer<fake_session_state> self,
     [](endpoint_atom, std::string&, post_sink_ptr&) {},
     [](inbound_atom, inbound_batch&) {},
     [](post_done_atom, uint64_t, caf::error&) {},
+    [](sse_closed_atom, caf::error&) {},
     [self, fail_quit](deadline_atom, int64_t code) {
       auto& st = self->state;
       switch (code) {

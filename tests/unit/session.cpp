@@ -91,7 +91,7 @@ struct fixture : test_coordinator_fixture<config> {
   }
 
   void start(session_config sc) {
-    s = sys.spawn(session, std::move(sc));
+    s = sys.spawn(session, share(std::move(sc)));
     sched.run();
   }
 

@@ -275,6 +275,43 @@ CAF_TEST(in flight calls fail with connection_lost unless retryable) {
   CAF_CHECK_EQUAL(status().calls_resent, 1u);
 }
 
+// A call the supervisor sends to a session that already died bounces; the
+// session's down message reaches the supervisor before that bounce. The
+// call never reached the session: it must go out again, not fail with
+// connection_lost.
+CAF_TEST(a call sent to a session that just died goes out again) {
+  start(make_config());
+  auto out = std::make_shared<outcome<call_tool_result>>();
+  auto dest = sup;
+  sys.spawn([out, dest](caf::event_based_actor* helper) {
+    helper->request(dest, caf::infinite, call_atom::value,
+                    std::string{"echo"}, std::string{R"({"k":"late"})"},
+                    call_options{})
+      .then([out](call_tool_result& res) {
+              out->done = true;
+              out->value = std::move(res);
+            },
+            [out](caf::error& err) {
+              out->done = true;
+              out->err = std::move(err);
+            });
+  });
+  sched.run_once(); // the helper: its call waits in the supervisor's mailbox
+  CAF_REQUIRE_EQUAL(srv->sessions.size(), 1u);
+  auto first = srv->sessions[0];
+  caf::anon_send(first, deadline_atom::value, int64_t{die});
+  CAF_REQUIRE(sched.prioritize(first));
+  sched.run_once(); // the session dies; its down message queues behind
+  sched.run();      // the call goes to the dead session and bounces
+  CAF_CHECK(!out->done);
+  CAF_CHECK_EQUAL(executions(R"({"k":"late"})"), 0u);
+  wait(100ms); // reconnect; the call goes out on the new session
+  CAF_REQUIRE_EQUAL(srv->sessions.size(), 2u);
+  CAF_REQUIRE(out->done);
+  CAF_CHECK(!out->err);
+  CAF_CHECK_EQUAL(executions(R"({"k":"late"})"), 1u);
+}
+
 CAF_TEST(a retryable call is sent at most once more) {
   start(make_config());
   auto retry = call("hold", R"({"k":"r"})", true);

@@ -46,6 +46,8 @@ struct client_config {
 
 struct client_state {
   client_config cfg;
+  /// `cfg.session` for the one-shot sessions (made on first use).
+  session_config_ptr shared_session;
   pool_actor pool;
   std::vector<tool> tools;
   std::map<std::string, tool_handle> proxies;

@@ -1,32 +1,34 @@
 #pragma once
 
-/// The connection actor: one SSE stream and its POST channel.
+/// The transport of one MCP session: its SSE stream and, once the
+/// `endpoint` event arrived, its POST channel. No actor: the session owns
+/// the stream, and everything the stream produces reaches the session as
+/// messages sent from the io thread that reads it.
 ///
-/// Owns: the SSE GET stream. The POST channel belongs to the `post_sink`
-/// made when the `endpoint` event arrives; the session and this actor hold
-/// it, and the channel closes when both let go.
-/// Off the actor, on the io thread (the stream handler): the first
-/// `endpoint` event is resolved and origin-checked there and the POST
-/// channel made; `message` events are decoded there. The handler sends
-/// (endpoint_atom, url, sink) to the owner and to this actor, and one
-/// (inbound_atom, batch) per read to the owner, all from the one io thread
-/// that reads the stream, so the owner sees the endpoint before any message
-/// of a later read. A refused endpoint or the end of the stream reaches
-/// this actor as (sse_closed_atom, error).
-/// Receives: POST requests and header updates from an owner that has no
-/// sink (they go into the sink); the endpoint and the stream's end.
-/// POST outcomes go from the io thread straight to the owner as
-/// (post_done_atom, tag, error).
-/// Monitors: its owner, and quits when the owner is gone.
-/// Fails by quitting with the classified error (`connection_lost`,
-/// `unauthorized`, `endpoint_origin_mismatch`, ...); its owner monitors it
-/// and decides what happens.
+/// On the io thread (the stream handler): the first `endpoint` event is
+/// resolved and origin-checked and the POST channel made; `message` events
+/// are decoded. The handler sends the owner
+///   (endpoint_atom, url, sink)   the endpoint is known; POST through `sink`
+///   (inbound_atom, batch)        the messages of one read
+///   (sse_closed_atom, error)     the stream is over (classified error:
+///                                connection_lost, unauthorized,
+///                                endpoint_origin_mismatch, ...), last
+/// all from the one io thread, so the owner sees them in stream order. POST
+/// outcomes go from the io thread straight to the owner as
+/// (post_done_atom, tag, error). Every message goes through a weak handle:
+/// a callback after the owner is gone is dropped. Closing or dropping the
+/// returned stream ends it (no message then).
+///
+/// (Up to 0.1 a connection actor owned the stream; folding it into the
+/// session saved an actor and two copies of the configuration per session.
+/// `connection_actor` remains as the session's test seam: see
+/// session_config::make_connection.)
 
 #include <memory>
 #include <string>
 
-#include "caf/stateful_actor.hpp"
-#include "caf/typed_event_based_actor.hpp"
+#include "caf/fwd.hpp"
+#include "caf/weak_intrusive_ptr.hpp"
 
 #include "caf_mcp/messages/protocol.hpp"
 #include "caf_mcp/transport/http_client.hpp"
@@ -34,27 +36,22 @@
 
 namespace caf_mcp {
 
-struct connection_config {
+/// What a session's stream needs, shared with the session (immutable).
+struct stream_config {
+  /// The parsed SSE URL.
   transport::parsed_url sse_url;
-  transport::http_options http;
+  /// Headers, TLS, timeouts of the GET and of the POST channel (usually
+  /// aliasing the session's configuration: no copy).
+  std::shared_ptr<const transport::http_options> http;
+  /// Runs the sockets.
   std::shared_ptr<transport::io_runtime> io;
-  /// Sent as Last-Event-ID if not empty.
-  std::string last_event_id;
 };
 
-struct connection_state {
-  connection_config cfg;
-  session_actor owner;
-  std::shared_ptr<transport::sse_stream> stream;
-  /// Set once the endpoint is known (for owners without a sink).
-  post_sink_ptr sink;
-  ~connection_state();
-  static inline const char* name = "caf_mcp.connection";
-};
-
-/// Spawn with `system.spawn(connection, cfg, owner)`.
-connection_actor::behavior_type
-connection(connection_actor::stateful_pointer<connection_state> self,
-           connection_config cfg, session_actor owner);
+/// Opens the SSE stream of the session `owner` (see above). `last_event_id`
+/// is sent as Last-Event-ID if not empty.
+std::shared_ptr<transport::sse_stream>
+open_session_stream(std::shared_ptr<const stream_config> cfg,
+                    caf::weak_actor_ptr owner,
+                    std::string last_event_id = {});
 
 } // namespace caf_mcp

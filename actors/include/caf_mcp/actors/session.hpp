@@ -2,23 +2,24 @@
 
 /// The session actor: the MCP lifecycle over one connection.
 ///
-/// Owns: its connection actor (spawned through `session_config::
-/// make_connection`), the JSON-RPC id counter, the table of pending requests
+/// Owns: its SSE stream (connection.hpp; or, as a test seam, a connection
+/// actor from `session_config::make_connection`), the JSON-RPC id counter, the table of pending requests
 /// (id -> promise, deadline, progress listener) and one timer for all their
 /// deadlines (armed for the earliest; when it fires it sweeps the table),
 /// calls queued until the session is ready, its subscribers. (It keeps no
 /// copy of the tool list: callers and subscribers get it.)
 /// Receives: init/list/call/request/ping/subscribe/close from callers;
 /// endpoint (with the `post_sink` it POSTs through from then on), inbound
-/// batches and POST outcomes straight from the io threads; its own deadline
-/// timers.
+/// batches, POST outcomes and the end of the stream straight from the io
+/// threads; its own deadline timers.
 /// Lifecycle: connecting (waiting for `endpoint`, bounded by
 /// endpoint_timeout) -> initializing (`initialize`, then
 /// `notifications/initialized`, whose POST must be accepted before anything
 /// else goes out) -> ready (calls go out concurrently) -> closed.
-/// Monitors: its connection. When the connection dies, every pending call
-/// fails at once with `connection_lost` (context: the cause), waiters for
-/// init get the cause itself, and the session quits with the cause.
+/// When the stream ends (or the test seam's connection actor dies, which it
+/// monitors), every pending call fails with `connection_lost` (context: the
+/// cause) once the outcomes of POSTs in flight are known, waiters for init
+/// get the cause itself, and the session quits with the cause.
 /// Whoever spawned the session monitors it and decides what happens next.
 
 #include <chrono>
@@ -43,6 +44,7 @@
 namespace caf_mcp {
 
 struct session_config;
+struct stream_config;
 
 /// Creates the connection of a session (tests plug in a fake here).
 using connection_factory = std::function<connection_actor(
@@ -82,9 +84,14 @@ struct session_config {
   size_t max_queued_calls = 1024;
   /// Largest number of tools/list pages followed.
   size_t max_list_pages = 1000;
-  /// Null = the real connection actor.
+  /// Null = the session opens its SSE stream itself (the real transport);
+  /// tests plug in a fake connection actor here.
   connection_factory make_connection;
 };
+
+/// A session configuration shared by the sessions of one supervisor (or
+/// the members of one pool) instead of copied into each.
+using session_config_ptr = std::shared_ptr<const session_config>;
 
 /// A request waiting for its response.
 struct pending_request {
@@ -118,8 +125,13 @@ struct session_stats {
 };
 
 struct session_state {
-  session_config cfg;
-  transport::parsed_url sse_url;
+  session_config_ptr cfg;
+  /// The parsed URL, the HTTP options and the io runtime, shared with the
+  /// stream's io-thread handler (null if the URL is bad).
+  std::shared_ptr<const stream_config> stream_cfg;
+  /// The SSE stream (null once over, or with the test seam).
+  std::shared_ptr<transport::sse_stream> stream;
+  /// The test seam's connection actor (null with the real stream).
   connection_actor conn;
   /// Where POSTs go (from the endpoint message); null: through `conn`.
   post_sink_ptr sink;
@@ -146,12 +158,19 @@ struct session_state {
   caf::error drain_reason;
   session_stats stats;
   std::string scratch;
+  ~session_state();
   static inline const char* name = "caf_mcp.session";
 };
 
-/// Spawn with `system.spawn(session, cfg)`.
+/// Spawn with `system.spawn(session, cfg)` (a `session_config_ptr`; see
+/// `share` for a plain `session_config`).
 session_actor::behavior_type
 session(session_actor::stateful_pointer<session_state> self,
-        session_config cfg);
+        session_config_ptr cfg);
+
+/// Wraps `cfg` for `spawn(session, ...)`.
+inline session_config_ptr share(session_config cfg) {
+  return std::make_shared<const session_config>(std::move(cfg));
+}
 
 } // namespace caf_mcp

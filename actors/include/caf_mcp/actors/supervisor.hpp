@@ -99,6 +99,9 @@ struct sup_job {
   bool resent = false;
   /// Incremented on every send; replies of older sends are ignored.
   uint64_t attempt = 0;
+  /// The session (its number, link_status::sessions_started) it was last
+  /// sent to.
+  uint64_t sent_on = 0;
   /// Sends the job to `s` with `timeout` left; replies come back through
   /// `on_reply_ok` / the supervisor's error path.
   std::function<void(self_ptr, const std::shared_ptr<sup_job>&,
@@ -132,6 +135,8 @@ struct supervisor_state {
   uint64_t timer_generation = 0;
   /// When the current session was started (for connect times).
   caf::actor_clock::time_point started_at;
+  /// Why the last session was lost (for the calls settled after it).
+  caf::error loss_cause;
   /// When the last ready session was lost (for recovery times).
   std::optional<caf::actor_clock::time_point> lost_at;
   ~supervisor_state();

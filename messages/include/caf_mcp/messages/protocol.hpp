@@ -9,18 +9,17 @@
 /// Who talks to whom:
 ///
 ///   caller ── client_actor ── pool_actor ── supervisor_actor ── session_actor
-///     └── tool_proxy_actor ──────┘    │ (health_monitor_actor pings)    │
-///                                                       connection_actor ──┤
-///   session_actor ── post_sink (POSTs) ──> Beast I/O; the io thread sends
-///   (endpoint, inbound, post_done) straight to the session.
+///     └── tool_proxy_actor ──────┘    │ (health_monitor_actor pings)
+///   session_actor ── post_sink (POSTs) ──> Beast I/O; the io thread reading
+///   the session's SSE stream sends (endpoint, inbound, post_done,
+///   sse_closed) straight to the session.
 ///
 /// pool, supervisor and session all answer `server_api` (init, list, call,
 /// request, ping, subscribe, close); one-shot clients use sessions directly.
 ///
-/// The hot path skips the connection actor: the io thread decodes the SSE
-/// events and sends them to the session, and the session POSTs through the
-/// `post_sink` it got with the endpoint. The connection actor owns the
-/// stream and turns its end into its exit reason.
+/// The session owns its SSE stream (actors/connection.hpp): the io thread
+/// decodes the events and sends them to the session, and the session POSTs
+/// through the `post_sink` it got with the endpoint.
 ///
 /// Subscribers (any `caf::actor`) receive, from sessions:
 ///   (log_atom, server_name, logging_message_params)
@@ -65,18 +64,18 @@ using request_atom = caf::atom_constant<caf::atom("mcp_req")>;
 using proxies_atom = caf::atom_constant<caf::atom("mcp_proxy")>;
 /// Close every session of a client.
 using cleanup_atom = caf::atom_constant<caf::atom("mcp_clean")>;
-/// io thread -> session and connection: the endpoint URL is known and
-/// origin-checked; its POST sink comes along.
+/// io thread -> session: the endpoint URL is known and origin-checked; its
+/// POST sink comes along.
 using endpoint_atom = caf::atom_constant<caf::atom("mcp_endp")>;
 /// io thread -> session: decoded JSON-RPC messages of one read.
 using inbound_atom = caf::atom_constant<caf::atom("mcp_in")>;
-/// session -> connection: POST a JSON-RPC body (used only without a sink).
+/// session -> test connection: POST a JSON-RPC body (only without a sink).
 using post_atom = caf::atom_constant<caf::atom("mcp_post")>;
 /// io thread -> session: a POST finished (tag, error or none).
 using post_done_atom = caf::atom_constant<caf::atom("mcp_posted")>;
-/// session -> connection: add a header to later POSTs (only without a sink).
+/// session -> test connection: add a header to later POSTs (no sink).
 using header_atom = caf::atom_constant<caf::atom("mcp_hdr")>;
-/// io thread -> connection: the SSE stream is over.
+/// io thread -> session: the SSE stream is over (with the classified cause).
 using sse_closed_atom = caf::atom_constant<caf::atom("mcp_ssec")>;
 /// A timer of a session fired (0: the endpoint wait; 1: request deadlines).
 using deadline_atom = caf::atom_constant<caf::atom("mcp_dline")>;
@@ -172,16 +171,17 @@ constexpr uint64_t ack_tag_bit = uint64_t{1} << 63;
 
 // -- typed-actor interfaces ---------------------------------------------------
 
-/// The transport of one MCP session: one SSE stream and its POST channel.
-/// Quits with the classified error when the stream ends or breaks, or when
-/// the endpoint is refused; its owner monitors it. `post_atom` and
-/// `header_atom` serve sessions that got no sink (a null `post_sink_ptr`).
+/// The session's test seam (session_config::make_connection): a connection
+/// actor that stands for the SSE stream and its POST channel. It quits with
+/// the classified error when the "stream" ends; the session monitors it.
+/// `post_atom` and `header_atom` serve sessions that got no sink (a null
+/// `post_sink_ptr`). The real transport needs no actor (connection.hpp).
 using connection_actor = caf::typed_actor<
   // session -> connection
   caf::reacts_to<post_atom, uint64_t /*tag*/, std::string /*body*/>,
   caf::reacts_to<header_atom, std::string /*name*/, std::string /*value*/>,
   caf::reacts_to<caf::close_atom>,
-  // io thread -> connection
+  // the fake transport (tests)
   caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/,
                  post_sink_ptr>,
   caf::reacts_to<sse_closed_atom, caf::error>>;
@@ -202,11 +202,12 @@ using server_api = caf::typed_actor<
 
 /// One MCP session (one initialize handshake over one connection).
 using session_actor = server_api::extend<
-  // connection and io thread -> session
+  // io thread (or the test seam's connection) -> session
   caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/,
                  post_sink_ptr /*null: post through the connection*/>,
   caf::reacts_to<inbound_atom, inbound_batch>,
   caf::reacts_to<post_done_atom, uint64_t /*tag*/, caf::error>,
+  caf::reacts_to<sse_closed_atom, caf::error /*why the stream ended*/>,
   // timers
   caf::reacts_to<deadline_atom,
                  int64_t /*0 = endpoint, 1 = requests, 2 = POSTs drained*/>>;
