@@ -33,15 +33,13 @@ pool_member* find_member(self_ptr self, uint32_t id) {
 
 void add_member(self_ptr self) {
   auto& st = self->state;
-  auto cfg = st.cfg.member;
-  cfg.member = st.next_member++;
-  if (cfg.seed != 0)
-    cfg.seed += cfg.member;
+  if (!st.member_cfg)
+    st.member_cfg = share(st.cfg.member);
   pool_member m;
-  m.id = cfg.member;
-  m.last.server = cfg.session.server_name;
+  m.id = st.next_member++;
+  m.last.server = st.cfg.member.session.server_name;
   m.last.member = m.id;
-  m.sup = self->system().spawn(supervisor, std::move(cfg));
+  m.sup = self->system().spawn(supervisor, st.member_cfg, m.id);
   self->monitor(m.sup);
   self->send(m.sup, caf::subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));

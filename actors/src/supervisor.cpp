@@ -107,7 +107,7 @@ void send_job(self_ptr self, const sup_job_ptr& job) {
     fail_job(self, job,
              caf::make_error(mcp_errc::queue_timeout,
                              "the call's deadline passed before a session to "
-                               + st.cfg.session.server_name + " was ready"));
+                               + st.cfg->session.server_name + " was ready"));
     return;
   }
   ++job->attempt;
@@ -130,7 +130,7 @@ void settle_lost(self_ptr self, const sup_job_ptr& job,
   fail_job(self, job,
            caf::make_error(mcp_errc::connection_lost,
                            "in flight when the session to "
-                             + st.cfg.session.server_name
+                             + st.cfg->session.server_name
                              + " was lost: " + render(cause)));
 }
 
@@ -138,7 +138,7 @@ void settle_lost(self_ptr self, const sup_job_ptr& job,
 /// the backoff base), unless its deadline comes first.
 void park(self_ptr self, const sup_job_ptr& job, const caf::error& err) {
   auto& st = self->state;
-  caf::timespan delay = st.cfg.backoff.base;
+  caf::timespan delay = st.cfg->backoff.base;
   if (auto ra = retry_after(err, std::chrono::system_clock::now()))
     delay = std::max(delay, caf::timespan{*ra});
   auto now = self->clock().now();
@@ -159,12 +159,12 @@ void on_job_error(self_ptr self, const sup_job_ptr& job, uint64_t attempt,
     if (err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
       err = caf::make_error(mcp_errc::timeout,
                             "no answer from the session to "
-                              + st.cfg.session.server_name);
+                              + st.cfg->session.server_name);
     else if (err.code()
              == static_cast<uint8_t>(caf::sec::request_receiver_down))
       // The session was gone before it got the call: never sent.
       err = caf::make_error(mcp_errc::not_initialized,
-                            "the session to " + st.cfg.session.server_name
+                            "the session to " + st.cfg->session.server_name
                               + " ended before it got the call");
   }
   switch (classify_call_error(err)) {
@@ -203,7 +203,7 @@ void dispatch(self_ptr self, const sup_job_ptr& job, bool admitted) {
                st.status.last_error
                  ? caf::make_error(mcp_errc::gave_up,
                                    "stopped reconnecting to "
-                                     + st.cfg.session.server_name + ": "
+                                     + st.cfg->session.server_name + ": "
                                      + render(st.status.last_error))
                  : caf::make_error(mcp_errc::gave_up, "stopped reconnecting"));
       return;
@@ -212,12 +212,12 @@ void dispatch(self_ptr self, const sup_job_ptr& job, bool admitted) {
                caf::make_error(mcp_errc::closed, "the supervisor is closed"));
       return;
     default:
-      if (!admitted && st.queued.size() >= st.cfg.max_queued_calls) {
+      if (!admitted && st.queued.size() >= st.cfg->max_queued_calls) {
         fail_job(self, job,
                  caf::make_error(mcp_errc::queue_full,
                                  std::to_string(st.queued.size())
                                    + " calls already wait for a session to "
-                                   + st.cfg.session.server_name));
+                                   + st.cfg->session.server_name));
         return;
       }
       enqueue(self, job);
@@ -229,7 +229,7 @@ sup_job_ptr make_job(self_ptr self, caf::timespan timeout, bool retryable) {
   auto job = std::make_shared<sup_job>();
   job->id = st.next_job++;
   job->deadline = self->clock().now()
-                  + effective(timeout, st.cfg.session.request_timeout);
+                  + effective(timeout, st.cfg->session.request_timeout);
   job->retryable = retryable;
   return job;
 }
@@ -260,15 +260,16 @@ void forward(self_ptr self, const sup_job_ptr& job, const Handle& s,
 
 // -- tools --------------------------------------------------------------------
 
-void apply_tools(self_ptr self, std::vector<tool>& tools) {
+void apply_tools(self_ptr self, const std::vector<tool>& tools) {
   auto& st = self->state;
-  auto diff = diff_tools(st.have_tools ? st.tools : std::vector<tool>{},
-                         tools);
-  st.tools = tools;
-  st.have_tools = true;
+  auto next = intern_tools(tools);
+  if (next == st.tools)
+    return; // The same list as before: nothing changed.
+  auto diff = diff_tools(st.tools ? *st.tools : std::vector<tool>{}, *next);
+  st.tools = std::move(next);
   if (!empty(diff))
     publish(self, caf::make_message(tools_diff_atom::value,
-                                    st.cfg.session.server_name,
+                                    st.cfg->session.server_name,
                                     std::move(diff)));
 }
 
@@ -299,7 +300,7 @@ void on_ready(self_ptr self, const session_actor& s, initialize_result& res) {
       send_job(self, kvp.second);
     else
       dispatch(self, kvp.second, true);
-  if (st.cfg.fetch_tools && st.session == s)
+  if (st.cfg->fetch_tools && st.session == s)
     self
       ->request(s, caf::infinite, list_atom::value)
       .then(
@@ -318,7 +319,7 @@ void give_up(self_ptr self, const caf::error& cause, bool exhausted) {
   st.status.last_error = cause;
   auto err = exhausted
                ? caf::make_error(mcp_errc::gave_up,
-                                 "gave up on " + st.cfg.session.server_name
+                                 "gave up on " + st.cfg->session.server_name
                                    + " after "
                                    + std::to_string(st.policy->attempts())
                                    + " attempts; last error: " + render(cause))
@@ -366,8 +367,8 @@ void handle_loss(self_ptr self, const session_actor& s, caf::error cause) {
   // it died, whose bounce (never executed: sent again) may queue up behind
   // the down message. A message to ourselves queues up behind all of them.
   self->send(self, tick_atom::value, settle_bit | st.status.sessions_started);
-  if (!st.cfg.restart
-      || on_session_end(cause, st.cfg.retry_auth_failures)
+  if (!st.cfg->restart
+      || on_session_end(cause, st.cfg->retry_auth_failures)
            == loss_action::give_up) {
     give_up(self, cause, false);
     return;
@@ -390,9 +391,9 @@ void handle_loss(self_ptr self, const session_actor& s, caf::error cause) {
 
 session_actor spawn_one(self_ptr self) {
   auto& st = self->state;
-  if (st.cfg.make_session)
-    return st.cfg.make_session(self->system(), st.cfg.session);
-  return self->system().spawn(session, share(st.cfg.session));
+  if (st.cfg->make_session)
+    return st.cfg->make_session(self->system(), st.cfg->session);
+  return self->system().spawn(session, st.session_cfg);
 }
 
 void start_session(self_ptr self) {
@@ -409,8 +410,8 @@ void start_session(self_ptr self) {
   self->monitor(s);
   self->send(s, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   set_phase(self, link_phase::connecting);
-  auto limit = st.cfg.session.endpoint_timeout
-               + st.cfg.session.request_timeout + std::chrono::seconds{5};
+  auto limit = st.cfg->session.endpoint_timeout
+               + st.cfg->session.request_timeout + std::chrono::seconds{5};
   self->request(s, limit, init_atom::value)
     .then(
       [self, s](initialize_result& res) {
@@ -471,7 +472,7 @@ void on_tick(self_ptr self, uint64_t id) {
   }
   auto job = std::move(i->second);
   st.queued.erase(i);
-  std::string what = "no session to " + st.cfg.session.server_name
+  std::string what = "no session to " + st.cfg->session.server_name
                      + " became ready before the call's deadline";
   if (st.status.last_error)
     what += "; last error: " + render(st.status.last_error);
@@ -481,7 +482,7 @@ void on_tick(self_ptr self, uint64_t id) {
 void close_all(self_ptr self) {
   auto& st = self->state;
   auto err = caf::make_error(mcp_errc::closed, "the supervisor of "
-                                                 + st.cfg.session.server_name
+                                                 + st.cfg->session.server_name
                                                  + " was closed");
   if (st.session) {
     self->demonitor(st.session.address());
@@ -506,16 +507,19 @@ void close_all(self_ptr self) {
     fail_job(self, job, err);
 }
 
-void init_supervisor(self_ptr self, supervisor_config cfg) {
+void init_supervisor(self_ptr self, supervisor_config_ptr cfg,
+                     uint32_t member) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.status.server = st.cfg.session.server_name;
-  st.status.member = st.cfg.member;
-  auto problem = transport::validate(st.cfg.backoff);
+  st.session_cfg = session_config_ptr{st.cfg, &st.cfg->session};
+  st.status.server = st.cfg->session.server_name;
+  st.status.member = member;
+  auto problem = transport::validate(st.cfg->backoff);
   if (problem.empty()) {
-    auto seed = st.cfg.seed != 0 ? st.cfg.seed : std::random_device{}();
+    auto seed = st.cfg->seed != 0 ? st.cfg->seed + member
+                                  : std::random_device{}();
     st.policy = std::make_unique<transport::backoff>(
-      st.cfg.backoff, transport::make_random_source(seed));
+      st.cfg->backoff, transport::make_random_source(seed));
     start_session(self);
   } else {
     // Keep the default policy object so status queries work; never connect.
@@ -537,8 +541,8 @@ supervisor_state::~supervisor_state() {
 
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
-           supervisor_config cfg) {
-  init_supervisor(self, std::move(cfg));
+           supervisor_config_ptr cfg, uint32_t member) {
+  init_supervisor(self, std::move(cfg), member);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.session && msg.source == st.session.address())
@@ -639,7 +643,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     [self](retry_atom) {
       auto& st = self->state;
       if (st.status.phase == link_phase::gave_up) {
-        if (!transport::validate(st.cfg.backoff).empty())
+        if (!transport::validate(st.cfg->backoff).empty())
           return;
         st.policy->reset();
         start_session(self);

@@ -1,8 +1,12 @@
 #include "caf_mcp/messages/protocol.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <unordered_map>
 
 #include "caf/actor_system_config.hpp"
 
@@ -109,6 +113,64 @@ std::vector<tool> apply_diff(const std::vector<tool>& tools,
   for (auto& kvp : by_name)
     out.push_back(std::move(kvp.second));
   return out;
+}
+
+namespace {
+
+void hash_combine(size_t& seed, size_t x) noexcept {
+  seed ^= x + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+}
+
+size_t hash_of(const std::vector<tool>& tools) noexcept {
+  std::hash<std::string_view> h;
+  size_t seed = tools.size();
+  auto opt = [&](const caf::optional<std::string>& x) {
+    hash_combine(seed, x ? h(*x) + 1 : 0);
+  };
+  for (auto& t : tools) {
+    hash_combine(seed, h(t.name));
+    opt(t.title);
+    opt(t.description);
+    hash_combine(seed, h(t.input_schema));
+    hash_combine(seed, h(t.output_schema));
+    hash_combine(seed, h(t.annotations));
+    hash_combine(seed, h(t.meta));
+  }
+  return seed;
+}
+
+/// The lists somebody holds, by hash (weakly: a list goes with its last
+/// holder; expired entries are pruned as the table grows).
+struct tool_list_table {
+  std::mutex mtx;
+  std::unordered_multimap<size_t, std::weak_ptr<const std::vector<tool>>>
+    lists;
+  size_t prune_at = 64;
+};
+
+tool_list_table& tool_lists() {
+  static tool_list_table table;
+  return table;
+}
+
+} // namespace
+
+tool_list_ptr intern_tools(const std::vector<tool>& tools) {
+  auto key = hash_of(tools);
+  auto& table = tool_lists();
+  std::lock_guard<std::mutex> guard{table.mtx};
+  auto range = table.lists.equal_range(key);
+  for (auto i = range.first; i != range.second; ++i)
+    if (auto ptr = i->second.lock(); ptr && *ptr == tools)
+      return ptr;
+  if (table.lists.size() >= table.prune_at) {
+    for (auto i = table.lists.begin(); i != table.lists.end();)
+      i = i->second.expired() ? table.lists.erase(i) : std::next(i);
+    table.prune_at = std::max<size_t>(64, table.lists.size() * 2);
+  }
+  auto ptr = std::make_shared<const std::vector<tool>>(tools);
+  table.lists.emplace(key, ptr);
+  return ptr;
 }
 
 void register_types(caf::actor_system_config& cfg) {

@@ -137,3 +137,27 @@ CAF_TEST(tool diffs are by name) {
   CAF_CHECK_EQUAL(applied[2].name, "d");
   CAF_CHECK(empty(diff_tools(applied, after)));
 }
+
+CAF_TEST(equal tool lists are shared while somebody holds one) {
+  std::vector<tool> list{make_tool("a", "{}"), make_tool("b", "{}")};
+  auto first = intern_tools(list);
+  auto second = intern_tools(std::vector<tool>{list});
+  CAF_CHECK(first == second); // one list, held twice
+  CAF_CHECK(*first == list);
+  // Any difference (a schema, the order, a description) is another list.
+  auto changed = list;
+  changed[1].input_schema = R"({"type":"object"})";
+  CAF_CHECK(intern_tools(changed) != first);
+  std::vector<tool> reversed{list[1], list[0]};
+  CAF_CHECK(intern_tools(reversed) != first);
+  auto described = list;
+  described[0].description = std::string{"x"};
+  CAF_CHECK(intern_tools(described) != first);
+  // Once nobody holds it, an equal list is a new one (nothing is kept).
+  std::weak_ptr<const std::vector<tool>> weak = first;
+  first = nullptr;
+  second = nullptr;
+  CAF_CHECK(weak.expired());
+  auto again = intern_tools(list);
+  CAF_CHECK(*again == list);
+}

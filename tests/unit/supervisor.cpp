@@ -66,7 +66,7 @@ struct fixture : test_coordinator_fixture<config> {
         [](log_atom, std::string&, logging_message_params&) {},
       };
     });
-    sup = sys.spawn(supervisor, std::move(sc));
+    sup = sys.spawn(supervisor, share(std::move(sc)), uint32_t{0});
     caf::anon_send(sup, caf::subscribe_atom::value, listener);
     sched.run();
   }

@@ -68,6 +68,8 @@ struct pool_request {
 
 struct connection_pool_state {
   pool_config cfg;
+  /// `cfg.member`, shared by every member (made on first use).
+  supervisor_config_ptr member_cfg;
   std::vector<pool_member> members;
   uint32_t next_member = 0;
   size_t cursor = 0;

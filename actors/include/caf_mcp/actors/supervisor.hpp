@@ -68,10 +68,9 @@ struct supervisor_config {
   size_t max_queued_calls = 1024;
   /// List tools after every (re)start and tell subscribers what changed.
   bool fetch_tools = true;
-  /// Seed of the jitter (0 = from std::random_device).
+  /// Seed of the jitter (0 = from std::random_device); member N of a pool
+  /// uses seed + N.
   uint64_t seed = 0;
-  /// Member number in a pool (reported in link_status::member).
-  uint32_t member = 0;
   /// Null = spawn the real session.
   session_factory make_session;
 
@@ -86,6 +85,15 @@ struct supervisor_config {
     return cfg;
   }
 };
+
+/// A supervisor configuration shared by the members of a pool (and by the
+/// sessions of each member) instead of copied into each.
+using supervisor_config_ptr = std::shared_ptr<const supervisor_config>;
+
+/// Wraps `cfg` for `spawn(supervisor, ...)`.
+inline supervisor_config_ptr share(supervisor_config cfg) {
+  return std::make_shared<const supervisor_config>(std::move(cfg));
+}
 
 struct supervisor_state;
 
@@ -114,15 +122,18 @@ struct sup_job {
 using sup_job_ptr = std::shared_ptr<sup_job>;
 
 struct supervisor_state {
-  supervisor_config cfg;
+  supervisor_config_ptr cfg;
+  /// `cfg->session`, as its sessions get it (aliasing `cfg`).
+  session_config_ptr session_cfg;
   std::unique_ptr<transport::backoff> policy;
   link_status status;
   session_actor session;
   /// Set once the current session answered a call: it proved itself.
   bool proved = false;
   initialize_result init;
-  std::vector<tool> tools;
-  bool have_tools = false;
+  /// The last tool list (shared with every holder of an equal one; null
+  /// before the first listing).
+  tool_list_ptr tools;
   /// Waiting for a session, in arrival order (ids grow).
   std::map<uint64_t, sup_job_ptr> queued;
   /// Waiting out a Retry-After or the backoff base before a resend.
@@ -143,9 +154,10 @@ struct supervisor_state {
   static inline const char* name = "caf_mcp.supervisor";
 };
 
-/// Spawn with `system.spawn(supervisor, cfg)`; it connects at once.
+/// Spawn with `system.spawn(supervisor, share(cfg), member)`; it connects at
+/// once. `member` is its number in a pool (link_status::member; 0 alone).
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
-           supervisor_config cfg);
+           supervisor_config_ptr cfg, uint32_t member);
 
 } // namespace caf_mcp

@@ -336,6 +336,15 @@ tools_diff diff_tools(const std::vector<tool>& before,
 std::vector<tool> apply_diff(const std::vector<tool>& tools,
                              const tools_diff& d);
 
+/// A tool list shared by everybody who holds an equal one.
+using tool_list_ptr = std::shared_ptr<const std::vector<tool>>;
+
+/// Returns a shared list equal to `tools` (same tools, same order): the one
+/// somebody in this process already holds if there is one, else a new copy.
+/// Many sessions to one server list the same tools; each supervisor keeping
+/// its own copy cost ~2 KiB per pool member. Thread-safe.
+tool_list_ptr intern_tools(const std::vector<tool>& tools);
+
 /// Health of one server as the health monitor judges it.
 enum class health_state : uint8_t {
   /// Recent pings answered.
