@@ -21,6 +21,10 @@ namespace {
 
 using self_ptr = session_actor::stateful_pointer<session_state>;
 
+/// Room for a JSON-RPC envelope around method and params (encoded straight
+/// into the body that is POSTed: no scratch buffer kept per session).
+constexpr size_t envelope_size = 64;
+
 /// Longest wait for the outcomes of POSTs in flight when the stream ended.
 constexpr auto drain_limit = std::chrono::milliseconds{500};
 using time_point = caf::actor_clock::time_point;
@@ -83,20 +87,21 @@ int64_t send_request(self_ptr self, std::string_view method,
                                            st.cfg->max_request_timeout));
   req.listener = opts.listener;
   st.pending.emplace(id, std::move(req));
-  st.scratch.clear();
-  encode_request_into(st.scratch, request_id{id}, method, params_json);
+  std::string body;
+  body.reserve(envelope_size + method.size() + params_json.size());
+  encode_request_into(body, request_id{id}, method, params_json);
   ++st.stats.requests_sent;
-  post(self, static_cast<uint64_t>(id), st.scratch);
+  post(self, static_cast<uint64_t>(id), std::move(body));
   arm_timer(self, now, now + effective(opts.timeout, st.cfg->request_timeout));
   return id;
 }
 
 void send_notification(self_ptr self, std::string_view method,
                        std::string_view params_json, uint64_t tag) {
-  auto& st = self->state;
-  st.scratch.clear();
-  encode_notification_into(st.scratch, method, params_json);
-  post(self, tag, st.scratch);
+  std::string body;
+  body.reserve(envelope_size + method.size() + params_json.size());
+  encode_notification_into(body, method, params_json);
+  post(self, tag, std::move(body));
 }
 
 /// Closes the stream (or tells the test seam's connection to go).
@@ -302,17 +307,19 @@ void start_initialize(self_ptr self) {
 
 void respond(self_ptr self, const request_id& id, std::string_view result) {
   auto& st = self->state;
-  st.scratch.clear();
-  encode_response_into(st.scratch, id, result);
-  post(self, st.next_tag++, st.scratch);
+  std::string body;
+  body.reserve(envelope_size + result.size());
+  encode_response_into(body, id, result);
+  post(self, st.next_tag++, std::move(body));
 }
 
 void respond_error(self_ptr self, const request_id& id, int64_t code,
                    std::string_view message) {
   auto& st = self->state;
-  st.scratch.clear();
-  encode_error_into(st.scratch, id, code, message);
-  post(self, st.next_tag++, st.scratch);
+  std::string body;
+  body.reserve(envelope_size + message.size());
+  encode_error_into(body, id, code, message);
+  post(self, st.next_tag++, std::move(body));
 }
 
 void on_server_request(self_ptr self, request& req) {

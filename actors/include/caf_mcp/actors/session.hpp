@@ -157,7 +157,6 @@ struct session_state {
   bool relist_when_ready = false;
   caf::error drain_reason;
   session_stats stats;
-  std::string scratch;
   ~session_state();
   static inline const char* name = "caf_mcp.session";
 };
