@@ -161,6 +161,59 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self) {
   };
 }
 
+/// What the setup actor reports.
+struct setup_outcome {
+  pool_actor pool;
+  double setup_ms = 0;
+  caf::error err;
+};
+
+/// Cold setup, timed on the actor side (the main thread's wake-ups are not
+/// part of it): spawns the pool, waits until every member answered
+/// tools/list (connect + endpoint + initialize + initialized + tools/list),
+/// then reports to the requester.
+caf::behavior setup_actor(caf::event_based_actor* self, pool_config pc,
+                          std::shared_ptr<setup_outcome> out) {
+  return {
+    [self, pc, out](caf::ok_atom) -> caf::result<caf::ok_atom> {
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto t0 = steady::now();
+      out->pool = self->spawn(connection_pool, pc);
+      self->request(out->pool, caf::infinite, caf::get_atom::value)
+        .then(
+          [self, rp, out, t0](std::vector<supervisor_actor>& members) mutable {
+            auto left = std::make_shared<size_t>(members.size());
+            auto finish = [rp, out, t0]() mutable {
+              out->setup_ms = std::chrono::duration<double, std::milli>(
+                                steady::now() - t0)
+                                .count();
+              rp.deliver(caf::ok_atom::value);
+            };
+            if (members.empty())
+              return finish();
+            for (auto& m : members)
+              self->request(m, caf::infinite, list_atom::value)
+                .then(
+                  [left, finish](std::vector<tool>&) mutable {
+                    if (--*left == 0)
+                      finish();
+                  },
+                  [left, finish, out](caf::error& err) mutable {
+                    if (!out->err)
+                      out->err = std::move(err);
+                    if (--*left == 0)
+                      finish();
+                  });
+          },
+          [rp, out](caf::error& err) mutable {
+            out->err = std::move(err);
+            rp.deliver(caf::ok_atom::value);
+          });
+      return rp;
+    },
+  };
+}
+
 uint32_t percentile(const std::vector<uint32_t>& sorted, double p) {
   if (sorted.empty())
     return 0;
@@ -260,24 +313,15 @@ int run_bench(const bench_options& opts) {
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
     // Cold setup: connect + initialize + tools/list on every session.
-    auto t0 = steady::now();
-    auto pool = sys.spawn(connection_pool, pc);
-    std::vector<supervisor_actor> members;
-    self->request(pool, std::chrono::seconds{60}, caf::get_atom::value)
-      .receive([&](std::vector<supervisor_actor>& xs) { members = xs; },
-               [](caf::error&) {});
-    caf::error setup_err;
-    for (auto& m : members) {
-      self->request(m, std::chrono::seconds{3600}, list_atom::value)
-        .receive([](std::vector<tool>&) {},
-                 [&](caf::error& err) {
-                   if (!setup_err)
-                     setup_err = std::move(err);
-                 });
-    }
-    auto setup_ms = std::chrono::duration<double, std::milli>(steady::now()
-                                                              - t0)
-                      .count();
+    auto setup = std::make_shared<setup_outcome>();
+    auto setup_helper = sys.spawn(setup_actor, pc, setup);
+    self->request(setup_helper, caf::infinite, caf::ok_atom::value)
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) { setup->err = std::move(err); });
+    caf::anon_send_exit(setup_helper, caf::exit_reason::user_shutdown);
+    auto pool = setup->pool;
+    auto setup_ms = setup->setup_ms;
+    auto setup_err = setup->err;
     if (setup_err) {
       print_error(render(setup_err));
       rc = exit_code_for(setup_err);

@@ -1,3 +1,4 @@
+#include "caf_mcp/transport/trace_tmp.hpp"
 #include "caf_mcp/actors/session.hpp"
 
 #include <algorithm>
@@ -148,6 +149,7 @@ void fail_session(self_ptr self, caf::error reason) {
 void relist_and_notify(self_ptr self);
 
 void become_ready(self_ptr self) {
+  caf_mcp_trace("session: ready");
   auto& st = self->state;
   st.phase = session_phase::ready;
   if (st.relist_when_ready) {
@@ -257,6 +259,7 @@ void relist_and_notify(self_ptr self) {
 // -- initialize ---------------------------------------------------------------
 
 void on_initialize_result(self_ptr self, boost::json::value& v) {
+  caf_mcp_trace("session: init result");
   auto& st = self->state;
   initialize_result res;
   if (auto err = from_json(v, res)) {
@@ -287,6 +290,7 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
 }
 
 void start_initialize(self_ptr self) {
+  caf_mcp_trace("session: start init");
   auto& st = self->state;
   st.phase = session_phase::initializing;
   initialize_params params;
@@ -573,6 +577,7 @@ session_state::~session_state() {
 session_actor::behavior_type
 session(session_actor::stateful_pointer<session_state> self,
         session_config_ptr cfg) {
+  caf_mcp_trace("session: spawned");
   auto& st = self->state;
   st.cfg = std::move(cfg);
   auto parsed = transport::parse_url(st.cfg->sse_url);

@@ -13,6 +13,7 @@
 // Every job's `done` runs exactly once: the job object calls it with
 // `cancelled` from its destructor if nothing else did (runtime shutdown).
 
+#include "caf_mcp/transport/trace_tmp.hpp"
 #include "http_detail.hpp"
 
 #include <boost/asio/post.hpp>
@@ -230,6 +231,7 @@ private:
   }
 
   void on_open(const conn_ptr& c, error_code ec, step where) {
+    caf_mcp_trace("post: connected");
     if (stale(c))
       return;
     if (ec) {
@@ -245,6 +247,7 @@ private:
   }
 
   void send(const conn_ptr& c) {
+    caf_mcp_trace("post: send");
     auto& job = *c->job;
     auto& head = c->head;
     head.clear();
@@ -292,6 +295,7 @@ private:
   }
 
   void on_read(const conn_ptr& c, error_code ec) {
+    caf_mcp_trace("post: response");
     if (stale(c))
       return;
     auto& p = *c->parser;

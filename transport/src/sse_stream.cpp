@@ -10,6 +10,7 @@
 // The body goes from the socket buffer straight into the sse_parser through
 // `consumer_body`; the events of one read are handed over in one call.
 
+#include "caf_mcp/transport/trace_tmp.hpp"
 #include "http_detail.hpp"
 
 #include <boost/asio/post.hpp>
@@ -93,6 +94,7 @@ private:
   }
 
   void run() {
+    caf_mcp_trace("sse: run (connect)");
     if (closed_)
       return;
     link_ = std::make_shared<origin_link>(strand_, origin_);
@@ -103,6 +105,7 @@ private:
   }
 
   void on_link_open(error_code ec, step where) {
+    caf_mcp_trace("sse: connected");
     if (closed_)
       return;
     if (ec) {
@@ -186,6 +189,7 @@ private:
     mode_ = mode::events;
     parser_->eager(true); // parse every chunk in the buffer per put
     handler_->on_open(status_);
+    caf_mcp_trace("sse: header");
     process({}); // events that came with the header
   }
 
@@ -255,6 +259,7 @@ private:
   /// Parses what the buffer holds, delivers the events, then either ends
   /// the stream or reads on.
   void process(error_code read_ec) {
+    caf_mcp_trace("sse: read");
     auto& buf = link_->buffer();
     error_code parse_ec;
     while (buf.size() > 0 && !parser_->is_done()) {
