@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +43,8 @@ struct bench_options {
   double duration_s = 10;
   size_t concurrency = 1;
   size_t sessions = 1;
+  /// Fresh sessions timed one after another after the setup.
+  size_t connects = 10;
   /// Soak mode: keys for `record`, and the server's exec log to check.
   bool soak = false;
   std::string exec_log;
@@ -165,29 +168,63 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self) {
 struct setup_outcome {
   pool_actor pool;
   double setup_ms = 0;
+  /// Fresh sessions after the setup (connect + initialize + tools/list in
+  /// a warm process), one after another, in ms.
+  std::vector<double> connects_ms;
   caf::error err;
 };
+
+/// Opens `n` more sessions one after another (each: spawn, initialize,
+/// tools/list, close) and records how long each took; then `done`.
+void time_connects(caf::event_based_actor* self, session_config_ptr sc,
+                   size_t n, std::shared_ptr<setup_outcome> out,
+                   std::function<void()> done) {
+  if (n == 0 || out->err) {
+    done();
+    return;
+  }
+  auto t0 = steady::now();
+  auto s = self->spawn(session, sc);
+  auto next = [self, sc, n, out, done, s, t0](caf::error* err) {
+    if (err != nullptr && !out->err)
+      out->err = std::move(*err);
+    else
+      out->connects_ms.push_back(
+        std::chrono::duration<double, std::milli>(steady::now() - t0)
+          .count());
+    self->send(s, caf::close_atom::value);
+    time_connects(self, sc, n - 1, out, done);
+  };
+  self->request(s, caf::infinite, list_atom::value)
+    .then([next](std::vector<tool>&) { next(nullptr); },
+          [next](caf::error& err) { next(&err); });
+}
 
 /// Cold setup, timed on the actor side (the main thread's wake-ups are not
 /// part of it): spawns the pool, waits until every member answered
 /// tools/list (connect + endpoint + initialize + initialized + tools/list),
 /// then reports to the requester.
 caf::behavior setup_actor(caf::event_based_actor* self, pool_config pc,
+                          size_t connects,
                           std::shared_ptr<setup_outcome> out) {
   return {
-    [self, pc, out](caf::ok_atom) -> caf::result<caf::ok_atom> {
+    [self, pc, connects, out](caf::ok_atom) -> caf::result<caf::ok_atom> {
       auto rp = self->make_response_promise<caf::ok_atom>();
       auto t0 = steady::now();
       out->pool = self->spawn(connection_pool, pc);
+      auto sc = share(pc.member.session);
       self->request(out->pool, caf::infinite, caf::get_atom::value)
         .then(
-          [self, rp, out, t0](std::vector<supervisor_actor>& members) mutable {
+          [self, rp, out, t0, sc,
+           connects](std::vector<supervisor_actor>& members) mutable {
             auto left = std::make_shared<size_t>(members.size());
-            auto finish = [rp, out, t0]() mutable {
+            auto finish = [self, rp, out, t0, sc, connects]() mutable {
               out->setup_ms = std::chrono::duration<double, std::milli>(
                                 steady::now() - t0)
                                 .count();
-              rp.deliver(caf::ok_atom::value);
+              time_connects(self, sc, connects, out, [rp]() mutable {
+                rp.deliver(caf::ok_atom::value);
+              });
             };
             if (members.empty())
               return finish();
@@ -314,13 +351,24 @@ int run_bench(const bench_options& opts) {
     caf::scoped_actor self{sys};
     // Cold setup: connect + initialize + tools/list on every session.
     auto setup = std::make_shared<setup_outcome>();
-    auto setup_helper = sys.spawn(setup_actor, pc, setup);
+    auto setup_helper = sys.spawn(setup_actor, pc,
+                                  opts.soak ? size_t{0} : opts.connects,
+                                  setup);
     self->request(setup_helper, caf::infinite, caf::ok_atom::value)
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) { setup->err = std::move(err); });
     caf::anon_send_exit(setup_helper, caf::exit_reason::user_shutdown);
     auto pool = setup->pool;
     auto setup_ms = setup->setup_ms;
+    auto connects = setup->connects_ms;
+    std::sort(connects.begin(), connects.end());
+    auto connect_at = [&connects](double p) {
+      if (connects.empty())
+        return 0.0;
+      auto idx = static_cast<size_t>(
+        p * static_cast<double>(connects.size() - 1) + 0.5);
+      return connects[std::min(idx, connects.size() - 1)];
+    };
     auto setup_err = setup->err;
     if (setup_err) {
       print_error(render(setup_err));
@@ -413,7 +461,9 @@ int run_bench(const bench_options& opts) {
                     "\"tool_errors\":%llu,\"errors\":%s,"
                     "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
                     "\"latency_us\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,"
-                    "\"max\":%u},\"setup_ms\":%.3f,\"concurrency\":%zu,"
+                    "\"max\":%u},\"setup_ms\":%.3f,"
+                    "\"connect_ms\":{\"n\":%zu,\"min\":%.3f,\"p50\":%.3f,"
+                    "\"max\":%.3f},\"concurrency\":%zu,"
                     "\"sessions\":%zu,\"reconnects\":%llu,\"resent\":%llu,"
                     "\"longest_recovery_ms\":%.1f}\n",
                     static_cast<unsigned long long>(r.calls),
@@ -421,7 +471,9 @@ int run_bench(const bench_options& opts) {
                     static_cast<unsigned long long>(r.failed),
                     static_cast<unsigned long long>(r.tool_errors),
                     errors.c_str(), r.duration_s, rate, p50, p90, p99, pmax,
-                    setup_ms, opts.concurrency, opts.sessions,
+                    setup_ms, connects.size(), connect_at(0.0),
+                    connect_at(0.5), connect_at(1.0), opts.concurrency,
+                    opts.sessions,
                     static_cast<unsigned long long>(reconnects),
                     static_cast<unsigned long long>(resent), longest_ms);
       } else {
@@ -432,6 +484,8 @@ int run_bench(const bench_options& opts) {
                     "latency      p50 %u us, p90 %u us, p99 %u us, max %u us\n"
                     "setup        %.3f ms (%zu sessions: connect + initialize "
                     "+ tools/list)\n"
+                    "connect      p50 %.3f ms, min %.3f ms, max %.3f ms (%zu "
+                    "fresh sessions one after another)\n"
                     "reconnects   %llu (calls resent %llu, longest recovery "
                     "%.1f ms)\n",
                     static_cast<unsigned long long>(r.calls),
@@ -439,7 +493,8 @@ int run_bench(const bench_options& opts) {
                     static_cast<unsigned long long>(r.failed),
                     static_cast<unsigned long long>(r.tool_errors),
                     errors.c_str(), r.duration_s, rate, p50, p90, p99, pmax,
-                    setup_ms, opts.sessions,
+                    setup_ms, opts.sessions, connect_at(0.5), connect_at(0.0),
+                    connect_at(1.0), connects.size(),
                     static_cast<unsigned long long>(reconnects),
                     static_cast<unsigned long long>(resent), longest_ms);
       }
@@ -466,6 +521,14 @@ void add_driver_options(CLI::App& cmd, bench_options& opts) {
                "lost is sent once more on the next session");
 }
 
+void add_connects_option(CLI::App& cmd, bench_options& opts) {
+  cmd.add_option("--connects", opts.connects,
+                 "after the setup, open this many fresh sessions one after "
+                 "another (connect + initialize + tools/list, then close) and "
+                 "report their times as connect_ms (default 10, 0 = none)")
+    ->check(CLI::Range(size_t{0}, size_t{100000}));
+}
+
 } // namespace
 
 void add_bench(CLI::App& app, int& exit_code) {
@@ -480,6 +543,7 @@ void add_bench(CLI::App& app, int& exit_code) {
     add_driver_options(*cmd, *opts);
     cmd->add_option("--tool", opts->tool_name, "tool to call")->required();
     cmd->add_option("--args", opts->args, "arguments as a JSON object");
+    add_connects_option(*cmd, *opts);
     cmd->callback([opts, &exit_code] { exit_code = run_bench(*opts); });
   }
   {
