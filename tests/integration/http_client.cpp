@@ -752,6 +752,103 @@ CAF_TEST(sse over chunked transfer encoding with chunk and line splits) {
   CAF_CHECK_EQUAL(log.calls.front(), "open");
 }
 
+CAF_TEST(a chunk header cut across reads is kept until its end arrives) {
+  // Plain streams read into their io thread's buffer and keep only the
+  // bytes the HTTP parser could not take: here a chunk header cut in its
+  // size, then one cut between CR and LF, then the header's own first
+  // bytes arriving with the response head.
+  auto step1 = std::make_shared<gate>();
+  auto step2 = std::make_shared<gate>();
+  auto step3 = std::make_shared<gate>();
+  test_server srv{[=](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write(sse_chunked_head() + chunk("data: one\n\n") + "1");
+    if (!step1->wait())
+      return;
+    c.write("0\r\ndata: two-xxxx\n\n\r\nd\r"); // 0x10 bytes, then 0xd
+    if (!step2->wait())
+      return;
+    c.write("\ndata: three\r\n\r\n" + chunk("\n") + "0\r\n\r\n");
+    if (!step3->wait())
+      return;
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), fast_options(),
+                                rec);
+  CAF_REQUIRE(rec->wait_events(1));
+  step1->open();
+  CAF_REQUIRE(rec->wait_events(2));
+  step2->open();
+  CAF_REQUIRE(rec->wait_closed());
+  step3->open();
+  auto log = rec->log();
+  for (auto& e : log.closes)
+    CAF_MESSAGE("closed: " << code(e) << ": " << e.message);
+  auto events = log.events();
+  CAF_REQUIRE_EQUAL(events.size(), 3u);
+  CAF_CHECK_EQUAL(events[0].data, "one");
+  CAF_CHECK_EQUAL(events[1].data, "two-xxxx");
+  CAF_CHECK_EQUAL(events[2].data, "three");
+  CAF_REQUIRE_EQUAL(log.closes.size(), 1u);
+  CAF_CHECK_EQUAL(code(log.closes[0]), "stream_ended");
+}
+
+CAF_TEST(a chunk header that never ends is a protocol error) {
+  test_server srv{[](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write(sse_chunked_head() + chunk("data: one\n\n"));
+    // A chunk size followed by an endless extension: more than any read.
+    std::string ext = "5;" + std::string(100 * 1024, 'x');
+    c.write(ext);
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), fast_options(),
+                                rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto log = rec->log();
+  CAF_CHECK_EQUAL(log.events().size(), 1u);
+  CAF_REQUIRE_EQUAL(log.closes.size(), 1u);
+  CAF_CHECK_EQUAL(code(log.closes[0]), "protocol_error");
+  CAF_MESSAGE("message: " << log.closes[0].message);
+}
+
+CAF_TEST(a stream with data more often than the idle timeout stays open) {
+  // The idle timer is armed once and re-armed when it fires early: data
+  // every 60 ms for 600 ms keeps a 250 ms idle limit from firing; after the
+  // last event the limit ends the stream.
+  constexpr int events = 10;
+  test_server srv{[](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write(sse_head());
+    for (int i = 0; i < events; ++i) {
+      // Pacing the peer, not waiting for a condition.
+      std::this_thread::sleep_for(60ms);
+      if (!c.write("data: " + std::to_string(i) + "\n\n"))
+        return;
+    }
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.idle_timeout = 250ms;
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto log = rec->log();
+  CAF_CHECK_EQUAL(log.events().size(), static_cast<size_t>(events));
+  CAF_REQUIRE_EQUAL(log.closes.size(), 1u);
+  CAF_CHECK_EQUAL(code(log.closes[0]), "timeout");
+  CAF_CHECK(contains(log.closes[0].message, "no data"));
+  CAF_CHECK(log.closed_at - log.opened_at >= 600ms + 200ms);
+}
+
 CAF_TEST(events of one read arrive in one batch with the retry value) {
   auto opened = std::make_shared<gate>();
   test_server srv{[=](server_conn& c) {

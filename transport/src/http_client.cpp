@@ -16,7 +16,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <utility>
 
@@ -732,6 +735,36 @@ transport_error make_error(transport_errc code, std::string message,
 
 body_consumer::~body_consumer() {
   // nop
+}
+
+// -- reading ------------------------------------------------------------------
+
+char* thread_buffer() {
+  thread_local std::unique_ptr<char[]> buf;
+  if (!buf)
+    buf.reset(new char[thread_buffer_size]); // uninitialised on purpose
+  return buf.get();
+}
+
+size_t read_now(int fd, char* buf, size_t n, error_code& ec) {
+  for (;;) {
+    auto got = ::recv(fd, buf, n, MSG_DONTWAIT);
+    if (got > 0) {
+      ec = {};
+      return static_cast<size_t>(got);
+    }
+    if (got == 0) {
+      ec = net::error::eof;
+      return 0;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      ec = net::error::would_block;
+    else
+      ec = error_code{errno, net::error::get_system_category()};
+    return 0;
+  }
 }
 
 } // namespace caf_mcp::transport::detail

@@ -215,6 +215,11 @@ public:
     return buffer_;
   }
 
+  /// The connect timer; free for the owner once the link is open.
+  net::steady_timer& timer() noexcept {
+    return timer_;
+  }
+
   /// Resolves, connects and (for https) handshakes; `done` runs on the
   /// strand with the failing step, unless `close()` came first.
   void async_open(clock_type::time_point deadline, open_handler done);
@@ -279,6 +284,24 @@ std::string step_message(step where, std::string_view url,
 /// Makes a transport_error with a code and message.
 transport_error make_error(transport_errc code, std::string message,
                            int status = 0);
+
+// -- reading ------------------------------------------------------------------
+
+/// Size of the io thread's read buffer.
+constexpr size_t thread_buffer_size = size_t{64} * 1024;
+
+/// The calling io thread's read buffer (`thread_buffer_size` bytes,
+/// allocated on first use). Plain-TCP streams and connections wait for
+/// readability, read into it and parse what they read before their handler
+/// returns, so none of them holds a read buffer while it waits; only bytes
+/// the HTTP parser could not take yet (a cut chunk header) are kept.
+char* thread_buffer();
+
+/// Reads at most `n` bytes from socket `fd` without blocking (one recv with
+/// MSG_DONTWAIT). Returns the bytes read (> 0), or 0 with `ec` set:
+/// `would_block` if nothing is there (a stale readiness wake-up), `eof` if
+/// the peer closed, else the socket error.
+size_t read_now(int fd, char* buf, size_t n, error_code& ec);
 
 // -- body types ---------------------------------------------------------------
 

@@ -3,12 +3,19 @@
 //   run -> on_link_open -> on_write -> on_read_header
 //     |-- non-2xx: read_excerpt -> on_read_excerpt -> fail_status
 //     |-- 2xx, wrong type: finish(bad_content_type)
-//     '-- 2xx event-stream: on_open, process -> read_body -> on_read_body
-//                                       ^____________________________|
+//     '-- 2xx event-stream: on_open, deliver -> read_body -> on_readable (http)
+//                                       ^                   or on_tls_read
+//                                       '____________________________|
 // Everything runs on the session's strand. `finish` is the only way out and
 // runs once; a completion that arrives after it is dropped (`closed_`).
-// The body goes from the socket buffer straight into the sse_parser through
+// The body goes from the read buffer straight into the sse_parser through
 // `consumer_body`; the events of one read are handed over in one call.
+//
+// Reading the body: a plain http stream waits for readability and then reads
+// once, without blocking, into its io thread's buffer (`thread_buffer`); it
+// holds no read buffer while it waits, only the few bytes the HTTP parser
+// could not take yet (a cut chunk header). An https stream reads through
+// OpenSSL into its own buffer (1 KiB, doubling while reads fill it).
 
 #include "http_detail.hpp"
 
@@ -21,6 +28,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
@@ -30,7 +38,7 @@ namespace {
 
 using namespace detail;
 
-/// First read size of an SSE stream (grows up to `read_buffer_size`).
+/// First read size of an https stream (grows up to `read_buffer_size`).
 constexpr size_t initial_read_size = 1024;
 
 class sse_session final : public std::enable_shared_from_this<sse_session>,
@@ -144,6 +152,7 @@ private:
       return;
     if (ec)
       return fail_step(step::write, ec, opts().connect_timeout);
+    std::string{}.swap(request_); // sent: the stream may live for days
     parser_.emplace();
     parser_->body_limit(boost::none); // the stream has no end
     parser_->get().body() = static_cast<body_consumer*>(this);
@@ -185,8 +194,24 @@ private:
                                status_));
     mode_ = mode::events;
     parser_->eager(true); // parse every chunk in the buffer per put
+    // The parser needs no header fields for the body: free them.
+    res.clear();
+    res.reason({});
+    tcp().expires_never(); // from now on the idle timer watches the stream
+    start_idle_timer();
     handler_->on_open(status_);
-    process({}); // events that came with the header
+    // Events that came with the header; a plain stream then lets go of the
+    // link's buffer and keeps only what the parser could not take.
+    auto& buf = link_->buffer();
+    error_code parse_ec;
+    buf.consume(parse(buffer_view(buf), parse_ec));
+    if (link_->stream().tls() == nullptr) {
+      if (!parse_ec)
+        keep_pending(buffer_view(buf), parse_ec);
+      buf.clear();
+      buf.shrink_to_fit();
+    }
+    deliver({}, parse_ec);
   }
 
   // -- error response ---------------------------------------------------------
@@ -222,51 +247,119 @@ private:
 
   // -- the event stream -------------------------------------------------------
   //
-  // Raw socket reads, parsed here with an eager parser: one read gives one
-  // batch. (http::async_read_some would keep reading when a read ends inside
-  // a chunk header, holding back events that are already complete.)
+  // Socket reads parsed here with an eager parser: one read gives one batch.
+  // (http::async_read_some would keep reading when a read ends inside a
+  // chunk header, holding back events that are already complete.)
 
-  void read_body() {
-    if (opts().idle_timeout.count() > 0)
-      tcp().expires_after(opts().idle_timeout);
-    else
-      tcp().expires_never();
-    auto& buf = link_->buffer();
-    auto n = std::max(read_size_, buf.capacity() - buf.size());
-    last_read_size_ = n;
-    link_->stream().visit([this, &buf, n](auto& s) {
-      s.async_read_some(buf.prepare(n),
-                        beast::bind_front_handler(&sse_session::on_read_body,
-                                                  shared_from_this()));
-    });
+  static std::string_view buffer_view(const beast::flat_buffer& buf) noexcept {
+    return {static_cast<const char*>(buf.data().data()), buf.size()};
   }
 
-  void on_read_body(error_code ec, size_t n) {
+  void read_body() {
+    if (auto* tls = link_->stream().tls()) {
+      auto& buf = link_->buffer();
+      auto n = std::max(read_size_, buf.capacity() - buf.size());
+      last_read_size_ = n;
+      tls->async_read_some(buf.prepare(n),
+                           beast::bind_front_handler(
+                             &sse_session::on_tls_read, shared_from_this()));
+      return;
+    }
+    if (read_again_) {
+      // The last read filled the buffer: more may be waiting, and no new
+      // readiness edge would announce it. Read again after pending work.
+      read_again_ = false;
+      net::post(strand_, [self = shared_from_this()] {
+        self->on_readable({});
+      });
+      return;
+    }
+    tcp().socket().async_wait(tcp::socket::wait_read,
+                              [self = shared_from_this()](error_code ec) {
+                                self->on_readable(ec);
+                              });
+  }
+
+  /// Plain http: the socket is readable (or was, for a stale wake-up).
+  void on_readable(error_code ec) {
     if (closed_)
       return;
-    link_->buffer().commit(n);
+    if (ec)
+      return deliver(ec, {});
+    // The bytes the parser left last time (usually the CRLF that ends a
+    // chunk, at most half the buffer) go first, the read right after them.
+    auto* buf = thread_buffer();
+    auto kept = pending_.size();
+    std::memcpy(buf, pending_.data(), kept);
+    auto want = std::min(max_read_size_, thread_buffer_size - kept);
+    auto n = read_now(tcp().socket().native_handle(), buf + kept, want, ec);
+    if (ec == net::error::would_block)
+      return read_body();
+    if (n == 0)
+      return deliver(ec, {});
+    touch();
+    read_again_ = n == want;
+    // No view into the thread's buffer survives this call.
+    std::string_view input{buf, kept + n};
+    error_code parse_ec;
+    auto used = parse(input, parse_ec);
+    if (!parse_ec)
+      keep_pending(input.substr(used), parse_ec);
+    deliver({}, parse_ec);
+  }
+
+  /// Keeps `rest` for the next read (plain http), without holding on to a
+  /// large allocation once it is small again. More than half the thread
+  /// buffer is a chunk header without end: `header_limit`.
+  void keep_pending(std::string_view rest, error_code& ec) {
+    if (rest.size() > thread_buffer_size / 2) {
+      ec = http::error::header_limit;
+      return;
+    }
+    pending_.assign(rest);
+    if (pending_.capacity() > 64 && pending_.size() < pending_.capacity() / 4)
+      pending_.shrink_to_fit();
+  }
+
+  /// https: a read through OpenSSL into the link's buffer.
+  void on_tls_read(error_code ec, size_t n) {
+    if (closed_)
+      return;
+    auto& buf = link_->buffer();
+    buf.commit(n);
+    if (n > 0)
+      touch();
     // A read that filled the space asks for twice as much next time, up to
     // read_buffer_size: idle streams stay small, busy ones read big.
     if (n == last_read_size_ && read_size_ < max_read_size_)
       read_size_ = std::min(read_size_ * 2, max_read_size_);
-    process(ec);
+    error_code parse_ec;
+    buf.consume(parse(buffer_view(buf), parse_ec));
+    deliver(ec, parse_ec);
   }
 
-  /// Parses what the buffer holds, delivers the events, then either ends
-  /// the stream or reads on.
-  void process(error_code read_ec) {
-    auto& buf = link_->buffer();
-    error_code parse_ec;
-    while (buf.size() > 0 && !parser_->is_done()) {
-      auto used = parser_->put(buf.data(), parse_ec);
-      buf.consume(used);
-      if (parse_ec == http::error::need_more) {
-        parse_ec = {};
+  /// Feeds `input` to the HTTP parser (and through it the SSE parser) and
+  /// returns the bytes it took: all of them, unless the message ends, the
+  /// framing is broken or a chunk header is cut.
+  size_t parse(std::string_view input, error_code& ec) {
+    size_t used = 0;
+    while (used < input.size() && !parser_->is_done()) {
+      auto n = parser_->put(
+        net::const_buffer{input.data() + used, input.size() - used}, ec);
+      used += n;
+      if (ec == http::error::need_more) {
+        ec = {};
         break;
       }
-      if (parse_ec || used == 0)
+      if (ec || n == 0)
         break;
     }
+    return used;
+  }
+
+  /// Delivers the events of the last read, then either ends the stream or
+  /// reads on.
+  void deliver(error_code read_ec, error_code parse_ec) {
     // Events that arrived before an error or the end are delivered first.
     if (!batch_.empty()) {
       auto events = std::move(batch_);
@@ -287,10 +380,6 @@ private:
                                "stream from " + url_text_
                                  + " ended by the server"));
     if (read_ec) {
-      if (is_timeout(read_ec))
-        return finish(make_error(transport_errc::timeout,
-                                 "no data from " + url_text_ + " for "
-                                   + millis(opts().idle_timeout)));
       auto code = classify(step::read_body, read_ec);
       if (code == transport_errc::stream_ended)
         return finish(make_error(code, "stream from " + url_text_
@@ -298,6 +387,42 @@ private:
       return fail_step(step::read_body, read_ec, opts().idle_timeout);
     }
     read_body();
+  }
+
+  // -- idle timeout -------------------------------------------------------------
+  //
+  // One timer armed for the idle limit after the last data; a read only
+  // notes the time, and the timer re-arms itself when it fires early.
+
+  void start_idle_timer() {
+    if (opts().idle_timeout.count() <= 0)
+      return;
+    last_data_ = clock_type::now();
+    arm_idle_timer(last_data_ + opts().idle_timeout);
+  }
+
+  void touch() {
+    if (opts().idle_timeout.count() > 0)
+      last_data_ = clock_type::now();
+  }
+
+  void arm_idle_timer(clock_type::time_point at) {
+    auto& timer = link_->timer();
+    timer.expires_at(at);
+    timer.async_wait([self = shared_from_this()](error_code ec) {
+      self->on_idle_timer(ec);
+    });
+  }
+
+  void on_idle_timer(error_code ec) {
+    if (closed_ || ec == net::error::operation_aborted)
+      return;
+    auto due = last_data_ + opts().idle_timeout;
+    if (clock_type::now() < due)
+      return arm_idle_timer(due);
+    finish(make_error(transport_errc::timeout,
+                      "no data from " + url_text_ + " for "
+                        + millis(opts().idle_timeout)));
   }
 
   // body_consumer: bytes straight from the read buffer.
@@ -357,11 +482,17 @@ private:
   std::optional<http::response_parser<consumer_body>> parser_;
   sse_parser sse_;
   std::vector<sse_event_record> batch_;
-  /// Bytes asked for per read: starts at initial_read_size and doubles while
-  /// reads fill the space, up to max_read_size_.
+  /// Plain http: bytes of earlier reads the HTTP parser could not take yet.
+  std::string pending_;
+  /// Most bytes per read (`read_buffer_size`; plain http: at most the
+  /// thread buffer).
   size_t max_read_size_;
+  /// https: bytes asked for per read, from initial_read_size doubling while
+  /// reads fill the space, up to max_read_size_.
   size_t read_size_;
   size_t last_read_size_ = 0;
+  /// When data last arrived (only kept with an idle timeout).
+  clock_type::time_point last_data_;
   uint64_t retry_ms_ = 0;
   int status_ = 0;
   std::string retry_after_;
@@ -369,6 +500,8 @@ private:
   std::string excerpt_;
   mode mode_ = mode::header;
   bool overflow_ = false;
+  /// Plain http: the last read filled the buffer, read again at once.
+  bool read_again_ = false;
   bool closed_ = false;
 };
 
