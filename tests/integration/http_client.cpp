@@ -146,6 +146,9 @@ public:
   /// Writes bytes; false on error.
   bool write(const std::string& bytes);
 
+  /// Reads one byte (after any buffered ones); false on EOF or error.
+  bool read_byte(char& out);
+
   /// Reads and discards until the peer closes (or the server stops).
   void wait_eof();
 
@@ -355,6 +358,18 @@ std::optional<request> server_conn::read_request() {
   buf_.erase(0, content_length);
   srv_.record(r);
   return r;
+}
+
+bool server_conn::read_byte(char& out) {
+  boost::system::error_code ec;
+  while (buf_.empty()) {
+    read_some(buf_, ec);
+    if (ec)
+      return false;
+  }
+  out = buf_.front();
+  buf_.erase(0, 1);
+  return true;
 }
 
 bool server_conn::write(const std::string& bytes) {
@@ -1251,6 +1266,149 @@ CAF_TEST(a POST never answered times out within post_timeout) {
   CAF_CHECK(elapsed >= 280ms);
   CAF_CHECK(elapsed < 3s);
   CAF_CHECK_EQUAL(srv.accepts(), 1u); // never retried
+}
+
+CAF_TEST(POSTs in flight time out one after another at their own deadlines) {
+  // One deadline timer per channel: after the first job expires it re-arms
+  // for the next one.
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      ; // never answered
+  }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 300ms;
+  opts.max_post_connections = 2;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  post_log log;
+  auto start = steady::now();
+  ch->post("/message", "{\"id\":0}", {}, log.callback(0));
+  CAF_REQUIRE(srv.wait_requests(1));
+  // Pacing: the second job's deadline comes clearly later.
+  std::this_thread::sleep_for(100ms);
+  ch->post("/message", "{\"id\":1}", {}, log.callback(1));
+  CAF_REQUIRE(log.wait(1));
+  auto first_done = steady::now() - start;
+  CAF_REQUIRE(log.wait(2));
+  auto second_done = steady::now() - start;
+  auto results = log.results();
+  CAF_REQUIRE_EQUAL(results.size(), 2u);
+  CAF_CHECK_EQUAL(results[0].first, 0u);
+  CAF_CHECK_EQUAL(results[1].first, 1u);
+  for (auto& [i, r] : results) {
+    CAF_CHECK_EQUAL(code(r.error), "timeout");
+    CAF_CHECK(contains(r.error.message, "no response within 300 ms"));
+  }
+  CAF_CHECK(first_done >= 280ms);
+  CAF_CHECK(second_done >= 380ms);
+  CAF_CHECK(second_done < 3s);
+  CAF_CHECK_EQUAL(srv.accepts(), 2u);
+}
+
+CAF_TEST(a queued POST whose deadline passes times out) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      ; // never answered
+  }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 300ms;
+  opts.max_post_connections = 1;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  post_log log;
+  auto start = steady::now();
+  for (size_t i = 0; i < 3; ++i)
+    ch->post("/message", "{}", {}, log.callback(i));
+  CAF_REQUIRE(log.wait(3));
+  auto elapsed = steady::now() - start;
+  for (auto& [i, r] : log.results()) {
+    CAF_CHECK_EQUAL(code(r.error), "timeout");
+    CAF_MESSAGE("job " << i << ": " << r.error.message);
+  }
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(elapsed < 3s);
+}
+
+CAF_TEST(a POST whose body cannot be written in time times out) {
+  // The server never reads: the write stalls, the deadline closes the
+  // connection and the aborted write reports the timeout.
+  auto done = std::make_shared<gate>();
+  test_server srv{[=](server_conn&) { done->wait(); }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 300ms;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  auto start = steady::now();
+  auto r = post_and_wait(*ch, "/message", std::string(64 * 1024 * 1024, 'x'));
+  auto elapsed = steady::now() - start;
+  done->open();
+  CAF_CHECK(!r.ok);
+  CAF_CHECK_EQUAL(code(r.error), "timeout");
+  CAF_CHECK(contains(r.error.message, "no response within 300 ms"));
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(elapsed < 3s);
+}
+
+CAF_TEST(an answer that arrives while the body is still written is read) {
+  // The server answers after the head, then drains the body: the client
+  // sees the socket readable before its write is done.
+  test_server srv{[](server_conn& c) {
+    std::string head;
+    char byte;
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      if (!c.read_byte(byte))
+        return;
+      head += byte;
+    }
+    c.write(response(413, "Payload Too Large", "too big",
+                     "Connection: close\r\n"));
+    c.wait_eof();
+  }};
+  io_runtime rt{2};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
+  auto r = post_and_wait(*ch, "/message", std::string(8 * 1024 * 1024, 'x'));
+  CAF_CHECK(!r.ok);
+  CAF_CHECK_EQUAL(r.status, 413);
+  CAF_CHECK_EQUAL(code(r.error), "http_status");
+  CAF_CHECK_EQUAL(r.error.body_excerpt, "too big");
+}
+
+CAF_TEST(a response cut inside its header and body is read and reused) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request()) {
+      // Pacing the pieces so that they likely arrive in separate reads.
+      c.write("HTTP/1.1 202 Acc");
+      std::this_thread::sleep_for(20ms);
+      c.write("epted\r\nContent-Length: 8\r\n\r\nAccep");
+      std::this_thread::sleep_for(20ms);
+      c.write("ted");
+    }
+  }};
+  io_runtime rt{2};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
+  for (int i = 0; i < 3; ++i) {
+    auto r = post_and_wait(*ch, "/message");
+    CAF_CHECK(r.ok);
+    CAF_CHECK_EQUAL(r.status, 202);
+  }
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
+}
+
+CAF_TEST(a deadline timer that fires after its job finished fails nothing) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      c.write(accepted);
+  }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 200ms;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  CAF_CHECK(post_and_wait(*ch, "/message").ok);
+  // Pacing: past the first job's deadline, so the timer has fired.
+  std::this_thread::sleep_for(250ms);
+  for (int i = 0; i < 3; ++i)
+    CAF_CHECK(post_and_wait(*ch, "/message").ok);
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
 }
 
 CAF_TEST(sequential POSTs reuse one keep-alive connection) {

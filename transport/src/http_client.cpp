@@ -567,6 +567,7 @@ void origin_link::on_connect(error_code ec) {
   auto* tls = stream_.tls();
   if (tls == nullptr) {
     open_ = true;
+    stream_.tcp().expires_never(); // the open deadline ends with the open
     return finish({}, step::connect);
   }
   auto& host = origin_->url.host;
@@ -613,6 +614,7 @@ void origin_link::on_handshake(error_code ec) {
     return finish(ec, step::handshake);
   }
   open_ = true;
+  stream_.tcp().expires_never(); // the open deadline ends with the open
   finish({}, step::handshake);
 }
 

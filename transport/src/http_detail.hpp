@@ -221,7 +221,8 @@ public:
   }
 
   /// Resolves, connects and (for https) handshakes; `done` runs on the
-  /// strand with the failing step, unless `close()` came first.
+  /// strand with the failing step, unless `close()` came first. Once open,
+  /// the stream has no expiry: the owner sets its own deadlines.
   void async_open(clock_type::time_point deadline, open_handler done);
 
   /// Cancels everything and closes the socket (idempotent). A pending
