@@ -477,11 +477,11 @@ make_origin(const parsed_url& url, const http_options& opts,
 
 // -- socket -------------------------------------------------------------------
 
-socket_stream::socket_stream(const strand_type& strand, ssl::context* tls) {
+socket_stream::socket_stream(const executor_type& ex, ssl::context* tls) {
   if (tls != nullptr)
-    tls_.emplace(strand, *tls);
+    tls_.emplace(ex, *tls);
   else
-    plain_.emplace(strand);
+    plain_.emplace(ex);
 }
 
 void socket_stream::close() noexcept {
@@ -493,12 +493,12 @@ void socket_stream::close() noexcept {
 
 // -- connect sequence ---------------------------------------------------------
 
-origin_link::origin_link(const strand_type& strand,
+origin_link::origin_link(const executor_type& ex,
                          std::shared_ptr<const origin_info> origin)
   : origin_(std::move(origin)),
-    stream_(strand, origin_->tls.get()),
-    resolver_(strand),
-    timer_(strand) {
+    stream_(ex, origin_->tls.get()),
+    resolver_(ex),
+    timer_(ex) {
   // nop
 }
 

@@ -15,7 +15,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -44,7 +43,10 @@ namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
-using strand_type = net::strand<net::io_context::executor_type>;
+/// Where a stream or channel runs: its io thread's loop. Each loop is run
+/// by exactly one thread (see io_runtime), so the handlers of one object
+/// never run concurrently and need no strand.
+using executor_type = net::io_context::executor_type;
 
 // -- the io context ---------------------------------------------------------
 
@@ -72,9 +74,25 @@ public:
     // nop
   }
 
-  /// Destroys every pending handler; later posts are dropped at once.
+  /// Destroys every pending handler; later `post`s are dropped at once.
+  /// Called once the loop's thread has stopped.
   void shutdown_services() {
+    shut_down_.store(true);
+    // A `post` that saw the flag clear finishes before the queue goes.
+    while (posting_.load() != 0)
+      std::this_thread::yield();
     shutdown();
+  }
+
+  /// Queues `f` on the loop; thread-safe. After `shutdown_services`, `f` is
+  /// destroyed at once instead (Asio would keep it queued, unrun and
+  /// undestroyed, for as long as the context lives).
+  template <class F>
+  void post(F&& f) {
+    posting_.fetch_add(1);
+    if (!shut_down_.load())
+      net::post(get_executor(), std::forward<F>(f));
+    posting_.fetch_sub(1);
   }
 
   /// Registers a member (weakly); thread-safe.
@@ -84,6 +102,10 @@ public:
   void abandon_members();
 
 private:
+  /// Set (sequentially consistent) before the queue is destroyed; `post`
+  /// counts itself in `posting_` before it looks at the flag.
+  std::atomic<bool> shut_down_{false};
+  std::atomic<size_t> posting_{0};
   std::mutex members_mtx_;
   std::vector<std::weak_ptr<runtime_member>> members_;
   /// Prune expired members when the list reaches this size.
@@ -155,7 +177,7 @@ class socket_stream {
 public:
   using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-  socket_stream(const strand_type& strand, ssl::context* tls);
+  socket_stream(const executor_type& ex, ssl::context* tls);
 
   /// The TCP layer (timeouts, close).
   beast::tcp_stream& tcp() noexcept {
@@ -204,7 +226,7 @@ class origin_link : public std::enable_shared_from_this<origin_link> {
 public:
   using open_handler = std::function<void(error_code, step)>;
 
-  origin_link(const strand_type& strand,
+  origin_link(const executor_type& ex,
               std::shared_ptr<const origin_info> origin);
 
   socket_stream& stream() noexcept {
@@ -221,7 +243,7 @@ public:
   }
 
   /// Resolves, connects and (for https) handshakes; `done` runs on the
-  /// strand with the failing step, unless `close()` came first. Once open,
+  /// io thread with the failing step, unless `close()` came first. Once open,
   /// the stream has no expiry: the owner sets its own deadlines.
   void async_open(clock_type::time_point deadline, open_handler done);
 

@@ -5,7 +5,8 @@
 //        http:  ... on_wait -> read_response -> on_response -> finish -> dispatch
 //        https: ... on_tls_read -> on_response -> finish -> dispatch
 //
-// One strand per channel serializes the pool and all its connections.
+// The channel and all its connections run on one io thread (no strand
+// needed: each loop has one thread).
 //
 // Memory: an idle connection holds its link and nothing else; the response
 // parser, the request head and unparsed response bytes live from `send` to
@@ -191,9 +192,9 @@ public:
   channel_impl(context_ptr ctx, const parsed_url& origin,
                const http_options& opts)
     : ctx_(std::move(ctx)),
-      strand_(net::make_strand(ctx_->get_executor())),
+      ex_(ctx_->get_executor()),
       origin_(make_origin(origin, opts, request_kind::post)),
-      timer_(strand_),
+      timer_(ex_),
       max_conns_(std::max<size_t>(opts.max_post_connections, 1)) {
     // nop
   }
@@ -207,15 +208,15 @@ public:
 
   /// Thread-safe.
   void post(job_ptr job) {
-    net::post(strand_, [self = shared_from_this(), j = std::move(job)]() mutable {
+    ctx_->post([self = shared_from_this(), j = std::move(job)]() mutable {
       self->enqueue(std::move(j));
     });
   }
 
   /// Thread-safe.
   void close() {
-    net::post(strand_,
-              [self = shared_from_this()] { self->do_close("channel closed"); });
+    ctx_->post(
+      [self = shared_from_this()] { self->do_close("channel closed"); });
   }
 
   const http_options& opts() const noexcept {
@@ -264,7 +265,7 @@ private:
 
   conn_ptr new_conn() {
     auto c = std::make_shared<post_conn>();
-    c->link = std::make_shared<origin_link>(strand_, origin_);
+    c->link = std::make_shared<origin_link>(ex_, origin_);
     conns_.push_back(c);
     return c;
   }
@@ -452,7 +453,7 @@ private:
       return arm_wait(c);
     // A full read: more may be there, and no readiness edge would say so.
     c->waiting = true;
-    net::post(strand_, [self = shared_from_this(), c] {
+    ctx_->post([self = shared_from_this(), c] {
       self->on_wait(c, {});
     });
   }
@@ -648,7 +649,7 @@ private:
 
   /// Declared first: the io_context outlives every Asio object below.
   context_ptr ctx_;
-  strand_type strand_;
+  executor_type ex_;
   std::shared_ptr<const origin_info> origin_;
   /// The deadline timer: armed for `timer_at_` while `timer_armed_`.
   net::steady_timer timer_;

@@ -6,7 +6,7 @@
 //     '-- 2xx event-stream: on_open, deliver -> read_body -> on_readable (http)
 //                                       ^                   or on_tls_read
 //                                       '____________________________|
-// Everything runs on the session's strand. `finish` is the only way out and
+// Everything runs on the session's io thread. `finish` is the only way out and
 // runs once; a completion that arrives after it is dropped (`closed_`).
 // The body goes from the read buffer straight into the sse_parser through
 // `consumer_body`; the events of one read are handed over in one call.
@@ -50,7 +50,7 @@ public:
               std::shared_ptr<sse_stream_handler> handler,
               std::string last_event_id)
     : ctx_(std::move(ctx)),
-      strand_(net::make_strand(ctx_->get_executor())),
+      ex_(ctx_->get_executor()),
       origin_(make_origin(url, opts, request_kind::sse_get)),
       url_text_(redact(url.text)),
       handler_(std::move(handler)),
@@ -72,12 +72,12 @@ public:
   }
 
   void start() {
-    net::post(strand_, [self = shared_from_this()] { self->run(); });
+    ctx_->post([self = shared_from_this()] { self->run(); });
   }
 
   /// Thread-safe.
   void close() {
-    net::post(strand_, [self = shared_from_this()] {
+    ctx_->post([self = shared_from_this()] {
       self->finish(make_error(transport_errc::cancelled,
                               "GET " + self->url_text_
                                 + ": closed by the client"));
@@ -103,7 +103,7 @@ private:
   void run() {
     if (closed_)
       return;
-    link_ = std::make_shared<origin_link>(strand_, origin_);
+    link_ = std::make_shared<origin_link>(ex_, origin_);
     link_->async_open(clock_type::now() + opts().connect_timeout,
                       [self = shared_from_this()](error_code ec, step where) {
                         self->on_link_open(ec, where);
@@ -269,7 +269,7 @@ private:
       // The last read filled the buffer: more may be waiting, and no new
       // readiness edge would announce it. Read again after pending work.
       read_again_ = false;
-      net::post(strand_, [self = shared_from_this()] {
+      ctx_->post([self = shared_from_this()] {
         self->on_readable({});
       });
       return;
@@ -472,7 +472,7 @@ private:
 
   /// Declared first: the io_context outlives every Asio object below.
   context_ptr ctx_;
-  strand_type strand_;
+  executor_type ex_;
   std::shared_ptr<const origin_info> origin_;
   std::string url_text_;
   std::shared_ptr<sse_stream_handler> handler_;
