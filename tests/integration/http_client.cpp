@@ -453,6 +453,43 @@ uint16_t closed_port() {
   return port;
 }
 
+/// A loopback port whose accept queue is full: a listener with backlog 0
+/// that never accepts, plus connections filling its queue. The kernel
+/// drops further SYNs, so a new connect neither succeeds nor fails.
+class full_listener {
+public:
+  full_listener() : acc_(ctx_) {
+    tcp::endpoint ep{net::ip::make_address("127.0.0.1"), 0};
+    acc_.open(ep.protocol());
+    acc_.bind(ep);
+    acc_.listen(0);
+    port_ = acc_.local_endpoint().port();
+    // Fill the queue: non-blocking connects (the ones beyond the queue
+    // stay in progress and keep retrying their SYN).
+    tcp::endpoint target{ep.address(), port_};
+    for (int i = 0; i < 8; ++i) {
+      tcp::socket s{ctx_};
+      s.open(tcp::v4());
+      s.non_blocking(true);
+      // Asio's connect would poll until done even on a non-blocking socket.
+      auto len = static_cast<socklen_t>(target.size());
+      [[maybe_unused]] auto rc = ::connect(s.native_handle(), target.data(),
+                                           len);
+      fillers_.push_back(std::move(s));
+    }
+  }
+
+  uint16_t port() const {
+    return port_;
+  }
+
+private:
+  net::io_context ctx_;
+  tcp::acceptor acc_;
+  uint16_t port_ = 0;
+  std::vector<tcp::socket> fillers_;
+};
+
 // -- the SSE client side ------------------------------------------------------
 
 /// What an sse_stream_handler saw, in order.
@@ -1088,6 +1125,74 @@ CAF_TEST(destroying the io runtime closes open streams exactly once) {
   stream->close();
   stream.reset();
   CAF_CHECK_EQUAL(rec->log().closes.size(), 1u);
+}
+
+CAF_TEST(a GET never answered times out after connect_timeout) {
+  test_server srv{[](server_conn& c) {
+    if (c.read_request())
+      c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  auto start = steady::now();
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto elapsed = steady::now() - start;
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "timeout");
+  CAF_CHECK_EQUAL(err.message, "read response from " + srv.url("/sse")
+                                 + ": timed out after 300 ms");
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(srv.wait_closed(1)); // the client closed the socket
+}
+
+CAF_TEST(an error body that stalls ends the excerpt at its deadline) {
+  test_server srv{[](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\n"
+            "overloaded");
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  auto start = steady::now();
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto elapsed = steady::now() - start;
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "http_status");
+  CAF_CHECK_EQUAL(err.status, 503);
+  CAF_CHECK_EQUAL(err.body_excerpt, "overloaded");
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(elapsed < 3s);
+}
+
+CAF_TEST(a connect that never completes times out for GET and POST) {
+  full_listener peer;
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  auto base = "http://127.0.0.1:" + std::to_string(peer.port());
+  auto rec = std::make_shared<recorder>();
+  auto start = steady::now();
+  auto stream = open_sse_stream(rt, url_of(base + "/sse"), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto elapsed = steady::now() - start;
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "timeout");
+  CAF_CHECK_EQUAL(err.message,
+                  "connect to " + base + "/sse: timed out after 300 ms");
+  CAF_CHECK(elapsed >= 280ms);
+  auto ch = make_post_channel(rt, url_of(base + "/sse"), opts);
+  auto r = post_and_wait(*ch, "/message");
+  CAF_CHECK_EQUAL(code(r.error), "timeout");
+  CAF_CHECK_EQUAL(r.error.message,
+                  "connect to " + base + "/message: timed out after 300 ms");
 }
 
 CAF_TEST(a refused connection is connect_failed with a clear message) {
@@ -1730,6 +1835,28 @@ CAF_TEST(https checks the host name against the certificate) {
     CAF_CHECK(contains(err.message, why));
     CAF_MESSAGE("message: " << err.message);
   }
+}
+
+CAF_TEST(a TLS handshake never answered times out for GET and POST) {
+  // A plain server that never speaks TLS: the handshake waits for bytes.
+  test_server srv{[](server_conn& c) { c.wait_eof(); }};
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  opts.tls.insecure = true;
+  auto base = "https://127.0.0.1:" + std::to_string(srv.port());
+  auto rec = std::make_shared<recorder>();
+  auto stream = open_sse_stream(rt, url_of(base + "/sse"), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "timeout");
+  CAF_CHECK_EQUAL(err.message,
+                  "TLS handshake with " + base + "/sse: timed out after 300 ms");
+  auto ch = make_post_channel(rt, url_of(base + "/sse"), opts);
+  auto r = post_and_wait(*ch, "/message");
+  CAF_CHECK_EQUAL(code(r.error), "timeout");
+  CAF_CHECK_EQUAL(r.error.message, "TLS handshake with " + base
+                                     + "/message: timed out after 300 ms");
 }
 
 CAF_TEST(an unreadable ca_file is tls_failed) {

@@ -485,76 +485,72 @@ socket_stream::socket_stream(const executor_type& ex, ssl::context* tls) {
 }
 
 void socket_stream::close() noexcept {
-  auto& s = tcp();
+  auto& s = socket();
   error_code ec;
-  s.socket().cancel(ec);
-  s.close();
+  s.cancel(ec);
+  s.close(ec);
 }
 
 // -- connect sequence ---------------------------------------------------------
 
 origin_link::origin_link(const executor_type& ex,
                          std::shared_ptr<const origin_info> origin)
-  : origin_(std::move(origin)),
-    stream_(ex, origin_->tls.get()),
-    resolver_(ex),
-    timer_(ex) {
+  : origin_(std::move(origin)), stream_(ex, origin_->tls.get()), timer_(ex) {
   // nop
 }
 
 void origin_link::async_open(clock_type::time_point deadline,
                              open_handler done) {
-  deadline_ = deadline;
   done_ = std::move(done);
   auto& url = origin_->url;
   if (url.is_tls && !origin_->tls) {
-    net::post(stream_.tcp().get_executor(),
-              [self = shared_from_this()] {
-                if (!self->closed_)
-                  self->finish(make_error_code(net::error::invalid_argument),
-                               step::tls_setup);
-              });
+    net::post(timer_.get_executor(), [self = shared_from_this()] {
+      if (!self->closed_)
+        self->finish(make_error_code(net::error::invalid_argument),
+                     step::tls_setup);
+    });
     return;
   }
+  timer_.expires_at(deadline);
+  timer_.async_wait(
+    beast::bind_front_handler(&origin_link::on_deadline, shared_from_this()));
   error_code ec;
   auto addr = net::ip::make_address(url.host, ec);
   if (!ec) {
     // An IP literal needs no resolver (and no resolver thread).
-    stream_.tcp().expires_at(deadline_);
-    stream_.tcp().async_connect(
+    stream_.socket().async_connect(
       tcp::endpoint{addr, url.port},
       beast::bind_front_handler(&origin_link::on_connect, shared_from_this()));
     return;
   }
-  resolving_ = true;
-  timer_.expires_at(deadline_);
-  timer_.async_wait(beast::bind_front_handler(&origin_link::on_resolve_timer,
-                                              shared_from_this()));
-  resolver_.async_resolve(
+  resolver_ = std::make_unique<resolver_type>(timer_.get_executor());
+  resolver_->async_resolve(
     url.host, std::to_string(url.port),
     beast::bind_front_handler(&origin_link::on_resolve, shared_from_this()));
 }
 
-void origin_link::on_resolve_timer(error_code ec) {
-  if (ec == net::error::operation_aborted || closed_ || !resolving_)
+void origin_link::on_deadline(error_code ec) {
+  if (ec == net::error::operation_aborted || closed_ || open_ || !done_)
     return;
-  resolve_timed_out_ = true;
-  resolver_.cancel();
+  // The step in progress completes with an error and reports the timeout.
+  timed_out_ = true;
+  if (resolver_)
+    resolver_->cancel();
+  stream_.close();
 }
 
 void origin_link::on_resolve(error_code ec,
                              tcp::resolver::results_type results) {
-  resolving_ = false;
-  timer_.cancel();
+  resolver_.reset();
   if (closed_)
     return;
-  if (resolve_timed_out_)
+  if (timed_out_)
     return finish(make_error_code(beast::error::timeout), step::resolve);
   if (ec)
     return finish(ec, step::resolve);
-  stream_.tcp().expires_at(deadline_);
-  stream_.tcp().async_connect(
-    results, [self = shared_from_this()](error_code err, const tcp::endpoint&) {
+  net::async_connect(
+    stream_.socket(), results,
+    [self = shared_from_this()](error_code err, const tcp::endpoint&) {
       self->on_connect(err);
     });
 }
@@ -562,12 +558,14 @@ void origin_link::on_resolve(error_code ec,
 void origin_link::on_connect(error_code ec) {
   if (closed_)
     return;
+  if (timed_out_)
+    return finish(make_error_code(beast::error::timeout), step::connect);
   if (ec)
     return finish(ec, step::connect);
   auto* tls = stream_.tls();
   if (tls == nullptr) {
     open_ = true;
-    stream_.tcp().expires_never(); // the open deadline ends with the open
+    timer_.cancel();
     return finish({}, step::connect);
   }
   auto& host = origin_->url.host;
@@ -596,7 +594,6 @@ void origin_link::on_connect(error_code ec) {
                                net::error::get_ssl_category()},
                     step::handshake);
   }
-  stream_.tcp().expires_at(deadline_);
   tls->async_handshake(ssl::stream_base::client,
                        beast::bind_front_handler(&origin_link::on_handshake,
                                                  shared_from_this()));
@@ -605,6 +602,8 @@ void origin_link::on_connect(error_code ec) {
 void origin_link::on_handshake(error_code ec) {
   if (closed_)
     return;
+  if (timed_out_)
+    return finish(make_error_code(beast::error::timeout), step::handshake);
   if (ec) {
     // Say why verification failed ("Hostname mismatch", "unable to get
     // local issuer certificate", ...): the error code alone cannot.
@@ -614,7 +613,7 @@ void origin_link::on_handshake(error_code ec) {
     return finish(ec, step::handshake);
   }
   open_ = true;
-  stream_.tcp().expires_never(); // the open deadline ends with the open
+  timer_.cancel();
   finish({}, step::handshake);
 }
 
@@ -630,10 +629,10 @@ void origin_link::close() noexcept {
     return;
   closed_ = true;
   open_ = false;
-  resolving_ = false;
   done_ = nullptr;
   timer_.cancel();
-  resolver_.cancel();
+  if (resolver_)
+    resolver_->cancel();
   stream_.close();
 }
 

@@ -16,7 +16,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #pragma GCC diagnostic pop
@@ -47,6 +47,13 @@ using clock_type = std::chrono::steady_clock;
 /// by exactly one thread (see io_runtime), so the handlers of one object
 /// never run concurrently and need no strand.
 using executor_type = net::io_context::executor_type;
+/// A TCP socket, timer and resolver on such an executor (no type erasure:
+/// smaller objects and operations than with any_io_executor).
+using socket_type = net::basic_stream_socket<tcp, executor_type>;
+using timer_type = net::basic_waitable_timer<clock_type,
+                                             net::wait_traits<clock_type>,
+                                             executor_type>;
+using resolver_type = net::ip::basic_resolver<tcp, executor_type>;
 
 // -- the io context ---------------------------------------------------------
 
@@ -172,15 +179,17 @@ std::string millis(std::chrono::milliseconds d);
 
 // -- the socket -------------------------------------------------------------
 
-/// A TCP stream with an optional TLS layer: one code path for http and https.
+/// A TCP socket with an optional TLS layer: one code path for http and
+/// https. No timeouts of its own (Beast's tcp_stream keeps three timers per
+/// stream and arms one per operation): owners keep deadlines with timers.
 class socket_stream {
 public:
-  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+  using tls_stream = beast::ssl_stream<socket_type>;
 
   socket_stream(const executor_type& ex, ssl::context* tls);
 
-  /// The TCP layer (timeouts, close).
-  beast::tcp_stream& tcp() noexcept {
+  /// The TCP socket.
+  socket_type& socket() noexcept {
     return tls_ ? tls_->next_layer() : *plain_;
   }
 
@@ -203,7 +212,7 @@ public:
   void close() noexcept;
 
 private:
-  std::optional<beast::tcp_stream> plain_;
+  std::optional<socket_type> plain_;
   std::optional<tls_stream> tls_;
 };
 
@@ -218,10 +227,10 @@ enum class step : uint8_t {
   read_body,
 };
 
-/// One connection to an origin: resolve (with a timer; IP literals skip the
-/// resolver), connect and TLS handshake under one deadline. The owner drives
-/// the HTTP exchange on `stream()` afterwards. Lives in a shared_ptr; every
-/// pending operation holds it.
+/// One connection to an origin: resolve (IP literals skip the resolver),
+/// connect and TLS handshake under one deadline, kept by the link's timer.
+/// The owner drives the HTTP exchange on `stream()` afterwards. Lives in a
+/// shared_ptr; every pending operation holds it.
 class origin_link : public std::enable_shared_from_this<origin_link> {
 public:
   using open_handler = std::function<void(error_code, step)>;
@@ -237,14 +246,14 @@ public:
     return buffer_;
   }
 
-  /// The connect timer; free for the owner once the link is open.
-  net::steady_timer& timer() noexcept {
+  /// The open deadline's timer; free for the owner once the link is open.
+  timer_type& timer() noexcept {
     return timer_;
   }
 
   /// Resolves, connects and (for https) handshakes; `done` runs on the
-  /// io thread with the failing step, unless `close()` came first. Once open,
-  /// the stream has no expiry: the owner sets its own deadlines.
+  /// io thread with the failing step, unless `close()` came first. At the
+  /// deadline the socket is closed and `done` gets beast's `timeout`.
   void async_open(clock_type::time_point deadline, open_handler done);
 
   /// Cancels everything and closes the socket (idempotent). A pending
@@ -260,9 +269,9 @@ public:
     return open_;
   }
 
-  /// True if the resolve timer fired.
-  bool resolve_timed_out() const noexcept {
-    return resolve_timed_out_;
+  /// True if the open deadline passed.
+  bool timed_out() const noexcept {
+    return timed_out_;
   }
 
   /// Extra words on a failure (the certificate verify error), or empty.
@@ -272,21 +281,20 @@ public:
 
 private:
   void on_resolve(error_code ec, tcp::resolver::results_type results);
-  void on_resolve_timer(error_code ec);
+  void on_deadline(error_code ec);
   void on_connect(error_code ec);
   void on_handshake(error_code ec);
   void finish(error_code ec, step where);
 
   std::shared_ptr<const origin_info> origin_;
   socket_stream stream_;
-  tcp::resolver resolver_;
-  net::steady_timer timer_;
+  /// Only for host names (IP literals connect at once).
+  std::unique_ptr<resolver_type> resolver_;
+  timer_type timer_;
   beast::flat_buffer buffer_;
-  clock_type::time_point deadline_;
   open_handler done_;
   std::string detail_;
-  bool resolving_ = false;
-  bool resolve_timed_out_ = false;
+  bool timed_out_ = false;
   bool open_ = false;
   bool closed_ = false;
 };

@@ -275,7 +275,7 @@ private:
     if (c->tls() && c->waiting) {
       // The idle watch ends; OpenSSL reads the response.
       error_code ec;
-      c->link->stream().tcp().socket().cancel(ec);
+      c->link->stream().socket().cancel(ec);
     }
     if (c->link->open())
       return send(c);
@@ -302,7 +302,7 @@ private:
       auto& job = *c->job;
       if (where == step::tls_setup)
         return fail(c, transport_errc::tls_failed, origin_->tls_error);
-      auto timed_out = c->link->resolve_timed_out();
+      auto timed_out = c->link->timed_out();
       return fail(c, classify(where, ec, timed_out),
                   step_message(where, url_of(job), ec, timed_out,
                                c->open_budget, c->link->detail()));
@@ -375,8 +375,8 @@ private:
     if (c->waiting || c->link->closed())
       return;
     c->waiting = true;
-    c->link->stream().tcp().socket().async_wait(
-      tcp::socket::wait_read, [self = shared_from_this(), c](error_code ec) {
+    c->link->stream().socket().async_wait(
+      socket_type::wait_read, [self = shared_from_this(), c](error_code ec) {
         self->on_wait(c, ec);
       });
   }
@@ -412,7 +412,7 @@ private:
     std::memcpy(buf, c->pending.data(), kept);
     auto want = thread_buffer_size - kept;
     error_code ec;
-    auto n = read_now(c->link->stream().tcp().socket().native_handle(),
+    auto n = read_now(c->link->stream().socket().native_handle(),
                       buf + kept, want, ec);
     if (ec == net::error::would_block)
       return arm_wait(c);
@@ -463,7 +463,7 @@ private:
   /// over from the last response (nothing to read) is just a stale wake-up.
   void on_idle_readable(const conn_ptr& c) {
     error_code ec;
-    read_now(c->link->stream().tcp().socket().native_handle(), thread_buffer(),
+    read_now(c->link->stream().socket().native_handle(), thread_buffer(),
              1, ec);
     if (ec == net::error::would_block)
       return arm_wait(c);
@@ -652,7 +652,7 @@ private:
   executor_type ex_;
   std::shared_ptr<const origin_info> origin_;
   /// The deadline timer: armed for `timer_at_` while `timer_armed_`.
-  net::steady_timer timer_;
+  timer_type timer_;
   clock_type::time_point timer_at_;
   size_t max_conns_;
   job_queue queue_;

@@ -96,8 +96,13 @@ private:
     return origin_->opts;
   }
 
-  beast::tcp_stream& tcp() noexcept {
-    return link_->stream().tcp();
+  socket_type& socket() noexcept {
+    return link_->stream().socket();
+  }
+
+  /// The error of an operation the header deadline cut short.
+  error_code cut(error_code ec) const noexcept {
+    return timed_out_ ? make_error_code(beast::error::timeout) : ec;
   }
 
   void run() {
@@ -117,7 +122,7 @@ private:
       if (where == step::tls_setup)
         return finish(
           make_error(transport_errc::tls_failed, origin_->tls_error));
-      auto timed_out = link_->resolve_timed_out();
+      auto timed_out = link_->timed_out();
       return finish(make_error(classify(where, ec, timed_out),
                                step_message(where, url_text_, ec, timed_out,
                                             opts().connect_timeout,
@@ -139,7 +144,7 @@ private:
       request_ += "\r\n";
     }
     request_ += "\r\n";
-    tcp().expires_after(opts().connect_timeout);
+    arm_timer(clock_type::now() + opts().connect_timeout);
     link_->stream().visit([this](auto& s) {
       net::async_write(s, net::buffer(request_),
                        beast::bind_front_handler(&sse_session::on_write,
@@ -151,12 +156,12 @@ private:
     if (closed_)
       return;
     if (ec)
-      return fail_step(step::write, ec, opts().connect_timeout);
+      return fail_step(step::write, cut(ec), opts().connect_timeout);
     std::string{}.swap(request_); // sent: the stream may live for days
     parser_.emplace();
     parser_->body_limit(boost::none); // the stream has no end
     parser_->get().body() = static_cast<body_consumer*>(this);
-    tcp().expires_after(opts().connect_timeout);
+    arm_timer(clock_type::now() + opts().connect_timeout);
     link_->stream().visit([this](auto& s) {
       http::async_read_header(s, link_->buffer(), *parser_,
                               beast::bind_front_handler(
@@ -169,7 +174,7 @@ private:
     if (closed_)
       return;
     if (ec)
-      return fail_step(step::read_header, ec, opts().connect_timeout);
+      return fail_step(step::read_header, cut(ec), opts().connect_timeout);
     auto& res = parser_->get();
     status_ = static_cast<int>(res.result_int());
     if (status_ < 200 || status_ > 299) {
@@ -179,8 +184,9 @@ private:
       if (parser_->is_done())
         return fail_status();
       // The excerpt is a courtesy: read it under a short deadline.
-      tcp().expires_after(
-        std::min(opts().connect_timeout, std::chrono::milliseconds{2000}));
+      arm_timer(clock_type::now()
+                + std::min(opts().connect_timeout,
+                           std::chrono::milliseconds{2000}));
       return read_excerpt();
     }
     auto content_type = res[http::field::content_type];
@@ -197,8 +203,7 @@ private:
     // The parser needs no header fields for the body: free them.
     res.clear();
     res.reason({});
-    tcp().expires_never(); // from now on the idle timer watches the stream
-    start_idle_timer();
+    start_idle_timer(); // the header deadline ends here
     handler_->on_open(status_);
     // Events that came with the header; a plain stream then lets go of the
     // link's buffer and keeps only what the parser could not take.
@@ -274,7 +279,7 @@ private:
       });
       return;
     }
-    tcp().socket().async_wait(tcp::socket::wait_read,
+    socket().async_wait(socket_type::wait_read,
                               [self = shared_from_this()](error_code ec) {
                                 self->on_readable(ec);
                               });
@@ -292,7 +297,7 @@ private:
     auto kept = pending_.size();
     std::memcpy(buf, pending_.data(), kept);
     auto want = std::min(max_read_size_, thread_buffer_size - kept);
-    auto n = read_now(tcp().socket().native_handle(), buf + kept, want, ec);
+    auto n = read_now(socket().native_handle(), buf + kept, want, ec);
     if (ec == net::error::would_block)
       return read_body();
     if (n == 0)
@@ -389,40 +394,55 @@ private:
     read_body();
   }
 
-  // -- idle timeout -------------------------------------------------------------
+  // -- deadlines ----------------------------------------------------------------
   //
-  // One timer armed for the idle limit after the last data; a read only
-  // notes the time, and the timer re-arms itself when it fires early.
+  // The link's timer: until the stream is open it is the deadline of the
+  // request and of the response header (each connect_timeout) or of the
+  // error excerpt; at the deadline the socket is closed and the operation
+  // in progress reports the timeout. Then it is the idle timeout: armed for
+  // the limit after the last data; a read only notes the time, and the
+  // timer re-arms itself when it fires early.
+
+  void arm_timer(clock_type::time_point at) {
+    auto& timer = link_->timer();
+    timer.expires_at(at); // a pending wait ends with operation_aborted
+    timer.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec != net::error::operation_aborted)
+        self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    if (closed_)
+      return;
+    if (mode_ != mode::events) {
+      timed_out_ = true;
+      error_code ignored;
+      socket().close(ignored);
+      return;
+    }
+    if (opts().idle_timeout.count() <= 0)
+      return; // the header deadline, fired just as the header came
+    auto due = last_data_ + opts().idle_timeout;
+    if (clock_type::now() < due)
+      return arm_timer(due);
+    finish(make_error(transport_errc::timeout,
+                      "no data from " + url_text_ + " for "
+                        + millis(opts().idle_timeout)));
+  }
 
   void start_idle_timer() {
-    if (opts().idle_timeout.count() <= 0)
+    if (opts().idle_timeout.count() <= 0) {
+      link_->timer().cancel();
       return;
+    }
     last_data_ = clock_type::now();
-    arm_idle_timer(last_data_ + opts().idle_timeout);
+    arm_timer(last_data_ + opts().idle_timeout);
   }
 
   void touch() {
     if (opts().idle_timeout.count() > 0)
       last_data_ = clock_type::now();
-  }
-
-  void arm_idle_timer(clock_type::time_point at) {
-    auto& timer = link_->timer();
-    timer.expires_at(at);
-    timer.async_wait([self = shared_from_this()](error_code ec) {
-      self->on_idle_timer(ec);
-    });
-  }
-
-  void on_idle_timer(error_code ec) {
-    if (closed_ || ec == net::error::operation_aborted)
-      return;
-    auto due = last_data_ + opts().idle_timeout;
-    if (clock_type::now() < due)
-      return arm_idle_timer(due);
-    finish(make_error(transport_errc::timeout,
-                      "no data from " + url_text_ + " for "
-                        + millis(opts().idle_timeout)));
   }
 
   // body_consumer: bytes straight from the read buffer.
@@ -502,6 +522,8 @@ private:
   bool overflow_ = false;
   /// Plain http: the last read filled the buffer, read again at once.
   bool read_again_ = false;
+  /// The header (or excerpt) deadline closed the socket.
+  bool timed_out_ = false;
   bool closed_ = false;
 };
 
