@@ -12,6 +12,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -315,6 +316,50 @@ std::string step_message(step where, std::string_view url,
 /// Makes a transport_error with a code and message.
 transport_error make_error(transport_errc code, std::string message,
                            int status = 0);
+
+// -- operations that wait long ------------------------------------------------
+
+/// Allocates with plain operator new, exactly the size asked for.
+template <class T>
+struct exact_allocator {
+  using value_type = T;
+
+  exact_allocator() noexcept = default;
+
+  template <class U>
+  exact_allocator(const exact_allocator<U>&) noexcept {
+    // nop
+  }
+
+  T* allocate(size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+
+  void deallocate(T* ptr, size_t) noexcept {
+    ::operator delete(ptr);
+  }
+
+  template <class U>
+  bool operator==(const exact_allocator<U>&) const noexcept {
+    return true;
+  }
+
+  template <class U>
+  bool operator!=(const exact_allocator<U>&) const noexcept {
+    return false;
+  }
+};
+
+/// Wraps the handler of an operation that may stay pending for hours (the
+/// readiness wait of an idle stream or connection, a deadline): Asio then
+/// allocates the operation with its own size instead of taking its thread's
+/// recycled block, which is as large as the largest operation that ran
+/// before it (a composed write) and would stay parked in every idle stream.
+template <class Handler>
+auto long_lived(Handler&& handler) {
+  return net::bind_allocator(exact_allocator<void>{},
+                             std::forward<Handler>(handler));
+}
 
 // -- reading ------------------------------------------------------------------
 

@@ -376,9 +376,10 @@ private:
       return;
     c->waiting = true;
     c->link->stream().socket().async_wait(
-      socket_type::wait_read, [self = shared_from_this(), c](error_code ec) {
+      socket_type::wait_read,
+      long_lived([self = shared_from_this(), c](error_code ec) {
         self->on_wait(c, ec);
-      });
+      }));
   }
 
   void on_wait(const conn_ptr& c, error_code ec) {
@@ -586,10 +587,10 @@ private:
     timer_armed_ = true;
     timer_at_ = at;
     timer_.expires_at(at); // a pending wait ends with operation_aborted
-    timer_.async_wait([self = shared_from_this()](error_code ec) {
+    timer_.async_wait(long_lived([self = shared_from_this()](error_code ec) {
       if (ec != net::error::operation_aborted)
         self->on_deadline();
-    });
+    }));
   }
 
   /// Closes the connections of expired jobs (their next completion fails

@@ -280,9 +280,9 @@ private:
       return;
     }
     socket().async_wait(socket_type::wait_read,
-                              [self = shared_from_this()](error_code ec) {
-                                self->on_readable(ec);
-                              });
+                        long_lived([self = shared_from_this()](error_code ec) {
+                          self->on_readable(ec);
+                        }));
   }
 
   /// Plain http: the socket is readable (or was, for a stale wake-up).
@@ -406,10 +406,10 @@ private:
   void arm_timer(clock_type::time_point at) {
     auto& timer = link_->timer();
     timer.expires_at(at); // a pending wait ends with operation_aborted
-    timer.async_wait([self = shared_from_this()](error_code ec) {
+    timer.async_wait(long_lived([self = shared_from_this()](error_code ec) {
       if (ec != net::error::operation_aborted)
         self->on_timer();
-    });
+    }));
   }
 
   void on_timer() {
