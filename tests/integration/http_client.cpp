@@ -1315,6 +1315,33 @@ CAF_TEST(a POST answered 202 is ok and carries the expected headers) {
   CAF_CHECK_EQUAL(req.all("Authorization"), std::vector<std::string>{"Bearer t"});
 }
 
+CAF_TEST(a per-request header replaces a configured one of the same name) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      c.write(accepted);
+  }};
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.headers = {{"X-Custom", "v1"}, {"X-Other", "o"}};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  CAF_CHECK(post_and_wait(*ch, "/message", "{}",
+                          {{"x-custom", "v2"},
+                           {"User-Agent", "per-request/1"},
+                           {"X-Bad", "a\rb"}})
+              .ok);
+  auto reqs = srv.requests();
+  CAF_REQUIRE_EQUAL(reqs.size(), 1u);
+  auto& req = reqs[0];
+  CAF_CHECK_EQUAL(req.all("X-Custom"), std::vector<std::string>{"v2"});
+  CAF_CHECK_EQUAL(req.all("User-Agent"),
+                  std::vector<std::string>{"per-request/1"});
+  CAF_CHECK_EQUAL(req.header("X-Other"), "o");
+  CAF_CHECK_EQUAL(req.header("X-Bad"), "<none>");
+  CAF_CHECK_EQUAL(req.all("Content-Type"),
+                  std::vector<std::string>{"application/json"});
+  CAF_CHECK_EQUAL(req.header("Accept"), "application/json, text/event-stream");
+}
+
 CAF_TEST(a POST answered 404 reports status and the plain-text body) {
   test_server srv{[](server_conn& c) {
     while (c.read_request())

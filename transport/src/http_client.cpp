@@ -388,15 +388,20 @@ std::string origin_info::redacted(std::string_view target) const {
   return redact(text);
 }
 
-void append_merged_headers(std::string& out, const header_list& base,
+void append_merged_headers(std::string& out, std::string_view lines,
                            const header_list& extra, request_kind kind) {
-  for (auto& [name, value] : base) {
+  while (!lines.empty()) {
+    auto end = lines.find("\r\n");
+    auto line = lines.substr(0, end == std::string_view::npos ? lines.size()
+                                                              : end + 2);
+    lines.remove_prefix(line.size());
+    auto name = line.substr(0, line.find(':'));
     auto overridden = std::any_of(extra.begin(), extra.end(),
-                                  [&n = name](const auto& e) {
-                                    return iequals(e.first, n);
+                                  [name](const auto& e) {
+                                    return iequals(e.first, name);
                                   });
     if (!overridden)
-      append_line(out, name, value);
+      out.append(line);
   }
   for (auto& [name, value] : extra)
     if (valid_header(name, value) && !is_protected(name, kind))
@@ -408,8 +413,16 @@ make_origin(const parsed_url& url, const http_options& opts,
             request_kind kind) {
   auto result = std::make_shared<origin_info>();
   auto& o = *result;
-  o.url = url;
-  o.opts = opts;
+  o.host = url.host;
+  o.port = url.port;
+  o.is_tls = url.is_tls;
+  if (kind == request_kind::sse_get)
+    o.sse_target = url.target;
+  o.opts.connect_timeout = opts.connect_timeout;
+  o.opts.idle_timeout = opts.idle_timeout;
+  o.opts.post_timeout = opts.post_timeout;
+  o.opts.max_event_size = opts.max_event_size;
+  o.opts.verify_tls = opts.tls.verify && !opts.tls.insecure;
   o.origin_text = url.scheme + "://" + url.bracketed_host;
   if (!url.has_default_port()) {
     o.origin_text += ':';
@@ -418,7 +431,7 @@ make_origin(const parsed_url& url, const http_options& opts,
   o.host_line = "Host: " + url.host_header() + "\r\n";
   // Defaults first; a configured header of the same name replaces a default
   // (unless protected); other configured headers are appended in order.
-  auto& merged = o.merged;
+  header_list merged;
   if (kind == request_kind::sse_get) {
     merged.emplace_back("Accept", "text/event-stream");
     merged.emplace_back("Cache-Control", "no-cache");
@@ -446,6 +459,10 @@ make_origin(const parsed_url& url, const http_options& opts,
   if (url.has_userinfo && !has_authorization)
     merged.emplace_back("Authorization",
                         "Basic " + base64(url.user + ":" + url.password));
+  size_t lines = 0;
+  for (auto& [name, value] : merged)
+    lines += name.size() + value.size() + 4;
+  o.header_lines.reserve(lines);
   for (auto& [name, value] : merged)
     append_line(o.header_lines, name, value);
   // TLS context: verification on unless explicitly switched off.
@@ -502,8 +519,7 @@ origin_link::origin_link(const executor_type& ex,
 void origin_link::async_open(clock_type::time_point deadline,
                              open_handler done) {
   done_ = std::move(done);
-  auto& url = origin_->url;
-  if (url.is_tls && !origin_->tls) {
+  if (origin_->is_tls && !origin_->tls) {
     net::post(timer_.get_executor(), [self = shared_from_this()] {
       if (!self->closed_)
         self->finish(make_error_code(net::error::invalid_argument),
@@ -515,17 +531,17 @@ void origin_link::async_open(clock_type::time_point deadline,
   timer_.async_wait(
     beast::bind_front_handler(&origin_link::on_deadline, shared_from_this()));
   error_code ec;
-  auto addr = net::ip::make_address(url.host, ec);
+  auto addr = net::ip::make_address(origin_->host, ec);
   if (!ec) {
     // An IP literal needs no resolver (and no resolver thread).
     stream_.socket().async_connect(
-      tcp::endpoint{addr, url.port},
+      tcp::endpoint{addr, origin_->port},
       beast::bind_front_handler(&origin_link::on_connect, shared_from_this()));
     return;
   }
   resolver_ = std::make_unique<resolver_type>(timer_.get_executor());
   resolver_->async_resolve(
-    url.host, std::to_string(url.port),
+    origin_->host, std::to_string(origin_->port),
     beast::bind_front_handler(&origin_link::on_resolve, shared_from_this()));
 }
 
@@ -568,7 +584,7 @@ void origin_link::on_connect(error_code ec) {
     timer_.cancel();
     return finish({}, step::connect);
   }
-  auto& host = origin_->url.host;
+  auto& host = origin_->host;
   // SNI for names only (RFC 6066 forbids IP literals in SNI).
   if (!is_ip_literal(host)
       && SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
@@ -578,8 +594,7 @@ void origin_link::on_connect(error_code ec) {
     return finish(error_code{static_cast<int>(::ERR_get_error()),
                              net::error::get_ssl_category()},
                   step::handshake);
-  auto& tls_opts = origin_->opts.tls;
-  if (tls_opts.verify && !tls_opts.insecure) {
+  if (origin_->opts.verify_tls) {
     // Host name (or IP address) check by OpenSSL itself during chain
     // verification (what asio's host_name_verification does in a callback,
     // but with a precise verify error such as "Hostname mismatch").

@@ -129,10 +129,28 @@ inline context_ptr context_of(io_runtime& rt) {
 
 // -- the origin -------------------------------------------------------------
 
+/// The options a stream or channel still reads once it is made (headers,
+/// user agent and CA file are folded into its origin_info).
+struct origin_settings {
+  std::chrono::milliseconds connect_timeout{0};
+  std::chrono::milliseconds idle_timeout{0};
+  std::chrono::milliseconds post_timeout{0};
+  size_t max_event_size = 0;
+  /// Check the certificate chain and host name (verify and not insecure).
+  bool verify_tls = true;
+};
+
 /// Everything one stream or channel needs about its origin, computed once.
+/// Every held session has two (stream and channel): only what is used
+/// later is kept.
 struct origin_info {
-  parsed_url url;
-  http_options opts;
+  /// Host for DNS, SNI and the certificate check.
+  std::string host;
+  uint16_t port = 0;
+  bool is_tls = false;
+  /// SSE: the GET request target; empty for a POST channel.
+  std::string sse_target;
+  origin_settings opts;
   /// `scheme://host[:port]` (no userinfo), the prefix for targets in logs.
   std::string origin_text;
   /// The TLS context for https (shared by all connections of the origin).
@@ -142,8 +160,6 @@ struct origin_info {
   /// The merged request headers after Host (defaults, configured headers,
   /// Authorization from the userinfo), one "Name: value\r\n" line each.
   std::string header_lines;
-  /// The merged headers as pairs (for merging per-request extras).
-  header_list merged;
   /// "Host: <host_header>\r\n".
   std::string host_line;
 
@@ -159,9 +175,10 @@ std::shared_ptr<origin_info>
 make_origin(const parsed_url& url, const http_options& opts,
             request_kind kind);
 
-/// Appends the headers `base` overridden/extended by `extra` (same rules as
-/// for configured headers) as "Name: value\r\n" lines to `out`.
-void append_merged_headers(std::string& out, const header_list& base,
+/// Appends the header lines `lines` ("Name: value\r\n" each) except those
+/// `extra` names, then the headers of `extra` (same rules as for configured
+/// headers), to `out`.
+void append_merged_headers(std::string& out, std::string_view lines,
                            const header_list& extra, request_kind kind);
 
 /// Case-insensitive ASCII comparison.

@@ -219,7 +219,7 @@ public:
       [self = shared_from_this()] { self->do_close("channel closed"); });
   }
 
-  const http_options& opts() const noexcept {
+  const origin_settings& opts() const noexcept {
     return origin_->opts;
   }
 
@@ -324,7 +324,7 @@ private:
     if (job.extra.empty())
       head += origin_->header_lines;
     else
-      append_merged_headers(head, origin_->merged, job.extra,
+      append_merged_headers(head, origin_->header_lines, job.extra,
                             request_kind::post);
     head += "Content-Length: ";
     head += std::to_string(job.body.size());

@@ -92,7 +92,7 @@ public:
 private:
   enum class mode : uint8_t { header, excerpt, events };
 
-  const http_options& opts() const noexcept {
+  const origin_settings& opts() const noexcept {
     return origin_->opts;
   }
 
@@ -128,13 +128,12 @@ private:
                                             opts().connect_timeout,
                                             link_->detail())));
     }
-    auto& url = origin_->url;
-    request_.reserve(256 + origin_->header_lines.size());
+    request_.reserve(64 + origin_->sse_target.size() + origin_->host_line.size()
+                     + origin_->header_lines.size() + last_event_id_.size());
     request_ = "GET ";
-    request_ += url.target;
-    request_ += " HTTP/1.1\r\nHost: ";
-    request_ += url.host_header();
-    request_ += "\r\n";
+    request_ += origin_->sse_target;
+    request_ += " HTTP/1.1\r\n";
+    request_ += origin_->host_line;
     request_ += origin_->header_lines;
     if (!last_event_id_.empty()
         && last_event_id_.find_first_of(std::string_view{"\r\n\0", 3})
