@@ -3,6 +3,8 @@
 
 #include "caf_mcp/transport/backoff.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -290,6 +292,31 @@ CAF_TEST(the seeded random source is deterministic and in range) {
   CAF_CHECK_EQUAL(same, 1000);
   CAF_CHECK_EQUAL(in_range, 1000);
   CAF_CHECK_NOT_EQUAL(make_random_source(8)(), make_random_source(7)());
+}
+
+CAF_TEST(the seeded random source spreads evenly over zero to one) {
+  // Ten equal bins over 100000 draws: each gets 10 % +- 1 %, and close
+  // seeds give unrelated sequences.
+  constexpr int draws = 100000;
+  for (uint64_t seed : {uint64_t{0}, uint64_t{1}, uint64_t{2}}) {
+    auto rng = make_random_source(seed);
+    int bins[10] = {};
+    for (int i = 0; i < draws; ++i) {
+      auto x = rng();
+      ++bins[std::min(9, static_cast<int>(x * 10))];
+    }
+    for (auto n : bins) {
+      CAF_CHECK_GREATER(n, draws / 10 - draws / 100);
+      CAF_CHECK_LESS(n, draws / 10 + draws / 100);
+    }
+  }
+  auto a = make_random_source(1);
+  auto b = make_random_source(2);
+  auto close = 0;
+  for (int i = 0; i < 1000; ++i)
+    if (std::abs(a() - b()) < 0.01)
+      ++close;
+  CAF_CHECK_LESS(close, 50); // about 20 expected for unrelated sequences
 }
 
 CAF_TEST(jitter modes round-trip through strings) {

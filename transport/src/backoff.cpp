@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <random>
 #include <stdexcept>
 
 namespace caf_mcp::transport {
@@ -246,8 +245,16 @@ std::string validate(const backoff_config& cfg) {
 }
 
 random_source make_random_source(uint64_t seed) {
-  auto gen = std::make_shared<std::mt19937_64>(seed);
-  return [gen] { return std::generate_canonical<double, 53>(*gen); };
+  // SplitMix64 (Steele, Lea, Flood 2014): 8 bytes of state, passes BigCrush,
+  // plenty for jitter. Every held session has one; std::mt19937_64 was 2.5 KB.
+  auto state = std::make_shared<uint64_t>(seed);
+  return [state] {
+    auto z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53; // 53 bits in [0, 1)
+  };
 }
 
 // -- backoff ----------------------------------------------------------------------

@@ -55,8 +55,9 @@ std::string validate(const backoff_config& cfg);
 /// Returns numbers in [0, 1). Values outside that range are clamped.
 using random_source = std::function<double()>;
 
-/// Returns a random source backed by its own seeded std::mt19937_64 (no
-/// global state; each copy of the function shares one generator).
+/// Returns a random source backed by its own seeded SplitMix64 generator
+/// (8 bytes of state; no global state; each copy of the function shares
+/// one generator).
 random_source make_random_source(uint64_t seed);
 
 /// Computes reconnect delays. Not thread-safe; owned by one actor.
