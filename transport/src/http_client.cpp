@@ -518,7 +518,8 @@ origin_link::origin_link(const executor_type& ex,
 
 void origin_link::async_open(clock_type::time_point deadline,
                              open_handler done) {
-  done_ = std::move(done);
+  opening_ = std::make_unique<opening>();
+  opening_->done = std::move(done);
   if (origin_->is_tls && !origin_->tls) {
     net::post(timer_.get_executor(), [self = shared_from_this()] {
       if (!self->closed_)
@@ -539,27 +540,27 @@ void origin_link::async_open(clock_type::time_point deadline,
       beast::bind_front_handler(&origin_link::on_connect, shared_from_this()));
     return;
   }
-  resolver_ = std::make_unique<resolver_type>(timer_.get_executor());
-  resolver_->async_resolve(
+  opening_->resolver = std::make_unique<resolver_type>(timer_.get_executor());
+  opening_->resolver->async_resolve(
     origin_->host, std::to_string(origin_->port),
     beast::bind_front_handler(&origin_link::on_resolve, shared_from_this()));
 }
 
 void origin_link::on_deadline(error_code ec) {
-  if (ec == net::error::operation_aborted || closed_ || open_ || !done_)
+  if (ec == net::error::operation_aborted || closed_ || !opening_)
     return;
   // The step in progress completes with an error and reports the timeout.
   timed_out_ = true;
-  if (resolver_)
-    resolver_->cancel();
+  if (opening_->resolver)
+    opening_->resolver->cancel();
   stream_.close();
 }
 
 void origin_link::on_resolve(error_code ec,
                              tcp::resolver::results_type results) {
-  resolver_.reset();
-  if (closed_)
+  if (closed_ || !opening_)
     return;
+  opening_->resolver.reset();
   if (timed_out_)
     return finish(make_error_code(beast::error::timeout), step::resolve);
   if (ec)
@@ -624,7 +625,7 @@ void origin_link::on_handshake(error_code ec) {
     // local issuer certificate", ...): the error code alone cannot.
     auto result = SSL_get_verify_result(stream_.tls()->native_handle());
     if (result != X509_V_OK)
-      detail_ = X509_verify_cert_error_string(result);
+      opening_->detail = X509_verify_cert_error_string(result);
     return finish(ec, step::handshake);
   }
   open_ = true;
@@ -633,10 +634,9 @@ void origin_link::on_handshake(error_code ec) {
 }
 
 void origin_link::finish(error_code ec, step where) {
-  auto done = std::move(done_);
-  done_ = nullptr;
-  if (done)
-    done(ec, where);
+  auto state = std::move(opening_);
+  if (state && state->done)
+    state->done(ec, where, state->detail);
 }
 
 void origin_link::close() noexcept {
@@ -644,10 +644,10 @@ void origin_link::close() noexcept {
     return;
   closed_ = true;
   open_ = false;
-  done_ = nullptr;
   timer_.cancel();
-  if (resolver_)
-    resolver_->cancel();
+  if (opening_ && opening_->resolver)
+    opening_->resolver->cancel();
+  opening_.reset();
   stream_.close();
 }
 

@@ -251,7 +251,10 @@ enum class step : uint8_t {
 /// shared_ptr; every pending operation holds it.
 class origin_link : public std::enable_shared_from_this<origin_link> {
 public:
-  using open_handler = std::function<void(error_code, step)>;
+  /// Receives the outcome of `async_open`: the error, the failing step and
+  /// extra words on a failure (the certificate verify error) or "".
+  using open_handler
+    = std::function<void(error_code, step, const std::string& detail)>;
 
   origin_link(const executor_type& ex,
               std::shared_ptr<const origin_info> origin);
@@ -260,8 +263,22 @@ public:
     return stream_;
   }
 
-  beast::flat_buffer& buffer() noexcept {
-    return buffer_;
+  /// A read buffer for Beast's readers (SSE header, https), made on first
+  /// use; plain POST connections never need one.
+  beast::flat_buffer& buffer() {
+    if (!buffer_)
+      buffer_ = std::make_unique<beast::flat_buffer>();
+    return *buffer_;
+  }
+
+  /// Bytes in the read buffer.
+  size_t buffered() const noexcept {
+    return buffer_ ? buffer_->size() : 0;
+  }
+
+  /// Frees the read buffer and what it holds.
+  void release_buffer() noexcept {
+    buffer_.reset();
   }
 
   /// The open deadline's timer; free for the owner once the link is open.
@@ -292,10 +309,6 @@ public:
     return timed_out_;
   }
 
-  /// Extra words on a failure (the certificate verify error), or empty.
-  const std::string& detail() const noexcept {
-    return detail_;
-  }
 
 private:
   void on_resolve(error_code ec, tcp::resolver::results_type results);
@@ -304,14 +317,19 @@ private:
   void on_handshake(error_code ec);
   void finish(error_code ec, step where);
 
+  /// What only `async_open` needs, dropped once it is over.
+  struct opening {
+    open_handler done;
+    /// Only for host names (IP literals connect at once).
+    std::unique_ptr<resolver_type> resolver;
+    std::string detail;
+  };
+
   std::shared_ptr<const origin_info> origin_;
   socket_stream stream_;
-  /// Only for host names (IP literals connect at once).
-  std::unique_ptr<resolver_type> resolver_;
   timer_type timer_;
-  beast::flat_buffer buffer_;
-  open_handler done_;
-  std::string detail_;
+  std::unique_ptr<beast::flat_buffer> buffer_;
+  std::unique_ptr<opening> opening_;
   bool timed_out_ = false;
   bool open_ = false;
   bool closed_ = false;

@@ -159,7 +159,6 @@ struct post_conn final : body_consumer {
   std::string excerpt;
   /// Responses completed on this connection (> 0: a reused connection).
   size_t uses = 0;
-  std::chrono::milliseconds open_budget{0};
   /// A readiness wait (or a posted read) is pending on the socket.
   bool waiting = false;
   /// The request is being written.
@@ -175,7 +174,7 @@ struct post_conn final : body_consumer {
   /// True if response bytes arrived for the current job.
   bool got_response_bytes() const noexcept {
     return (parser && parser->got_some()) || !pending.empty()
-           || link->buffer().size() > 0;
+           || link->buffered() > 0;
   }
 
   void on_body(std::string_view bytes) override {
@@ -281,12 +280,14 @@ private:
       return send(c);
     auto now = clock_type::now();
     auto deadline = std::min(now + opts().connect_timeout, c->job->deadline);
-    c->open_budget
+    auto budget
       = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    c->link->async_open(deadline, [self = shared_from_this(),
-                                   c](error_code ec, step where) {
-      self->on_open(c, ec, where);
-    });
+    c->link->async_open(deadline,
+                        [self = shared_from_this(), c,
+                         budget](error_code ec, step where,
+                                 const std::string& detail) {
+                          self->on_open(c, ec, where, budget, detail);
+                        });
   }
 
   /// True if a completion for `c` has nothing left to do: the channel is
@@ -295,7 +296,8 @@ private:
     return closed_ || !c->job || (c->link->closed() && !c->expired);
   }
 
-  void on_open(const conn_ptr& c, error_code ec, step where) {
+  void on_open(const conn_ptr& c, error_code ec, step where,
+               std::chrono::milliseconds budget, const std::string& detail) {
     if (stale(c))
       return;
     if (ec) {
@@ -304,8 +306,8 @@ private:
         return fail(c, transport_errc::tls_failed, origin_->tls_error);
       auto timed_out = c->link->timed_out();
       return fail(c, classify(where, ec, timed_out),
-                  step_message(where, url_of(job), ec, timed_out,
-                               c->open_budget, c->link->detail()));
+                  step_message(where, url_of(job), ec, timed_out, budget,
+                               detail));
     }
     if (!c->tls())
       arm_wait(c); // from now on, always one wait on the socket
@@ -509,7 +511,7 @@ private:
       r.error.body_excerpt = c->excerpt;
     }
     auto reusable = !ec && p.is_done() && res.keep_alive()
-                    && c->pending.empty() && c->link->buffer().size() == 0;
+                    && c->pending.empty() && c->link->buffered() == 0;
     finish(c, std::move(r), reusable);
   }
 
@@ -560,8 +562,7 @@ private:
     std::string{}.swap(c->pending);
     std::string{}.swap(c->excerpt);
     if (reusable) {
-      auto& buf = c->link->buffer();
-      buf.shrink_to_fit(); // https: empty here, so this frees it
+      c->link->release_buffer(); // https: empty here
       ++c->uses;
       idle_.push_back(c);
       arm_wait(c); // the idle watch (http: also the next response's wait)

@@ -54,8 +54,7 @@ public:
       origin_(make_origin(url, opts, request_kind::sse_get)),
       url_text_(redact(url.text)),
       handler_(std::move(handler)),
-      last_event_id_(std::move(last_event_id)),
-      sse_(opts.max_event_size, last_event_id_),
+      sse_(opts.max_event_size, std::move(last_event_id)),
       max_read_size_(std::max<size_t>(opts.read_buffer_size, 512)),
       read_size_(std::min<size_t>(max_read_size_, initial_read_size)) {
     // nop
@@ -110,12 +109,13 @@ private:
       return;
     link_ = std::make_shared<origin_link>(ex_, origin_);
     link_->async_open(clock_type::now() + opts().connect_timeout,
-                      [self = shared_from_this()](error_code ec, step where) {
-                        self->on_link_open(ec, where);
+                      [self = shared_from_this()](error_code ec, step where,
+                                                  const std::string& detail) {
+                        self->on_link_open(ec, where, detail);
                       });
   }
 
-  void on_link_open(error_code ec, step where) {
+  void on_link_open(error_code ec, step where, const std::string& detail) {
     if (closed_)
       return;
     if (ec) {
@@ -126,37 +126,42 @@ private:
       return finish(make_error(classify(where, ec, timed_out),
                                step_message(where, url_text_, ec, timed_out,
                                             opts().connect_timeout,
-                                            link_->detail())));
+                                            detail)));
     }
-    request_.reserve(64 + origin_->sse_target.size() + origin_->host_line.size()
-                     + origin_->header_lines.size() + last_event_id_.size());
-    request_ = "GET ";
-    request_ += origin_->sse_target;
-    request_ += " HTTP/1.1\r\n";
-    request_ += origin_->host_line;
-    request_ += origin_->header_lines;
-    if (!last_event_id_.empty()
-        && last_event_id_.find_first_of(std::string_view{"\r\n\0", 3})
+    // The request lives with the write (the stream may live for days).
+    auto request = std::make_shared<std::string>();
+    auto& last_id = sse_.last_event_id(); // the resumed one: nothing parsed yet
+    request->reserve(64 + origin_->sse_target.size()
+                     + origin_->host_line.size() + origin_->header_lines.size()
+                     + last_id.size());
+    *request = "GET ";
+    *request += origin_->sse_target;
+    *request += " HTTP/1.1\r\n";
+    *request += origin_->host_line;
+    *request += origin_->header_lines;
+    if (!last_id.empty()
+        && last_id.find_first_of(std::string_view{"\r\n\0", 3})
              == std::string::npos) {
-      request_ += "Last-Event-ID: ";
-      request_ += last_event_id_;
-      request_ += "\r\n";
+      *request += "Last-Event-ID: ";
+      *request += last_id;
+      *request += "\r\n";
     }
-    request_ += "\r\n";
+    *request += "\r\n";
     arm_timer(clock_type::now() + opts().connect_timeout);
-    link_->stream().visit([this](auto& s) {
-      net::async_write(s, net::buffer(request_),
-                       beast::bind_front_handler(&sse_session::on_write,
-                                                 shared_from_this()));
+    link_->stream().visit([this, &request](auto& s) {
+      net::async_write(s, net::buffer(*request),
+                       [self = shared_from_this(), request](error_code err,
+                                                           size_t) {
+                         self->on_write(err);
+                       });
     });
   }
 
-  void on_write(error_code ec, size_t) {
+  void on_write(error_code ec) {
     if (closed_)
       return;
     if (ec)
       return fail_step(step::write, cut(ec), opts().connect_timeout);
-    std::string{}.swap(request_); // sent: the stream may live for days
     parser_.emplace();
     parser_->body_limit(boost::none); // the stream has no end
     parser_->get().body() = static_cast<body_consumer*>(this);
@@ -175,10 +180,15 @@ private:
     if (ec)
       return fail_step(step::read_header, cut(ec), opts().connect_timeout);
     auto& res = parser_->get();
-    status_ = static_cast<int>(res.result_int());
-    if (status_ < 200 || status_ > 299) {
-      retry_after_ = std::string{res[http::field::retry_after]};
-      reason_ = printable(res.reason(), 80);
+    auto status = static_cast<int>(res.result_int());
+    if (status < 200 || status > 299) {
+      auto reason = printable(res.reason(), 80);
+      reply_ = std::make_unique<transport_error>(make_error(
+        transport_errc::http_status,
+        "GET " + url_text_ + " -> " + std::to_string(status)
+          + (reason.empty() ? "" : " " + reason),
+        status));
+      reply_->retry_after = std::string{res[http::field::retry_after]};
       mode_ = mode::excerpt;
       if (parser_->is_done())
         return fail_status();
@@ -192,18 +202,18 @@ private:
     if (!is_event_stream(content_type))
       return finish(make_error(transport_errc::bad_content_type,
                                "GET " + url_text_ + " -> "
-                                 + std::to_string(status_)
+                                 + std::to_string(status)
                                  + " with Content-Type '"
                                  + printable(content_type, 80)
                                  + "', expected text/event-stream",
-                               status_));
+                               status));
     mode_ = mode::events;
     parser_->eager(true); // parse every chunk in the buffer per put
     // The parser needs no header fields for the body: free them.
     res.clear();
     res.reason({});
     start_idle_timer(); // the header deadline ends here
-    handler_->on_open(status_);
+    handler_->on_open(status);
     // Events that came with the header; a plain stream then lets go of the
     // link's buffer and keeps only what the parser could not take.
     auto& buf = link_->buffer();
@@ -212,8 +222,7 @@ private:
     if (link_->stream().tls() == nullptr) {
       if (!parse_ec)
         keep_pending(buffer_view(buf), parse_ec);
-      buf.clear();
-      buf.shrink_to_fit();
+      link_->release_buffer();
     }
     deliver({}, parse_ec);
   }
@@ -234,19 +243,13 @@ private:
       return;
     // Whatever happens now, the status is the error; the excerpt is best
     // effort (a read error or the deadline just ends it).
-    if (ec || parser_->is_done() || excerpt_.size() >= max_excerpt)
+    if (ec || parser_->is_done() || reply_->body_excerpt.size() >= max_excerpt)
       return fail_status();
     read_excerpt();
   }
 
   void fail_status() {
-    auto err = make_error(transport_errc::http_status,
-                          "GET " + url_text_ + " -> " + std::to_string(status_)
-                            + (reason_.empty() ? "" : " " + reason_),
-                          status_);
-    err.retry_after = std::move(retry_after_);
-    err.body_excerpt = std::move(excerpt_);
-    finish(std::move(err));
+    finish(std::move(*reply_));
   }
 
   // -- the event stream -------------------------------------------------------
@@ -449,8 +452,10 @@ private:
     if (mode_ == mode::events) {
       if (!overflow_)
         sse_.put(bytes, *this);
-    } else if (mode_ == mode::excerpt && excerpt_.size() < max_excerpt) {
-      excerpt_.append(bytes.substr(0, max_excerpt - excerpt_.size()));
+    } else if (mode_ == mode::excerpt) {
+      auto& excerpt = reply_->body_excerpt;
+      if (excerpt.size() < max_excerpt)
+        excerpt.append(bytes.substr(0, max_excerpt - excerpt.size()));
     }
   }
 
@@ -495,9 +500,7 @@ private:
   std::shared_ptr<const origin_info> origin_;
   std::string url_text_;
   std::shared_ptr<sse_stream_handler> handler_;
-  std::string last_event_id_;
   std::shared_ptr<origin_link> link_;
-  std::string request_;
   std::optional<http::response_parser<consumer_body>> parser_;
   sse_parser sse_;
   std::vector<sse_event_record> batch_;
@@ -513,10 +516,8 @@ private:
   /// When data last arrived (only kept with an idle timeout).
   clock_type::time_point last_data_;
   uint64_t retry_ms_ = 0;
-  int status_ = 0;
-  std::string retry_after_;
-  std::string reason_;
-  std::string excerpt_;
+  /// A non-2xx answer: its error, completed with the body excerpt.
+  std::unique_ptr<transport_error> reply_;
   mode mode_ = mode::header;
   bool overflow_ = false;
   /// Plain http: the last read filled the buffer, read again at once.
