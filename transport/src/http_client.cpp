@@ -21,6 +21,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <iterator>
+#include <map>
+#include <mutex>
 #include <utility>
 
 namespace caf_mcp::transport {
@@ -347,6 +350,52 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+/// A TLS client context with these settings, shared by every origin that
+/// uses the same ones: each loads the system's CA store (about 900 KB with
+/// Debian's), and every held https session has two origins. Contexts are
+/// only read once set up (OpenSSL makes connections from them on any
+/// thread); one lives as long as an origin uses it, so a CA file is read
+/// again once no origin uses the contexts made from it. Returns nullptr
+/// with `why` set if the setup fails.
+std::shared_ptr<ssl::context> tls_context(bool verify,
+                                          const std::string& ca_file,
+                                          std::string& why) {
+  using key_type = std::pair<bool, std::string>;
+  static std::mutex mtx;
+  static std::map<key_type, std::weak_ptr<ssl::context>> contexts;
+  key_type key{verify, verify ? ca_file : std::string{}};
+  std::lock_guard<std::mutex> guard{mtx};
+  if (auto i = contexts.find(key); i != contexts.end()) {
+    if (auto ctx = i->second.lock())
+      return ctx;
+    contexts.erase(i);
+  }
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  error_code ec;
+  if (verify) {
+    ctx->set_verify_mode(ssl::verify_peer, ec);
+    if (!ec)
+      ctx->set_default_verify_paths(ec);
+    if (!ec && !ca_file.empty()) {
+      ctx->load_verify_file(ca_file, ec);
+      if (ec) {
+        why = "cannot load CA file '" + ca_file + "': " + ec.message();
+        return nullptr;
+      }
+    } else if (ec) {
+      why = ec.message();
+      return nullptr;
+    }
+  } else {
+    ctx->set_verify_mode(ssl::verify_none, ec);
+  }
+  // Drop entries whose contexts are gone (distinct settings are few).
+  for (auto i = contexts.begin(); i != contexts.end();)
+    i = i->second.expired() ? contexts.erase(i) : std::next(i);
+  contexts.emplace(std::move(key), ctx);
+  return ctx;
+}
+
 } // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -467,27 +516,11 @@ make_origin(const parsed_url& url, const http_options& opts,
     append_line(o.header_lines, name, value);
   // TLS context: verification on unless explicitly switched off.
   if (url.is_tls) {
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    error_code ec;
-    if (opts.tls.verify && !opts.tls.insecure) {
-      ctx->set_verify_mode(ssl::verify_peer, ec);
-      if (!ec)
-        ctx->set_default_verify_paths(ec);
-      if (!ec && !opts.tls.ca_file.empty()) {
-        ctx->load_verify_file(opts.tls.ca_file, ec);
-        if (ec)
-          o.tls_error = "TLS setup for " + redact(url.text)
-                        + ": cannot load CA file '" + opts.tls.ca_file
-                        + "': " + ec.message();
-      } else if (ec) {
-        o.tls_error = "TLS setup for " + redact(url.text) + ": "
-                      + ec.message();
-      }
-    } else {
-      ctx->set_verify_mode(ssl::verify_none, ec);
-    }
-    if (o.tls_error.empty())
-      o.tls = std::move(ctx);
+    std::string why;
+    o.tls = tls_context(opts.tls.verify && !opts.tls.insecure,
+                        opts.tls.ca_file, why);
+    if (!o.tls)
+      o.tls_error = "TLS setup for " + redact(url.text) + ": " + why;
   }
   return result;
 }
