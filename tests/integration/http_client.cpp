@@ -1877,8 +1877,8 @@ CAF_TEST(a TLS handshake never answered times out for GET and POST) {
   CAF_REQUIRE(rec->wait_closed());
   auto err = rec->log().closes.at(0);
   CAF_CHECK_EQUAL(code(err), "timeout");
-  CAF_CHECK_EQUAL(err.message,
-                  "TLS handshake with " + base + "/sse: timed out after 300 ms");
+  CAF_CHECK_EQUAL(err.message, "TLS handshake with " + base
+                                 + "/sse: timed out after 300 ms");
   auto ch = make_post_channel(rt, url_of(base + "/sse"), opts);
   auto r = post_and_wait(*ch, "/message");
   CAF_CHECK_EQUAL(code(r.error), "timeout");

@@ -2,8 +2,8 @@
 // origin, with a FIFO queue of jobs when every connection is busy.
 //
 //   post -> enqueue -> dispatch -> start -> (on_open) -> send -> on_write
-//        http:  ... on_wait -> read_response -> on_response -> finish -> dispatch
-//        https: ... on_tls_read -> on_response -> finish -> dispatch
+//     http:  ... on_wait -> read_response -> on_response -> finish -> dispatch
+//     https: ... on_tls_read -> on_response -> finish -> dispatch
 //
 // The channel and all its connections run on one io thread (no strand
 // needed: each loop has one thread).
@@ -370,7 +370,7 @@ private:
     arm_wait(c); // completes at once if the answer is already there
   }
 
-  // -- reading (http) -----------------------------------------------------------
+  // -- reading (http) ---------------------------------------------------------
 
   /// Keeps one readiness wait on a plain connection's socket.
   void arm_wait(const conn_ptr& c) {
@@ -434,8 +434,8 @@ private:
     std::string_view input{buf, kept + n};
     size_t used = 0;
     while (used < input.size() && !p.is_done()) {
-      auto k = p.put(net::const_buffer{input.data() + used, input.size() - used},
-                     ec);
+      auto k = p.put(
+        net::const_buffer{input.data() + used, input.size() - used}, ec);
       used += k;
       if (ec == http::error::need_more) {
         ec = {};
@@ -473,7 +473,7 @@ private:
     discard(c);
   }
 
-  // -- reading (https) ----------------------------------------------------------
+  // -- reading (https) --------------------------------------------------------
 
   void on_tls_read(const conn_ptr& c, error_code ec) {
     if (stale(c))
@@ -483,7 +483,7 @@ private:
     on_response(c, ec);
   }
 
-  // -- the response -------------------------------------------------------------
+  // -- the response -----------------------------------------------------------
 
   void on_response(const conn_ptr& c, error_code ec) {
     auto& p = *c->parser;
@@ -579,7 +579,7 @@ private:
     idle_.erase(std::remove(idle_.begin(), idle_.end(), c), idle_.end());
   }
 
-  // -- deadlines ----------------------------------------------------------------
+  // -- deadlines --------------------------------------------------------------
 
   /// Makes the timer fire no later than `at`.
   void arm_deadline(clock_type::time_point at) {

@@ -396,7 +396,7 @@ private:
     read_body();
   }
 
-  // -- deadlines ----------------------------------------------------------------
+  // -- deadlines --------------------------------------------------------------
   //
   // The link's timer: until the stream is open it is the deadline of the
   // request and of the response header (each connect_timeout) or of the
