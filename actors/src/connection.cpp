@@ -1,4 +1,3 @@
-#include "caf_mcp/transport/trace_tmp.hpp"
 #include "caf_mcp/actors/connection.hpp"
 
 #include <functional>
@@ -153,7 +152,6 @@ public:
 private:
   /// Returns false if the endpoint was refused.
   bool on_endpoint(const std::string& data) {
-    caf_mcp_trace("conn: endpoint");
     if (has_endpoint_)
       return true; // Only the first endpoint counts.
     auto res = transport::resolve_endpoint(cfg_->sse_url, data);

@@ -1,4 +1,3 @@
-#include "caf_mcp/transport/trace_tmp.hpp"
 #include "caf_mcp/actors/session.hpp"
 
 #include <algorithm>
@@ -149,7 +148,6 @@ void fail_session(self_ptr self, caf::error reason) {
 void relist_and_notify(self_ptr self);
 
 void become_ready(self_ptr self) {
-  caf_mcp_trace("session: ready");
   auto& st = self->state;
   st.phase = session_phase::ready;
   if (st.relist_when_ready) {
@@ -259,7 +257,6 @@ void relist_and_notify(self_ptr self) {
 // -- initialize ---------------------------------------------------------------
 
 void on_initialize_result(self_ptr self, boost::json::value& v) {
-  caf_mcp_trace("session: init result");
   auto& st = self->state;
   initialize_result res;
   if (auto err = from_json(v, res)) {
@@ -290,7 +287,6 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
 }
 
 void start_initialize(self_ptr self) {
-  caf_mcp_trace("session: start init");
   auto& st = self->state;
   st.phase = session_phase::initializing;
   initialize_params params;
@@ -567,17 +563,9 @@ void on_stream_end(self_ptr self, caf::error reason) {
             caf::make_error(mcp_errc::connection_lost, std::move(ctx)));
 }
 
-} // namespace
-
-session_state::~session_state() {
-  if (stream)
-    stream->close();
-}
-
-session_actor::behavior_type
-session(session_actor::stateful_pointer<session_state> self,
-        session_config_ptr cfg) {
-  caf_mcp_trace("session: spawned");
+/// Parses the URL and opens the transport; with a bad URL the session stays
+/// in the closed phase and answers every request with the error.
+void init_session(self_ptr self, session_config_ptr cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   auto parsed = transport::parse_url(st.cfg->sse_url);
@@ -601,6 +589,19 @@ session(session_actor::stateful_pointer<session_state> self,
     self->delayed_send(self, st.cfg->endpoint_timeout, deadline_atom::value,
                        int64_t{0});
   }
+}
+
+} // namespace
+
+session_state::~session_state() {
+  if (stream)
+    stream->close();
+}
+
+session_actor::behavior_type
+session(session_actor::stateful_pointer<session_state> self,
+        session_config_ptr cfg) {
+  init_session(self, std::move(cfg));
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.conn && msg.source == st.conn.address())

@@ -1,4 +1,3 @@
-#include "caf_mcp/transport/trace_tmp.hpp"
 #include "caf_mcp/actors/supervisor.hpp"
 
 #include <algorithm>
@@ -398,7 +397,6 @@ session_actor spawn_one(self_ptr self) {
 }
 
 void start_session(self_ptr self) {
-  caf_mcp_trace("sup: start session");
   auto& st = self->state;
   ++st.timer_generation; // A pending reconnect timer is now stale.
   st.proved = false;

@@ -146,6 +146,9 @@ public:
   /// Writes bytes; false on error.
   bool write(const std::string& bytes);
 
+  /// Reads one byte (after any buffered ones); false on EOF or error.
+  bool read_byte(char& out);
+
   /// Reads and discards until the peer closes (or the server stops).
   void wait_eof();
 
@@ -357,6 +360,18 @@ std::optional<request> server_conn::read_request() {
   return r;
 }
 
+bool server_conn::read_byte(char& out) {
+  boost::system::error_code ec;
+  while (buf_.empty()) {
+    read_some(buf_, ec);
+    if (ec)
+      return false;
+  }
+  out = buf_.front();
+  buf_.erase(0, 1);
+  return true;
+}
+
 bool server_conn::write(const std::string& bytes) {
   boost::system::error_code ec;
   if (tls_)
@@ -437,6 +452,43 @@ uint16_t closed_port() {
   acc.close();
   return port;
 }
+
+/// A loopback port whose accept queue is full: a listener with backlog 0
+/// that never accepts, plus connections filling its queue. The kernel
+/// drops further SYNs, so a new connect neither succeeds nor fails.
+class full_listener {
+public:
+  full_listener() : acc_(ctx_) {
+    tcp::endpoint ep{net::ip::make_address("127.0.0.1"), 0};
+    acc_.open(ep.protocol());
+    acc_.bind(ep);
+    acc_.listen(0);
+    port_ = acc_.local_endpoint().port();
+    // Fill the queue: non-blocking connects (the ones beyond the queue
+    // stay in progress and keep retrying their SYN).
+    tcp::endpoint target{ep.address(), port_};
+    for (int i = 0; i < 8; ++i) {
+      tcp::socket s{ctx_};
+      s.open(tcp::v4());
+      s.non_blocking(true);
+      // Asio's connect would poll until done even on a non-blocking socket.
+      auto len = static_cast<socklen_t>(target.size());
+      [[maybe_unused]] auto rc = ::connect(s.native_handle(), target.data(),
+                                           len);
+      fillers_.push_back(std::move(s));
+    }
+  }
+
+  uint16_t port() const {
+    return port_;
+  }
+
+private:
+  net::io_context ctx_;
+  tcp::acceptor acc_;
+  uint16_t port_ = 0;
+  std::vector<tcp::socket> fillers_;
+};
 
 // -- the SSE client side ------------------------------------------------------
 
@@ -752,6 +804,103 @@ CAF_TEST(sse over chunked transfer encoding with chunk and line splits) {
   CAF_CHECK_EQUAL(log.calls.front(), "open");
 }
 
+CAF_TEST(a chunk header cut across reads is kept until its end arrives) {
+  // Plain streams read into their io thread's buffer and keep only the
+  // bytes the HTTP parser could not take: here a chunk header cut in its
+  // size, then one cut between CR and LF, then the header's own first
+  // bytes arriving with the response head.
+  auto step1 = std::make_shared<gate>();
+  auto step2 = std::make_shared<gate>();
+  auto step3 = std::make_shared<gate>();
+  test_server srv{[=](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write(sse_chunked_head() + chunk("data: one\n\n") + "1");
+    if (!step1->wait())
+      return;
+    c.write("0\r\ndata: two-xxxx\n\n\r\nd\r"); // 0x10 bytes, then 0xd
+    if (!step2->wait())
+      return;
+    c.write("\ndata: three\r\n\r\n" + chunk("\n") + "0\r\n\r\n");
+    if (!step3->wait())
+      return;
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), fast_options(),
+                                rec);
+  CAF_REQUIRE(rec->wait_events(1));
+  step1->open();
+  CAF_REQUIRE(rec->wait_events(2));
+  step2->open();
+  CAF_REQUIRE(rec->wait_closed());
+  step3->open();
+  auto log = rec->log();
+  for (auto& e : log.closes)
+    CAF_MESSAGE("closed: " << code(e) << ": " << e.message);
+  auto events = log.events();
+  CAF_REQUIRE_EQUAL(events.size(), 3u);
+  CAF_CHECK_EQUAL(events[0].data, "one");
+  CAF_CHECK_EQUAL(events[1].data, "two-xxxx");
+  CAF_CHECK_EQUAL(events[2].data, "three");
+  CAF_REQUIRE_EQUAL(log.closes.size(), 1u);
+  CAF_CHECK_EQUAL(code(log.closes[0]), "stream_ended");
+}
+
+CAF_TEST(a chunk header that never ends is a protocol error) {
+  test_server srv{[](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write(sse_chunked_head() + chunk("data: one\n\n"));
+    // A chunk size followed by an endless extension: more than any read.
+    std::string ext = "5;" + std::string(100 * 1024, 'x');
+    c.write(ext);
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), fast_options(),
+                                rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto log = rec->log();
+  CAF_CHECK_EQUAL(log.events().size(), 1u);
+  CAF_REQUIRE_EQUAL(log.closes.size(), 1u);
+  CAF_CHECK_EQUAL(code(log.closes[0]), "protocol_error");
+  CAF_MESSAGE("message: " << log.closes[0].message);
+}
+
+CAF_TEST(a stream with data more often than the idle timeout stays open) {
+  // The idle timer is armed once and re-armed when it fires early: data
+  // every 60 ms for 600 ms keeps a 250 ms idle limit from firing; after the
+  // last event the limit ends the stream.
+  constexpr int events = 10;
+  test_server srv{[](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write(sse_head());
+    for (int i = 0; i < events; ++i) {
+      // Pacing the peer, not waiting for a condition.
+      std::this_thread::sleep_for(60ms);
+      if (!c.write("data: " + std::to_string(i) + "\n\n"))
+        return;
+    }
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.idle_timeout = 250ms;
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto log = rec->log();
+  CAF_CHECK_EQUAL(log.events().size(), static_cast<size_t>(events));
+  CAF_REQUIRE_EQUAL(log.closes.size(), 1u);
+  CAF_CHECK_EQUAL(code(log.closes[0]), "timeout");
+  CAF_CHECK(contains(log.closes[0].message, "no data"));
+  CAF_CHECK(log.closed_at - log.opened_at >= 600ms + 200ms);
+}
+
 CAF_TEST(events of one read arrive in one batch with the retry value) {
   auto opened = std::make_shared<gate>();
   test_server srv{[=](server_conn& c) {
@@ -978,6 +1127,74 @@ CAF_TEST(destroying the io runtime closes open streams exactly once) {
   CAF_CHECK_EQUAL(rec->log().closes.size(), 1u);
 }
 
+CAF_TEST(a GET never answered times out after connect_timeout) {
+  test_server srv{[](server_conn& c) {
+    if (c.read_request())
+      c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  auto start = steady::now();
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto elapsed = steady::now() - start;
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "timeout");
+  CAF_CHECK_EQUAL(err.message, "read response from " + srv.url("/sse")
+                                 + ": timed out after 300 ms");
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(srv.wait_closed(1)); // the client closed the socket
+}
+
+CAF_TEST(an error body that stalls ends the excerpt at its deadline) {
+  test_server srv{[](server_conn& c) {
+    if (!c.read_request())
+      return;
+    c.write("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\n"
+            "overloaded");
+    c.wait_eof();
+  }};
+  auto rec = std::make_shared<recorder>();
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  auto start = steady::now();
+  auto stream = open_sse_stream(rt, url_of(srv.url("/sse")), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto elapsed = steady::now() - start;
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "http_status");
+  CAF_CHECK_EQUAL(err.status, 503);
+  CAF_CHECK_EQUAL(err.body_excerpt, "overloaded");
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(elapsed < 3s);
+}
+
+CAF_TEST(a connect that never completes times out for GET and POST) {
+  full_listener peer;
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  auto base = "http://127.0.0.1:" + std::to_string(peer.port());
+  auto rec = std::make_shared<recorder>();
+  auto start = steady::now();
+  auto stream = open_sse_stream(rt, url_of(base + "/sse"), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto elapsed = steady::now() - start;
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "timeout");
+  CAF_CHECK_EQUAL(err.message,
+                  "connect to " + base + "/sse: timed out after 300 ms");
+  CAF_CHECK(elapsed >= 280ms);
+  auto ch = make_post_channel(rt, url_of(base + "/sse"), opts);
+  auto r = post_and_wait(*ch, "/message");
+  CAF_CHECK_EQUAL(code(r.error), "timeout");
+  CAF_CHECK_EQUAL(r.error.message,
+                  "connect to " + base + "/message: timed out after 300 ms");
+}
+
 CAF_TEST(a refused connection is connect_failed with a clear message) {
   auto port = closed_port();
   auto rec = std::make_shared<recorder>();
@@ -1098,6 +1315,33 @@ CAF_TEST(a POST answered 202 is ok and carries the expected headers) {
   CAF_CHECK_EQUAL(req.all("Authorization"), std::vector<std::string>{"Bearer t"});
 }
 
+CAF_TEST(a per-request header replaces a configured one of the same name) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      c.write(accepted);
+  }};
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.headers = {{"X-Custom", "v1"}, {"X-Other", "o"}};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  CAF_CHECK(post_and_wait(*ch, "/message", "{}",
+                          {{"x-custom", "v2"},
+                           {"User-Agent", "per-request/1"},
+                           {"X-Bad", "a\rb"}})
+              .ok);
+  auto reqs = srv.requests();
+  CAF_REQUIRE_EQUAL(reqs.size(), 1u);
+  auto& req = reqs[0];
+  CAF_CHECK_EQUAL(req.all("X-Custom"), std::vector<std::string>{"v2"});
+  CAF_CHECK_EQUAL(req.all("User-Agent"),
+                  std::vector<std::string>{"per-request/1"});
+  CAF_CHECK_EQUAL(req.header("X-Other"), "o");
+  CAF_CHECK_EQUAL(req.header("X-Bad"), "<none>");
+  CAF_CHECK_EQUAL(req.all("Content-Type"),
+                  std::vector<std::string>{"application/json"});
+  CAF_CHECK_EQUAL(req.header("Accept"), "application/json, text/event-stream");
+}
+
 CAF_TEST(a POST answered 404 reports status and the plain-text body) {
   test_server srv{[](server_conn& c) {
     while (c.read_request())
@@ -1154,6 +1398,149 @@ CAF_TEST(a POST never answered times out within post_timeout) {
   CAF_CHECK(elapsed >= 280ms);
   CAF_CHECK(elapsed < 3s);
   CAF_CHECK_EQUAL(srv.accepts(), 1u); // never retried
+}
+
+CAF_TEST(POSTs in flight time out one after another at their own deadlines) {
+  // One deadline timer per channel: after the first job expires it re-arms
+  // for the next one.
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      ; // never answered
+  }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 300ms;
+  opts.max_post_connections = 2;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  post_log log;
+  auto start = steady::now();
+  ch->post("/message", "{\"id\":0}", {}, log.callback(0));
+  CAF_REQUIRE(srv.wait_requests(1));
+  // Pacing: the second job's deadline comes clearly later.
+  std::this_thread::sleep_for(100ms);
+  ch->post("/message", "{\"id\":1}", {}, log.callback(1));
+  CAF_REQUIRE(log.wait(1));
+  auto first_done = steady::now() - start;
+  CAF_REQUIRE(log.wait(2));
+  auto second_done = steady::now() - start;
+  auto results = log.results();
+  CAF_REQUIRE_EQUAL(results.size(), 2u);
+  CAF_CHECK_EQUAL(results[0].first, 0u);
+  CAF_CHECK_EQUAL(results[1].first, 1u);
+  for (auto& [i, r] : results) {
+    CAF_CHECK_EQUAL(code(r.error), "timeout");
+    CAF_CHECK(contains(r.error.message, "no response within 300 ms"));
+  }
+  CAF_CHECK(first_done >= 280ms);
+  CAF_CHECK(second_done >= 380ms);
+  CAF_CHECK(second_done < 3s);
+  CAF_CHECK_EQUAL(srv.accepts(), 2u);
+}
+
+CAF_TEST(a queued POST whose deadline passes times out) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      ; // never answered
+  }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 300ms;
+  opts.max_post_connections = 1;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  post_log log;
+  auto start = steady::now();
+  for (size_t i = 0; i < 3; ++i)
+    ch->post("/message", "{}", {}, log.callback(i));
+  CAF_REQUIRE(log.wait(3));
+  auto elapsed = steady::now() - start;
+  for (auto& [i, r] : log.results()) {
+    CAF_CHECK_EQUAL(code(r.error), "timeout");
+    CAF_MESSAGE("job " << i << ": " << r.error.message);
+  }
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(elapsed < 3s);
+}
+
+CAF_TEST(a POST whose body cannot be written in time times out) {
+  // The server never reads: the write stalls, the deadline closes the
+  // connection and the aborted write reports the timeout.
+  auto done = std::make_shared<gate>();
+  test_server srv{[=](server_conn&) { done->wait(); }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 300ms;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  auto start = steady::now();
+  auto r = post_and_wait(*ch, "/message", std::string(64 * 1024 * 1024, 'x'));
+  auto elapsed = steady::now() - start;
+  done->open();
+  CAF_CHECK(!r.ok);
+  CAF_CHECK_EQUAL(code(r.error), "timeout");
+  CAF_CHECK(contains(r.error.message, "no response within 300 ms"));
+  CAF_CHECK(elapsed >= 280ms);
+  CAF_CHECK(elapsed < 3s);
+}
+
+CAF_TEST(an answer that arrives while the body is still written is read) {
+  // The server answers after the head, then drains the body: the client
+  // sees the socket readable before its write is done.
+  test_server srv{[](server_conn& c) {
+    std::string head;
+    char byte;
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      if (!c.read_byte(byte))
+        return;
+      head += byte;
+    }
+    c.write(response(413, "Payload Too Large", "too big",
+                     "Connection: close\r\n"));
+    c.wait_eof();
+  }};
+  io_runtime rt{2};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
+  auto r = post_and_wait(*ch, "/message", std::string(8 * 1024 * 1024, 'x'));
+  CAF_CHECK(!r.ok);
+  CAF_CHECK_EQUAL(r.status, 413);
+  CAF_CHECK_EQUAL(code(r.error), "http_status");
+  CAF_CHECK_EQUAL(r.error.body_excerpt, "too big");
+}
+
+CAF_TEST(a response cut inside its header and body is read and reused) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request()) {
+      // Pacing the pieces so that they likely arrive in separate reads.
+      c.write("HTTP/1.1 202 Acc");
+      std::this_thread::sleep_for(20ms);
+      c.write("epted\r\nContent-Length: 8\r\n\r\nAccep");
+      std::this_thread::sleep_for(20ms);
+      c.write("ted");
+    }
+  }};
+  io_runtime rt{2};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
+  for (int i = 0; i < 3; ++i) {
+    auto r = post_and_wait(*ch, "/message");
+    CAF_CHECK(r.ok);
+    CAF_CHECK_EQUAL(r.status, 202);
+  }
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
+}
+
+CAF_TEST(a deadline timer that fires after its job finished fails nothing) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      c.write(accepted);
+  }};
+  io_runtime rt{2};
+  auto opts = fast_options();
+  opts.post_timeout = 200ms;
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  CAF_CHECK(post_and_wait(*ch, "/message").ok);
+  // Pacing: past the first job's deadline, so the timer has fired.
+  std::this_thread::sleep_for(250ms);
+  for (int i = 0; i < 3; ++i)
+    CAF_CHECK(post_and_wait(*ch, "/message").ok);
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
 }
 
 CAF_TEST(sequential POSTs reuse one keep-alive connection) {
@@ -1475,6 +1862,28 @@ CAF_TEST(https checks the host name against the certificate) {
     CAF_CHECK(contains(err.message, why));
     CAF_MESSAGE("message: " << err.message);
   }
+}
+
+CAF_TEST(a TLS handshake never answered times out for GET and POST) {
+  // A plain server that never speaks TLS: the handshake waits for bytes.
+  test_server srv{[](server_conn& c) { c.wait_eof(); }};
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.connect_timeout = 300ms;
+  opts.tls.insecure = true;
+  auto base = "https://127.0.0.1:" + std::to_string(srv.port());
+  auto rec = std::make_shared<recorder>();
+  auto stream = open_sse_stream(rt, url_of(base + "/sse"), opts, rec);
+  CAF_REQUIRE(rec->wait_closed());
+  auto err = rec->log().closes.at(0);
+  CAF_CHECK_EQUAL(code(err), "timeout");
+  CAF_CHECK_EQUAL(err.message, "TLS handshake with " + base
+                                 + "/sse: timed out after 300 ms");
+  auto ch = make_post_channel(rt, url_of(base + "/sse"), opts);
+  auto r = post_and_wait(*ch, "/message");
+  CAF_CHECK_EQUAL(code(r.error), "timeout");
+  CAF_CHECK_EQUAL(r.error.message, "TLS handshake with " + base
+                                     + "/message: timed out after 300 ms");
 }
 
 CAF_TEST(an unreadable ca_file is tls_failed) {

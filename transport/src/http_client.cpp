@@ -16,8 +16,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <iterator>
+#include <map>
+#include <mutex>
 #include <utility>
 
 namespace caf_mcp::transport {
@@ -344,6 +350,52 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+/// A TLS client context with these settings, shared by every origin that
+/// uses the same ones: each loads the system's CA store (about 900 KB with
+/// Debian's), and every held https session has two origins. Contexts are
+/// only read once set up (OpenSSL makes connections from them on any
+/// thread); one lives as long as an origin uses it, so a CA file is read
+/// again once no origin uses the contexts made from it. Returns nullptr
+/// with `why` set if the setup fails.
+std::shared_ptr<ssl::context> tls_context(bool verify,
+                                          const std::string& ca_file,
+                                          std::string& why) {
+  using key_type = std::pair<bool, std::string>;
+  static std::mutex mtx;
+  static std::map<key_type, std::weak_ptr<ssl::context>> contexts;
+  key_type key{verify, verify ? ca_file : std::string{}};
+  std::lock_guard<std::mutex> guard{mtx};
+  if (auto i = contexts.find(key); i != contexts.end()) {
+    if (auto ctx = i->second.lock())
+      return ctx;
+    contexts.erase(i);
+  }
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  error_code ec;
+  if (verify) {
+    ctx->set_verify_mode(ssl::verify_peer, ec);
+    if (!ec)
+      ctx->set_default_verify_paths(ec);
+    if (!ec && !ca_file.empty()) {
+      ctx->load_verify_file(ca_file, ec);
+      if (ec) {
+        why = "cannot load CA file '" + ca_file + "': " + ec.message();
+        return nullptr;
+      }
+    } else if (ec) {
+      why = ec.message();
+      return nullptr;
+    }
+  } else {
+    ctx->set_verify_mode(ssl::verify_none, ec);
+  }
+  // Drop entries whose contexts are gone (distinct settings are few).
+  for (auto i = contexts.begin(); i != contexts.end();)
+    i = i->second.expired() ? contexts.erase(i) : std::next(i);
+  contexts.emplace(std::move(key), ctx);
+  return ctx;
+}
+
 } // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -385,15 +437,20 @@ std::string origin_info::redacted(std::string_view target) const {
   return redact(text);
 }
 
-void append_merged_headers(std::string& out, const header_list& base,
+void append_merged_headers(std::string& out, std::string_view lines,
                            const header_list& extra, request_kind kind) {
-  for (auto& [name, value] : base) {
+  while (!lines.empty()) {
+    auto end = lines.find("\r\n");
+    auto line = lines.substr(0, end == std::string_view::npos ? lines.size()
+                                                              : end + 2);
+    lines.remove_prefix(line.size());
+    auto name = line.substr(0, line.find(':'));
     auto overridden = std::any_of(extra.begin(), extra.end(),
-                                  [&n = name](const auto& e) {
-                                    return iequals(e.first, n);
+                                  [name](const auto& e) {
+                                    return iequals(e.first, name);
                                   });
     if (!overridden)
-      append_line(out, name, value);
+      out.append(line);
   }
   for (auto& [name, value] : extra)
     if (valid_header(name, value) && !is_protected(name, kind))
@@ -405,8 +462,16 @@ make_origin(const parsed_url& url, const http_options& opts,
             request_kind kind) {
   auto result = std::make_shared<origin_info>();
   auto& o = *result;
-  o.url = url;
-  o.opts = opts;
+  o.host = url.host;
+  o.port = url.port;
+  o.is_tls = url.is_tls;
+  if (kind == request_kind::sse_get)
+    o.sse_target = url.target;
+  o.opts.connect_timeout = opts.connect_timeout;
+  o.opts.idle_timeout = opts.idle_timeout;
+  o.opts.post_timeout = opts.post_timeout;
+  o.opts.max_event_size = opts.max_event_size;
+  o.opts.verify_tls = opts.tls.verify && !opts.tls.insecure;
   o.origin_text = url.scheme + "://" + url.bracketed_host;
   if (!url.has_default_port()) {
     o.origin_text += ':';
@@ -415,7 +480,7 @@ make_origin(const parsed_url& url, const http_options& opts,
   o.host_line = "Host: " + url.host_header() + "\r\n";
   // Defaults first; a configured header of the same name replaces a default
   // (unless protected); other configured headers are appended in order.
-  auto& merged = o.merged;
+  header_list merged;
   if (kind == request_kind::sse_get) {
     merged.emplace_back("Accept", "text/event-stream");
     merged.emplace_back("Cache-Control", "no-cache");
@@ -443,115 +508,99 @@ make_origin(const parsed_url& url, const http_options& opts,
   if (url.has_userinfo && !has_authorization)
     merged.emplace_back("Authorization",
                         "Basic " + base64(url.user + ":" + url.password));
+  size_t lines = 0;
+  for (auto& [name, value] : merged)
+    lines += name.size() + value.size() + 4;
+  o.header_lines.reserve(lines);
   for (auto& [name, value] : merged)
     append_line(o.header_lines, name, value);
   // TLS context: verification on unless explicitly switched off.
   if (url.is_tls) {
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    error_code ec;
-    if (opts.tls.verify && !opts.tls.insecure) {
-      ctx->set_verify_mode(ssl::verify_peer, ec);
-      if (!ec)
-        ctx->set_default_verify_paths(ec);
-      if (!ec && !opts.tls.ca_file.empty()) {
-        ctx->load_verify_file(opts.tls.ca_file, ec);
-        if (ec)
-          o.tls_error = "TLS setup for " + redact(url.text)
-                        + ": cannot load CA file '" + opts.tls.ca_file
-                        + "': " + ec.message();
-      } else if (ec) {
-        o.tls_error = "TLS setup for " + redact(url.text) + ": "
-                      + ec.message();
-      }
-    } else {
-      ctx->set_verify_mode(ssl::verify_none, ec);
-    }
-    if (o.tls_error.empty())
-      o.tls = std::move(ctx);
+    std::string why;
+    o.tls = tls_context(opts.tls.verify && !opts.tls.insecure,
+                        opts.tls.ca_file, why);
+    if (!o.tls)
+      o.tls_error = "TLS setup for " + redact(url.text) + ": " + why;
   }
   return result;
 }
 
 // -- socket -------------------------------------------------------------------
 
-socket_stream::socket_stream(const strand_type& strand, ssl::context* tls) {
+socket_stream::socket_stream(const executor_type& ex, ssl::context* tls) {
   if (tls != nullptr)
-    tls_.emplace(strand, *tls);
+    tls_.emplace(ex, *tls);
   else
-    plain_.emplace(strand);
+    plain_.emplace(ex);
 }
 
 void socket_stream::close() noexcept {
-  auto& s = tcp();
+  auto& s = socket();
   error_code ec;
-  s.socket().cancel(ec);
-  s.close();
+  s.cancel(ec);
+  s.close(ec);
 }
 
 // -- connect sequence ---------------------------------------------------------
 
-origin_link::origin_link(const strand_type& strand,
+origin_link::origin_link(const executor_type& ex,
                          std::shared_ptr<const origin_info> origin)
-  : origin_(std::move(origin)),
-    stream_(strand, origin_->tls.get()),
-    resolver_(strand),
-    timer_(strand) {
+  : origin_(std::move(origin)), stream_(ex, origin_->tls.get()), timer_(ex) {
   // nop
 }
 
 void origin_link::async_open(clock_type::time_point deadline,
                              open_handler done) {
-  deadline_ = deadline;
-  done_ = std::move(done);
-  auto& url = origin_->url;
-  if (url.is_tls && !origin_->tls) {
-    net::post(stream_.tcp().get_executor(),
-              [self = shared_from_this()] {
-                if (!self->closed_)
-                  self->finish(make_error_code(net::error::invalid_argument),
-                               step::tls_setup);
-              });
+  opening_ = std::make_unique<opening>();
+  opening_->done = std::move(done);
+  if (origin_->is_tls && !origin_->tls) {
+    net::post(timer_.get_executor(), [self = shared_from_this()] {
+      if (!self->closed_)
+        self->finish(make_error_code(net::error::invalid_argument),
+                     step::tls_setup);
+    });
     return;
   }
+  timer_.expires_at(deadline);
+  timer_.async_wait(
+    beast::bind_front_handler(&origin_link::on_deadline, shared_from_this()));
   error_code ec;
-  auto addr = net::ip::make_address(url.host, ec);
+  auto addr = net::ip::make_address(origin_->host, ec);
   if (!ec) {
     // An IP literal needs no resolver (and no resolver thread).
-    stream_.tcp().expires_at(deadline_);
-    stream_.tcp().async_connect(
-      tcp::endpoint{addr, url.port},
+    stream_.socket().async_connect(
+      tcp::endpoint{addr, origin_->port},
       beast::bind_front_handler(&origin_link::on_connect, shared_from_this()));
     return;
   }
-  resolving_ = true;
-  timer_.expires_at(deadline_);
-  timer_.async_wait(beast::bind_front_handler(&origin_link::on_resolve_timer,
-                                              shared_from_this()));
-  resolver_.async_resolve(
-    url.host, std::to_string(url.port),
+  opening_->resolver = std::make_unique<resolver_type>(timer_.get_executor());
+  opening_->resolver->async_resolve(
+    origin_->host, std::to_string(origin_->port),
     beast::bind_front_handler(&origin_link::on_resolve, shared_from_this()));
 }
 
-void origin_link::on_resolve_timer(error_code ec) {
-  if (ec == net::error::operation_aborted || closed_ || !resolving_)
+void origin_link::on_deadline(error_code ec) {
+  if (ec == net::error::operation_aborted || closed_ || !opening_)
     return;
-  resolve_timed_out_ = true;
-  resolver_.cancel();
+  // The step in progress completes with an error and reports the timeout.
+  timed_out_ = true;
+  if (opening_->resolver)
+    opening_->resolver->cancel();
+  stream_.close();
 }
 
 void origin_link::on_resolve(error_code ec,
                              tcp::resolver::results_type results) {
-  resolving_ = false;
-  timer_.cancel();
-  if (closed_)
+  if (closed_ || !opening_)
     return;
-  if (resolve_timed_out_)
+  opening_->resolver.reset();
+  if (timed_out_)
     return finish(make_error_code(beast::error::timeout), step::resolve);
   if (ec)
     return finish(ec, step::resolve);
-  stream_.tcp().expires_at(deadline_);
-  stream_.tcp().async_connect(
-    results, [self = shared_from_this()](error_code err, const tcp::endpoint&) {
+  net::async_connect(
+    stream_.socket(), results,
+    [self = shared_from_this()](error_code err, const tcp::endpoint&) {
       self->on_connect(err);
     });
 }
@@ -559,14 +608,17 @@ void origin_link::on_resolve(error_code ec,
 void origin_link::on_connect(error_code ec) {
   if (closed_)
     return;
+  if (timed_out_)
+    return finish(make_error_code(beast::error::timeout), step::connect);
   if (ec)
     return finish(ec, step::connect);
   auto* tls = stream_.tls();
   if (tls == nullptr) {
     open_ = true;
+    timer_.cancel();
     return finish({}, step::connect);
   }
-  auto& host = origin_->url.host;
+  auto& host = origin_->host;
   // SNI for names only (RFC 6066 forbids IP literals in SNI).
   if (!is_ip_literal(host)
       && SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
@@ -576,8 +628,7 @@ void origin_link::on_connect(error_code ec) {
     return finish(error_code{static_cast<int>(::ERR_get_error()),
                              net::error::get_ssl_category()},
                   step::handshake);
-  auto& tls_opts = origin_->opts.tls;
-  if (tls_opts.verify && !tls_opts.insecure) {
+  if (origin_->opts.verify_tls) {
     // Host name (or IP address) check by OpenSSL itself during chain
     // verification (what asio's host_name_verification does in a callback,
     // but with a precise verify error such as "Hostname mismatch").
@@ -592,7 +643,6 @@ void origin_link::on_connect(error_code ec) {
                                net::error::get_ssl_category()},
                     step::handshake);
   }
-  stream_.tcp().expires_at(deadline_);
   tls->async_handshake(ssl::stream_base::client,
                        beast::bind_front_handler(&origin_link::on_handshake,
                                                  shared_from_this()));
@@ -601,23 +651,25 @@ void origin_link::on_connect(error_code ec) {
 void origin_link::on_handshake(error_code ec) {
   if (closed_)
     return;
+  if (timed_out_)
+    return finish(make_error_code(beast::error::timeout), step::handshake);
   if (ec) {
     // Say why verification failed ("Hostname mismatch", "unable to get
     // local issuer certificate", ...): the error code alone cannot.
     auto result = SSL_get_verify_result(stream_.tls()->native_handle());
     if (result != X509_V_OK)
-      detail_ = X509_verify_cert_error_string(result);
+      opening_->detail = X509_verify_cert_error_string(result);
     return finish(ec, step::handshake);
   }
   open_ = true;
+  timer_.cancel();
   finish({}, step::handshake);
 }
 
 void origin_link::finish(error_code ec, step where) {
-  auto done = std::move(done_);
-  done_ = nullptr;
-  if (done)
-    done(ec, where);
+  auto state = std::move(opening_);
+  if (state && state->done)
+    state->done(ec, where, state->detail);
 }
 
 void origin_link::close() noexcept {
@@ -625,10 +677,10 @@ void origin_link::close() noexcept {
     return;
   closed_ = true;
   open_ = false;
-  resolving_ = false;
-  done_ = nullptr;
   timer_.cancel();
-  resolver_.cancel();
+  if (opening_ && opening_->resolver)
+    opening_->resolver->cancel();
+  opening_.reset();
   stream_.close();
 }
 
@@ -732,6 +784,36 @@ transport_error make_error(transport_errc code, std::string message,
 
 body_consumer::~body_consumer() {
   // nop
+}
+
+// -- reading ------------------------------------------------------------------
+
+char* thread_buffer() {
+  thread_local std::unique_ptr<char[]> buf;
+  if (!buf)
+    buf.reset(new char[thread_buffer_size]); // uninitialised on purpose
+  return buf.get();
+}
+
+size_t read_now(int fd, char* buf, size_t n, error_code& ec) {
+  for (;;) {
+    auto got = ::recv(fd, buf, n, MSG_DONTWAIT);
+    if (got > 0) {
+      ec = {};
+      return static_cast<size_t>(got);
+    }
+    if (got == 0) {
+      ec = net::error::eof;
+      return 0;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      ec = net::error::would_block;
+    else
+      ec = error_code{errno, net::error::get_system_category()};
+    return 0;
+  }
 }
 
 } // namespace caf_mcp::transport::detail

@@ -12,12 +12,12 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #pragma GCC diagnostic pop
@@ -44,7 +44,17 @@ namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
-using strand_type = net::strand<net::io_context::executor_type>;
+/// Where a stream or channel runs: its io thread's loop. Each loop is run
+/// by exactly one thread (see io_runtime), so the handlers of one object
+/// never run concurrently and need no strand.
+using executor_type = net::io_context::executor_type;
+/// A TCP socket, timer and resolver on such an executor (no type erasure:
+/// smaller objects and operations than with any_io_executor).
+using socket_type = net::basic_stream_socket<tcp, executor_type>;
+using timer_type = net::basic_waitable_timer<clock_type,
+                                             net::wait_traits<clock_type>,
+                                             executor_type>;
+using resolver_type = net::ip::basic_resolver<tcp, executor_type>;
 
 // -- the io context ---------------------------------------------------------
 
@@ -72,9 +82,25 @@ public:
     // nop
   }
 
-  /// Destroys every pending handler; later posts are dropped at once.
+  /// Destroys every pending handler; later `post`s are dropped at once.
+  /// Called once the loop's thread has stopped.
   void shutdown_services() {
+    shut_down_.store(true);
+    // A `post` that saw the flag clear finishes before the queue goes.
+    while (posting_.load() != 0)
+      std::this_thread::yield();
     shutdown();
+  }
+
+  /// Queues `f` on the loop; thread-safe. After `shutdown_services`, `f` is
+  /// destroyed at once instead (Asio would keep it queued, unrun and
+  /// undestroyed, for as long as the context lives).
+  template <class F>
+  void post(F&& f) {
+    posting_.fetch_add(1);
+    if (!shut_down_.load())
+      net::post(get_executor(), std::forward<F>(f));
+    posting_.fetch_sub(1);
   }
 
   /// Registers a member (weakly); thread-safe.
@@ -84,6 +110,10 @@ public:
   void abandon_members();
 
 private:
+  /// Set (sequentially consistent) before the queue is destroyed; `post`
+  /// counts itself in `posting_` before it looks at the flag.
+  std::atomic<bool> shut_down_{false};
+  std::atomic<size_t> posting_{0};
   std::mutex members_mtx_;
   std::vector<std::weak_ptr<runtime_member>> members_;
   /// Prune expired members when the list reaches this size.
@@ -99,10 +129,28 @@ inline context_ptr context_of(io_runtime& rt) {
 
 // -- the origin -------------------------------------------------------------
 
+/// The options a stream or channel still reads once it is made (headers,
+/// user agent and CA file are folded into its origin_info).
+struct origin_settings {
+  std::chrono::milliseconds connect_timeout{0};
+  std::chrono::milliseconds idle_timeout{0};
+  std::chrono::milliseconds post_timeout{0};
+  size_t max_event_size = 0;
+  /// Check the certificate chain and host name (verify and not insecure).
+  bool verify_tls = true;
+};
+
 /// Everything one stream or channel needs about its origin, computed once.
+/// Every held session has two (stream and channel): only what is used
+/// later is kept.
 struct origin_info {
-  parsed_url url;
-  http_options opts;
+  /// Host for DNS, SNI and the certificate check.
+  std::string host;
+  uint16_t port = 0;
+  bool is_tls = false;
+  /// SSE: the GET request target; empty for a POST channel.
+  std::string sse_target;
+  origin_settings opts;
   /// `scheme://host[:port]` (no userinfo), the prefix for targets in logs.
   std::string origin_text;
   /// The TLS context for https (shared by all connections of the origin).
@@ -112,8 +160,6 @@ struct origin_info {
   /// The merged request headers after Host (defaults, configured headers,
   /// Authorization from the userinfo), one "Name: value\r\n" line each.
   std::string header_lines;
-  /// The merged headers as pairs (for merging per-request extras).
-  header_list merged;
   /// "Host: <host_header>\r\n".
   std::string host_line;
 
@@ -129,9 +175,10 @@ std::shared_ptr<origin_info>
 make_origin(const parsed_url& url, const http_options& opts,
             request_kind kind);
 
-/// Appends the headers `base` overridden/extended by `extra` (same rules as
-/// for configured headers) as "Name: value\r\n" lines to `out`.
-void append_merged_headers(std::string& out, const header_list& base,
+/// Appends the header lines `lines` ("Name: value\r\n" each) except those
+/// `extra` names, then the headers of `extra` (same rules as for configured
+/// headers), to `out`.
+void append_merged_headers(std::string& out, std::string_view lines,
                            const header_list& extra, request_kind kind);
 
 /// Case-insensitive ASCII comparison.
@@ -150,15 +197,17 @@ std::string millis(std::chrono::milliseconds d);
 
 // -- the socket -------------------------------------------------------------
 
-/// A TCP stream with an optional TLS layer: one code path for http and https.
+/// A TCP socket with an optional TLS layer: one code path for http and
+/// https. No timeouts of its own (Beast's tcp_stream keeps three timers per
+/// stream and arms one per operation): owners keep deadlines with timers.
 class socket_stream {
 public:
-  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+  using tls_stream = beast::ssl_stream<socket_type>;
 
-  socket_stream(const strand_type& strand, ssl::context* tls);
+  socket_stream(const executor_type& ex, ssl::context* tls);
 
-  /// The TCP layer (timeouts, close).
-  beast::tcp_stream& tcp() noexcept {
+  /// The TCP socket.
+  socket_type& socket() noexcept {
     return tls_ ? tls_->next_layer() : *plain_;
   }
 
@@ -181,7 +230,7 @@ public:
   void close() noexcept;
 
 private:
-  std::optional<beast::tcp_stream> plain_;
+  std::optional<socket_type> plain_;
   std::optional<tls_stream> tls_;
 };
 
@@ -196,27 +245,50 @@ enum class step : uint8_t {
   read_body,
 };
 
-/// One connection to an origin: resolve (with a timer; IP literals skip the
-/// resolver), connect and TLS handshake under one deadline. The owner drives
-/// the HTTP exchange on `stream()` afterwards. Lives in a shared_ptr; every
-/// pending operation holds it.
+/// One connection to an origin: resolve (IP literals skip the resolver),
+/// connect and TLS handshake under one deadline, kept by the link's timer.
+/// The owner drives the HTTP exchange on `stream()` afterwards. Lives in a
+/// shared_ptr; every pending operation holds it.
 class origin_link : public std::enable_shared_from_this<origin_link> {
 public:
-  using open_handler = std::function<void(error_code, step)>;
+  /// Receives the outcome of `async_open`: the error, the failing step and
+  /// extra words on a failure (the certificate verify error) or "".
+  using open_handler
+    = std::function<void(error_code, step, const std::string& detail)>;
 
-  origin_link(const strand_type& strand,
+  origin_link(const executor_type& ex,
               std::shared_ptr<const origin_info> origin);
 
   socket_stream& stream() noexcept {
     return stream_;
   }
 
-  beast::flat_buffer& buffer() noexcept {
-    return buffer_;
+  /// A read buffer for Beast's readers (SSE header, https), made on first
+  /// use; plain POST connections never need one.
+  beast::flat_buffer& buffer() {
+    if (!buffer_)
+      buffer_ = std::make_unique<beast::flat_buffer>();
+    return *buffer_;
+  }
+
+  /// Bytes in the read buffer.
+  size_t buffered() const noexcept {
+    return buffer_ ? buffer_->size() : 0;
+  }
+
+  /// Frees the read buffer and what it holds.
+  void release_buffer() noexcept {
+    buffer_.reset();
+  }
+
+  /// The open deadline's timer; free for the owner once the link is open.
+  timer_type& timer() noexcept {
+    return timer_;
   }
 
   /// Resolves, connects and (for https) handshakes; `done` runs on the
-  /// strand with the failing step, unless `close()` came first.
+  /// io thread with the failing step, unless `close()` came first. At the
+  /// deadline the socket is closed and `done` gets beast's `timeout`.
   void async_open(clock_type::time_point deadline, open_handler done);
 
   /// Cancels everything and closes the socket (idempotent). A pending
@@ -232,33 +304,33 @@ public:
     return open_;
   }
 
-  /// True if the resolve timer fired.
-  bool resolve_timed_out() const noexcept {
-    return resolve_timed_out_;
+  /// True if the open deadline passed.
+  bool timed_out() const noexcept {
+    return timed_out_;
   }
 
-  /// Extra words on a failure (the certificate verify error), or empty.
-  const std::string& detail() const noexcept {
-    return detail_;
-  }
 
 private:
   void on_resolve(error_code ec, tcp::resolver::results_type results);
-  void on_resolve_timer(error_code ec);
+  void on_deadline(error_code ec);
   void on_connect(error_code ec);
   void on_handshake(error_code ec);
   void finish(error_code ec, step where);
 
+  /// What only `async_open` needs, dropped once it is over.
+  struct opening {
+    open_handler done;
+    /// Only for host names (IP literals connect at once).
+    std::unique_ptr<resolver_type> resolver;
+    std::string detail;
+  };
+
   std::shared_ptr<const origin_info> origin_;
   socket_stream stream_;
-  tcp::resolver resolver_;
-  net::steady_timer timer_;
-  beast::flat_buffer buffer_;
-  clock_type::time_point deadline_;
-  open_handler done_;
-  std::string detail_;
-  bool resolving_ = false;
-  bool resolve_timed_out_ = false;
+  timer_type timer_;
+  std::unique_ptr<beast::flat_buffer> buffer_;
+  std::unique_ptr<opening> opening_;
+  bool timed_out_ = false;
   bool open_ = false;
   bool closed_ = false;
 };
@@ -279,6 +351,68 @@ std::string step_message(step where, std::string_view url,
 /// Makes a transport_error with a code and message.
 transport_error make_error(transport_errc code, std::string message,
                            int status = 0);
+
+// -- operations that wait long ------------------------------------------------
+
+/// Allocates with plain operator new, exactly the size asked for.
+template <class T>
+struct exact_allocator {
+  using value_type = T;
+
+  exact_allocator() noexcept = default;
+
+  template <class U>
+  exact_allocator(const exact_allocator<U>&) noexcept {
+    // nop
+  }
+
+  T* allocate(size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+
+  void deallocate(T* ptr, size_t) noexcept {
+    ::operator delete(ptr);
+  }
+
+  template <class U>
+  bool operator==(const exact_allocator<U>&) const noexcept {
+    return true;
+  }
+
+  template <class U>
+  bool operator!=(const exact_allocator<U>&) const noexcept {
+    return false;
+  }
+};
+
+/// Wraps the handler of an operation that may stay pending for hours (the
+/// readiness wait of an idle stream or connection, a deadline): Asio then
+/// allocates the operation with its own size instead of taking its thread's
+/// recycled block, which is as large as the largest operation that ran
+/// before it (a composed write) and would stay parked in every idle stream.
+template <class Handler>
+auto long_lived(Handler&& handler) {
+  return net::bind_allocator(exact_allocator<void>{},
+                             std::forward<Handler>(handler));
+}
+
+// -- reading ------------------------------------------------------------------
+
+/// Size of the io thread's read buffer.
+constexpr size_t thread_buffer_size = size_t{64} * 1024;
+
+/// The calling io thread's read buffer (`thread_buffer_size` bytes,
+/// allocated on first use). Plain-TCP streams and connections wait for
+/// readability, read into it and parse what they read before their handler
+/// returns, so none of them holds a read buffer while it waits; only bytes
+/// the HTTP parser could not take yet (a cut chunk header) are kept.
+char* thread_buffer();
+
+/// Reads at most `n` bytes from socket `fd` without blocking (one recv with
+/// MSG_DONTWAIT). Returns the bytes read (> 0), or 0 with `ec` set:
+/// `would_block` if nothing is there (a stale readiness wake-up), `eof` if
+/// the peer closed, else the socket error.
+size_t read_now(int fd, char* buf, size_t n, error_code& ec);
 
 // -- body types ---------------------------------------------------------------
 

@@ -2,33 +2,46 @@
 // origin, with a FIFO queue of jobs when every connection is busy.
 //
 //   post -> enqueue -> dispatch -> start -> (on_open) -> send -> on_write
-//                                                              -> on_read -> complete -> dispatch
+//     http:  ... on_wait -> read_response -> on_response -> finish -> dispatch
+//     https: ... on_tls_read -> on_response -> finish -> dispatch
 //
-// One strand per channel serializes the pool and all its connections.
-// An idle connection keeps a readiness wait on its socket (confirmed with a
-// non-blocking MSG_PEEK, since a readiness edge may be stale): if the server
-// closes it (keep-alive timeout), it leaves the pool at once. If a request
-// still fails on a reused connection before any byte of the response
-// arrived, it is retried once on a fresh connection; never otherwise.
-// Every job's `done` runs exactly once: the job object calls it with
-// `cancelled` from its destructor if nothing else did (runtime shutdown).
+// The channel and all its connections run on one io thread (no strand
+// needed: each loop has one thread).
+//
+// Memory: an idle connection holds its link and nothing else; the response
+// parser, the request head and unparsed response bytes live from `send` to
+// `finish`. A plain http connection keeps exactly one readiness wait on its
+// socket while open: it is the idle watch (the server closing a keep-alive
+// connection) and the wait for the next response in one, and response
+// bytes are read into the io thread's buffer (`thread_buffer`). https
+// connections read through OpenSSL into a buffer that lives per request, and
+// watch for a close with a readiness wait while idle.
+//
+// Deadlines: one timer per channel, armed for the earliest deadline of a
+// job in flight or queued. Jobs rarely expire and a new job rarely moves the
+// earliest deadline (they share post_timeout), so a POST costs no timer
+// syscall. When it fires it closes the connections of expired jobs (which
+// then fail with `timeout`), fails expired queued jobs and re-arms.
+//
+// A request that fails on a reused connection before any response byte
+// arrived is retried once on a fresh connection (the server closed it while
+// idle); never otherwise. Every job's `done` runs exactly once: the job
+// calls it with `cancelled` from its destructor if nothing else did
+// (runtime shutdown).
 
-#include "caf_mcp/transport/trace_tmp.hpp"
 #include "http_detail.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <deque>
+#include <cstring>
 #include <utility>
 
 namespace caf_mcp::transport {
@@ -40,40 +53,23 @@ using namespace detail;
 /// A 2xx or error body beyond this is not drained: the connection is closed.
 constexpr uint64_t drain_limit = uint64_t{1} << 20;
 
-/// One POST. Move-only; calls `done` with `cancelled` if destroyed unfinished.
+struct post_job;
+
+using job_ptr = std::unique_ptr<post_job>;
+
+/// One POST, on the heap from `post()` to its completion. Calls `done` with
+/// `cancelled` if destroyed unfinished.
 struct post_job {
   std::string target;
   std::string body;
   header_list extra;
   std::function<void(post_result)> done;
   clock_type::time_point deadline;
+  /// The next job in the channel's queue.
+  job_ptr next;
   bool retried = false;
 
   post_job() = default;
-
-  post_job(post_job&& other) noexcept
-    : target(std::move(other.target)),
-      body(std::move(other.body)),
-      extra(std::move(other.extra)),
-      done(std::exchange(other.done, nullptr)),
-      deadline(other.deadline),
-      retried(other.retried) {
-    // nop
-  }
-
-  post_job& operator=(post_job&& other) noexcept {
-    if (this != &other) {
-      if (done)
-        cancel("POST " + redact(target) + ": dropped");
-      target = std::move(other.target);
-      body = std::move(other.body);
-      extra = std::move(other.extra);
-      done = std::exchange(other.done, nullptr);
-      deadline = other.deadline;
-      retried = other.retried;
-    }
-    return *this;
-  }
 
   post_job(const post_job&) = delete;
   post_job& operator=(const post_job&) = delete;
@@ -97,20 +93,89 @@ struct post_job {
   }
 };
 
+/// FIFO of jobs linked through `post_job::next`: no allocation of its own.
+class job_queue {
+public:
+  job_queue() = default;
+
+  job_queue(const job_queue&) = delete;
+  job_queue& operator=(const job_queue&) = delete;
+
+  ~job_queue() {
+    while (head_)
+      head_ = std::move(head_->next); // no recursion on long queues
+  }
+
+  bool empty() const noexcept {
+    return head_ == nullptr;
+  }
+
+  post_job& front() noexcept {
+    return *head_;
+  }
+
+  void push(job_ptr job) {
+    auto* raw = job.get();
+    if (tail_ != nullptr)
+      tail_->next = std::move(job);
+    else
+      head_ = std::move(job);
+    tail_ = raw;
+  }
+
+  job_ptr pop() {
+    auto job = std::move(head_);
+    head_ = std::move(job->next);
+    if (!head_)
+      tail_ = nullptr;
+    return job;
+  }
+
+  /// Calls `f` with each job, front to back.
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto* j = head_.get(); j != nullptr; j = j->next.get())
+      f(*j);
+  }
+
+private:
+  job_ptr head_;
+  post_job* tail_ = nullptr;
+};
+
+using response_parser = http::response_parser<consumer_body>;
+
 /// One keep-alive connection and the state of its current exchange.
 struct post_conn final : body_consumer {
   std::shared_ptr<origin_link> link;
-  std::optional<http::response_parser<consumer_body>> parser;
-  /// The request head, rebuilt in place per request (capacity reused).
+  /// The job being sent or answered.
+  job_ptr job;
+  /// The response parser, from `send` to `finish`.
+  std::unique_ptr<response_parser> parser;
+  /// The request head, until it is written.
   std::string head;
+  /// http: response bytes the parser could not take yet (a cut header).
+  std::string pending;
   std::string excerpt;
-  std::optional<post_job> job;
   /// Responses completed on this connection (> 0: a reused connection).
   size_t uses = 0;
-  /// Generation of the idle readiness wait; bumped when the wait is void.
-  uint64_t idle_gen = 0;
-  bool idle_wait = false;
-  std::chrono::milliseconds open_budget{0};
+  /// A readiness wait (or a posted read) is pending on the socket.
+  bool waiting = false;
+  /// The request is being written.
+  bool writing = false;
+  /// The job's deadline passed and the link was closed: the next
+  /// completion reports the timeout.
+  bool expired = false;
+
+  bool tls() noexcept {
+    return link->stream().tls() != nullptr;
+  }
+
+  /// True if response bytes arrived for the current job.
+  bool got_response_bytes() const noexcept {
+    return (parser && parser->got_some()) || !pending.empty()
+           || link->buffered() > 0;
+  }
 
   void on_body(std::string_view bytes) override {
     if (excerpt.size() < max_excerpt)
@@ -126,8 +191,9 @@ public:
   channel_impl(context_ptr ctx, const parsed_url& origin,
                const http_options& opts)
     : ctx_(std::move(ctx)),
-      strand_(net::make_strand(ctx_->get_executor())),
+      ex_(ctx_->get_executor()),
       origin_(make_origin(origin, opts, request_kind::post)),
+      timer_(ex_),
       max_conns_(std::max<size_t>(opts.max_post_connections, 1)) {
     // nop
   }
@@ -140,19 +206,19 @@ public:
   }
 
   /// Thread-safe.
-  void post(post_job job) {
-    net::post(strand_, [self = shared_from_this(), j = std::move(job)]() mutable {
+  void post(job_ptr job) {
+    ctx_->post([self = shared_from_this(), j = std::move(job)]() mutable {
       self->enqueue(std::move(j));
     });
   }
 
   /// Thread-safe.
   void close() {
-    net::post(strand_,
-              [self = shared_from_this()] { self->do_close("channel closed"); });
+    ctx_->post(
+      [self = shared_from_this()] { self->do_close("channel closed"); });
   }
 
-  const http_options& opts() const noexcept {
+  const origin_settings& opts() const noexcept {
     return origin_->opts;
   }
 
@@ -165,23 +231,22 @@ private:
     return origin_->redacted(job.target);
   }
 
-  void enqueue(post_job job) {
+  void enqueue(job_ptr job) {
     if (closed_)
-      return job.cancel("POST " + url_of(job) + ": channel closed");
-    queue_.push_back(std::move(job));
+      return job->cancel("POST " + url_of(*job) + ": channel closed");
+    arm_deadline(job->deadline);
+    queue_.push(std::move(job));
     dispatch();
   }
 
   void dispatch() {
     while (!closed_ && !queue_.empty()) {
-      auto& front = queue_.front();
-      if (clock_type::now() >= front.deadline) {
-        auto job = std::move(front);
-        queue_.pop_front();
-        complete(job, error_result(job, transport_errc::timeout,
-                                   "POST " + url_of(job)
-                                     + ": no connection within "
-                                     + millis(opts().post_timeout)));
+      if (clock_type::now() >= queue_.front().deadline) {
+        auto job = queue_.pop();
+        auto r = error_result(transport_errc::timeout,
+                              "POST " + url_of(*job) + ": no connection within "
+                                + millis(opts().post_timeout));
+        job->complete(std::move(r));
         continue;
       }
       conn_ptr c;
@@ -193,64 +258,67 @@ private:
       } else {
         break;
       }
-      auto job = std::move(front);
-      queue_.pop_front();
-      start(c, std::move(job));
+      start(c, queue_.pop());
     }
   }
 
   conn_ptr new_conn() {
     auto c = std::make_shared<post_conn>();
-    c->link = std::make_shared<origin_link>(strand_, origin_);
+    c->link = std::make_shared<origin_link>(ex_, origin_);
     conns_.push_back(c);
     return c;
   }
 
-  void start(const conn_ptr& c, post_job job) {
-    c->job.emplace(std::move(job));
-    if (c->idle_wait) {
-      c->idle_wait = false;
-      ++c->idle_gen;
+  void start(const conn_ptr& c, job_ptr job) {
+    c->job = std::move(job);
+    if (c->tls() && c->waiting) {
+      // The idle watch ends; OpenSSL reads the response.
       error_code ec;
-      c->link->stream().tcp().socket().cancel(ec);
+      c->link->stream().socket().cancel(ec);
     }
     if (c->link->open())
       return send(c);
     auto now = clock_type::now();
     auto deadline = std::min(now + opts().connect_timeout, c->job->deadline);
-    c->open_budget
+    auto budget
       = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    c->link->async_open(deadline, [self = shared_from_this(),
-                                   c](error_code ec, step where) {
-      self->on_open(c, ec, where);
-    });
+    c->link->async_open(deadline,
+                        [self = shared_from_this(), c,
+                         budget](error_code ec, step where,
+                                 const std::string& detail) {
+                          self->on_open(c, ec, where, budget, detail);
+                        });
   }
 
+  /// True if a completion for `c` has nothing left to do: the channel is
+  /// closed, the job is gone, or the connection was dropped (not expired).
   bool stale(const conn_ptr& c) const noexcept {
-    return closed_ || !c->job || c->link->closed();
+    return closed_ || !c->job || (c->link->closed() && !c->expired);
   }
 
-  void on_open(const conn_ptr& c, error_code ec, step where) {
-    caf_mcp_trace("post: connected");
+  void on_open(const conn_ptr& c, error_code ec, step where,
+               std::chrono::milliseconds budget, const std::string& detail) {
     if (stale(c))
       return;
     if (ec) {
       auto& job = *c->job;
       if (where == step::tls_setup)
         return fail(c, transport_errc::tls_failed, origin_->tls_error);
-      auto timed_out = c->link->resolve_timed_out();
+      auto timed_out = c->link->timed_out();
       return fail(c, classify(where, ec, timed_out),
-                  step_message(where, url_of(job), ec, timed_out,
-                               c->open_budget, c->link->detail()));
+                  step_message(where, url_of(job), ec, timed_out, budget,
+                               detail));
     }
+    if (!c->tls())
+      arm_wait(c); // from now on, always one wait on the socket
     send(c);
   }
 
   void send(const conn_ptr& c) {
-    caf_mcp_trace("post: send");
     auto& job = *c->job;
     auto& head = c->head;
-    head.clear();
+    head.reserve(64 + job.target.size() + origin_->host_line.size()
+                 + origin_->header_lines.size());
     head += "POST ";
     head += job.target;
     head += " HTTP/1.1\r\n";
@@ -258,16 +326,15 @@ private:
     if (job.extra.empty())
       head += origin_->header_lines;
     else
-      append_merged_headers(head, origin_->merged, job.extra,
+      append_merged_headers(head, origin_->header_lines, job.extra,
                             request_kind::post);
     head += "Content-Length: ";
     head += std::to_string(job.body.size());
     head += "\r\n\r\n";
-    c->excerpt.clear();
-    c->parser.emplace();
+    c->parser = std::make_unique<response_parser>();
     c->parser->body_limit(drain_limit);
     c->parser->get().body() = c.get();
-    c->link->stream().tcp().expires_at(job.deadline);
+    c->writing = true;
     std::array<net::const_buffer, 2> buffers{net::buffer(head),
                                              net::buffer(job.body)};
     c->link->stream().visit([&](auto& s) {
@@ -279,25 +346,146 @@ private:
   }
 
   void on_write(const conn_ptr& c, error_code ec) {
+    c->writing = false;
+    std::string{}.swap(c->head); // written (or never will be)
     if (stale(c))
       return;
+    if (c->expired)
+      return fail_timeout(c);
     if (ec) {
       if (may_retry(c, ec))
         return retry(c);
       return fail_io(c, step::write, ec);
     }
-    c->link->stream().visit([&](auto& s) {
-      http::async_read(s, c->link->buffer(), *c->parser,
-                       [self = shared_from_this(), c](error_code err, size_t) {
-                         self->on_read(c, err);
-                       });
+    if (c->tls()) {
+      c->link->stream().visit([&](auto& s) {
+        http::async_read(s, c->link->buffer(), *c->parser,
+                         [self = shared_from_this(), c](error_code err,
+                                                        size_t) {
+                           self->on_tls_read(c, err);
+                         });
+      });
+      return;
+    }
+    arm_wait(c); // completes at once if the answer is already there
+  }
+
+  // -- reading (http) ---------------------------------------------------------
+
+  /// Keeps one readiness wait on a plain connection's socket.
+  void arm_wait(const conn_ptr& c) {
+    if (c->waiting || c->link->closed())
+      return;
+    c->waiting = true;
+    c->link->stream().socket().async_wait(
+      socket_type::wait_read,
+      long_lived([self = shared_from_this(), c](error_code ec) {
+        self->on_wait(c, ec);
+      }));
+  }
+
+  void on_wait(const conn_ptr& c, error_code ec) {
+    c->waiting = false;
+    if (closed_)
+      return;
+    if (c->expired) {
+      // http: the wait is the only operation left unless the request is
+      // still being written (then on_write reports the timeout). https:
+      // the OpenSSL read or write reports it.
+      if (c->job && !c->writing && !c->tls())
+        fail_timeout(c);
+      return;
+    }
+    if (c->link->closed() || ec == net::error::operation_aborted)
+      return;
+    if (!c->job)
+      return on_idle_readable(c);
+    if (c->tls())
+      return; // a watch that fired as the request went out: OpenSSL reads
+    if (c->writing)
+      return; // on_write waits again once the request is out
+    read_response(c); // a socket error shows in the read
+  }
+
+  /// Reads once into the io thread's buffer and parses; bytes the parser
+  /// cannot take yet (a cut header) wait in `pending` for the next read.
+  void read_response(const conn_ptr& c) {
+    auto* buf = thread_buffer();
+    auto kept = c->pending.size();
+    std::memcpy(buf, c->pending.data(), kept);
+    auto want = thread_buffer_size - kept;
+    error_code ec;
+    auto n = read_now(c->link->stream().socket().native_handle(),
+                      buf + kept, want, ec);
+    if (ec == net::error::would_block)
+      return arm_wait(c);
+    auto& p = *c->parser;
+    if (n == 0) {
+      // As http::async_read: EOF ends a message that runs to EOF, else it
+      // is a partial message, or `end_of_stream` before any byte.
+      if (ec == net::error::eof) {
+        if (p.got_some())
+          p.put_eof(ec);
+        else
+          ec = http::error::end_of_stream;
+      }
+      return on_response(c, ec);
+    }
+    std::string_view input{buf, kept + n};
+    size_t used = 0;
+    while (used < input.size() && !p.is_done()) {
+      auto k = p.put(
+        net::const_buffer{input.data() + used, input.size() - used}, ec);
+      used += k;
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec || k == 0)
+        break;
+    }
+    if (ec || p.is_done()) {
+      // Bytes after the response: the connection cannot be reused.
+      c->pending.assign(input.substr(used));
+      return on_response(c, ec);
+    }
+    if (input.size() - used > thread_buffer_size / 2)
+      return on_response(c, http::error::header_limit);
+    c->pending.assign(input.substr(used));
+    if (n < want)
+      return arm_wait(c);
+    // A full read: more may be there, and no readiness edge would say so.
+    c->waiting = true;
+    ctx_->post([self = shared_from_this(), c] {
+      self->on_wait(c, {});
     });
   }
 
-  void on_read(const conn_ptr& c, error_code ec) {
-    caf_mcp_trace("post: response");
+  /// An idle connection became readable: EOF, a reset or bytes nobody asked
+  /// for all mean it cannot carry the next request. A readiness edge left
+  /// over from the last response (nothing to read) is just a stale wake-up.
+  void on_idle_readable(const conn_ptr& c) {
+    error_code ec;
+    read_now(c->link->stream().socket().native_handle(), thread_buffer(),
+             1, ec);
+    if (ec == net::error::would_block)
+      return arm_wait(c);
+    discard(c);
+  }
+
+  // -- reading (https) --------------------------------------------------------
+
+  void on_tls_read(const conn_ptr& c, error_code ec) {
     if (stale(c))
       return;
+    if (c->expired)
+      return fail_timeout(c);
+    on_response(c, ec);
+  }
+
+  // -- the response -----------------------------------------------------------
+
+  void on_response(const conn_ptr& c, error_code ec) {
     auto& p = *c->parser;
     if (ec && !p.is_header_done()) {
       if (may_retry(c, ec))
@@ -323,7 +511,7 @@ private:
       r.error.body_excerpt = c->excerpt;
     }
     auto reusable = !ec && p.is_done() && res.keep_alive()
-                    && c->link->buffer().size() == 0;
+                    && c->pending.empty() && c->link->buffered() == 0;
     finish(c, std::move(r), reusable);
   }
 
@@ -331,105 +519,122 @@ private:
   /// most likely closed it while idle, so the request was not processed.
   bool may_retry(const conn_ptr& c, const error_code& ec) const {
     return c->uses > 0 && !c->job->retried && !is_timeout(ec)
-           && ec != net::error::operation_aborted && !c->parser->got_some()
-           && c->link->buffer().size() == 0;
+           && ec != net::error::operation_aborted && !c->got_response_bytes();
   }
 
   void retry(const conn_ptr& c) {
-    auto job = std::move(*c->job);
-    c->job.reset();
+    auto job = std::move(c->job);
     discard(c);
-    job.retried = true;
+    job->retried = true;
     start(new_conn(), std::move(job));
+  }
+
+  void fail_timeout(const conn_ptr& c) {
+    fail(c, transport_errc::timeout,
+         "POST " + url_of(*c->job) + ": no response within "
+           + millis(opts().post_timeout));
   }
 
   void fail_io(const conn_ptr& c, step where, const error_code& ec) {
     auto& job = *c->job;
     if (is_timeout(ec))
-      return fail(c, transport_errc::timeout,
-                  "POST " + url_of(job) + ": no response within "
-                    + millis(opts().post_timeout));
+      return fail_timeout(c);
     fail(c, classify(where, ec),
          step_message(where, url_of(job), ec, false, opts().post_timeout));
   }
 
   void fail(const conn_ptr& c, transport_errc code, std::string message) {
-    finish(c, error_result(*c->job, code, std::move(message)), false);
+    finish(c, error_result(code, std::move(message)), false);
   }
 
-  static post_result error_result(const post_job&, transport_errc code,
-                                  std::string message) {
+  static post_result error_result(transport_errc code, std::string message) {
     post_result r;
     r.error = make_error(code, std::move(message));
     return r;
   }
 
   void finish(const conn_ptr& c, post_result r, bool reusable) {
-    // No operation is pending on `c` here, so its job may go.
-    auto job = std::move(*c->job);
-    c->job.reset();
+    // No operation that uses the job's buffers is pending on `c` here, so
+    // the job may go; so does everything the exchange needed.
+    auto job = std::move(c->job);
+    c->parser.reset();
+    std::string{}.swap(c->head);
+    std::string{}.swap(c->pending);
+    std::string{}.swap(c->excerpt);
     if (reusable) {
+      c->link->release_buffer(); // https: empty here
       ++c->uses;
       idle_.push_back(c);
-      watch_idle(c);
+      arm_wait(c); // the idle watch (http: also the next response's wait)
     } else {
       discard(c);
     }
     dispatch();
-    complete(job, std::move(r));
-  }
-
-  static void complete(post_job& job, post_result r) {
-    job.complete(std::move(r));
+    job->complete(std::move(r));
   }
 
   void discard(const conn_ptr& c) {
     c->link->close();
-    c->idle_wait = false;
-    ++c->idle_gen;
     conns_.erase(std::remove(conns_.begin(), conns_.end(), c), conns_.end());
     idle_.erase(std::remove(idle_.begin(), idle_.end(), c), idle_.end());
   }
 
-  /// While idle, any readable event (EOF, reset, stray bytes) means the
-  /// connection cannot carry the next request: drop it right away.
-  void watch_idle(const conn_ptr& c) {
-    c->idle_wait = true;
-    auto gen = ++c->idle_gen;
-    c->link->stream().tcp().socket().async_wait(
-      tcp::socket::wait_read,
-      [self = shared_from_this(), c, gen](error_code ec) {
-        self->on_idle_readable(c, gen, ec);
-      });
+  // -- deadlines --------------------------------------------------------------
+
+  /// Makes the timer fire no later than `at`.
+  void arm_deadline(clock_type::time_point at) {
+    if (timer_armed_ && timer_at_ <= at)
+      return;
+    timer_armed_ = true;
+    timer_at_ = at;
+    timer_.expires_at(at); // a pending wait ends with operation_aborted
+    timer_.async_wait(long_lived([self = shared_from_this()](error_code ec) {
+      if (ec != net::error::operation_aborted)
+        self->on_deadline();
+    }));
   }
 
-  void on_idle_readable(const conn_ptr& c, uint64_t gen, error_code ec) {
-    if (closed_ || gen != c->idle_gen || !c->idle_wait
-        || ec == net::error::operation_aborted)
+  /// Closes the connections of expired jobs (their next completion fails
+  /// them with `timeout`), fails expired queued jobs and re-arms for the
+  /// earliest deadline left.
+  void on_deadline() {
+    timer_armed_ = false;
+    if (closed_)
       return;
-    c->idle_wait = false;
-    if (!ec) {
-      // The reactor may report a readiness edge that belongs to the last
-      // response (already read): look before dropping the connection.
-      char byte;
-      auto n = ::recv(c->link->stream().tcp().socket().native_handle(), &byte,
-                      1, MSG_PEEK | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return watch_idle(c);
+    auto now = clock_type::now();
+    auto next = clock_type::time_point::max();
+    for (auto& c : conns_) {
+      if (!c->job || c->expired)
+        continue;
+      auto deadline = c->job->deadline;
+      if (!c->link->open()) {
+        // Connecting: the link's own deadline (never later) ends it.
+        if (deadline > now)
+          next = std::min(next, deadline);
+        continue;
+      }
+      if (deadline <= now) {
+        c->expired = true;
+        c->link->close();
+      } else {
+        next = std::min(next, deadline);
+      }
     }
-    // EOF, reset or bytes nobody asked for: the connection is done.
-    discard(c);
+    dispatch();
+    queue_.for_each(
+      [&](const post_job& job) { next = std::min(next, job.deadline); });
+    if (next != clock_type::time_point::max())
+      arm_deadline(next);
   }
 
   void do_close(const char* why) {
     if (closed_)
       return;
     closed_ = true;
+    timer_.cancel();
     auto conns = std::move(conns_);
     conns_.clear();
     idle_.clear();
-    auto queued = std::move(queue_);
-    queue_.clear();
     // Close the sockets before any job lets go of its buffers; the jobs
     // themselves stay in their connections until the aborted operations
     // have completed.
@@ -438,18 +643,24 @@ private:
     for (auto& c : conns)
       if (c->job)
         c->job->cancel("POST " + url_of(*c->job) + ": " + why);
-    for (auto& job : queued)
-      job.cancel("POST " + url_of(job) + ": " + why);
+    while (!queue_.empty()) {
+      auto job = queue_.pop();
+      job->cancel("POST " + url_of(*job) + ": " + why);
+    }
   }
 
   /// Declared first: the io_context outlives every Asio object below.
   context_ptr ctx_;
-  strand_type strand_;
+  executor_type ex_;
   std::shared_ptr<const origin_info> origin_;
+  /// The deadline timer: armed for `timer_at_` while `timer_armed_`.
+  timer_type timer_;
+  clock_type::time_point timer_at_;
   size_t max_conns_;
-  std::deque<post_job> queue_;
+  job_queue queue_;
   std::vector<conn_ptr> conns_;
   std::vector<conn_ptr> idle_;
+  bool timer_armed_ = false;
   bool closed_ = false;
 };
 
@@ -467,12 +678,12 @@ public:
 
   void post(std::string target, std::string body, header_list extra,
             std::function<void(post_result)> done) override {
-    post_job job;
-    job.target = std::move(target);
-    job.body = std::move(body);
-    job.extra = std::move(extra);
-    job.done = std::move(done);
-    job.deadline = clock_type::now() + impl_->opts().post_timeout;
+    auto job = std::make_unique<post_job>();
+    job->target = std::move(target);
+    job->body = std::move(body);
+    job->extra = std::move(extra);
+    job->done = std::move(done);
+    job->deadline = clock_type::now() + impl_->opts().post_timeout;
     impl_->post(std::move(job));
   }
 

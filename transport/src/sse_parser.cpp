@@ -56,9 +56,17 @@ inline bool has_high_byte(std::string_view s) noexcept {
 
 constexpr unsigned char bom_bytes[3] = {0xEF, 0xBB, 0xBF};
 
-/// Shrink buffers that grew for one large event back to this capacity, so
-/// that many idle streams stay small.
-constexpr size_t keep_capacity = 64 * 1024;
+/// At the end of each `put`, a buffer that holds nothing and grew beyond
+/// this capacity is released: an idle stream (a client holds thousands)
+/// then keeps no copy of its last large event, while a stream whose reads
+/// keep cutting events reuses one allocation for all of them.
+constexpr size_t keep_capacity = 512;
+
+/// Releases the allocation of `buf` if it is empty and large.
+inline void release_if_idle(std::string& buf) noexcept {
+  if (buf.empty() && buf.capacity() > keep_capacity)
+    std::string{}.swap(buf);
+}
 
 } // namespace
 
@@ -115,6 +123,9 @@ void sse_parser::finish() {
   after_cr_ = false;
   bom_state_ = 0;
   id_buffer_ = last_event_id_;
+  release_if_idle(data_);
+  release_if_idle(partial_);
+  release_if_idle(type_);
 }
 
 void sse_parser::put_impl(const char* first, const char* last,
@@ -147,6 +158,9 @@ void sse_parser::put_impl(const char* first, const char* last,
   // A view must not outlive the chunk it points into.
   if (view_active_)
     materialize_view();
+  release_if_idle(data_);
+  release_if_idle(partial_);
+  release_if_idle(type_);
 }
 
 void sse_parser::line_piece(const char* first, const char* last,
@@ -221,10 +235,8 @@ void sse_parser::line_piece(const char* first, const char* last,
         partial_.clear();
         complete_line(line.data(), line.data() + line.size(), partial_high_,
                       false, sink);
-        if (line.capacity() <= keep_capacity) {
-          partial_ = std::move(line); // keep the allocation
-          partial_.clear();
-        }
+        partial_ = std::move(line); // keep the allocation
+        partial_.clear();
       }
       break;
     }
@@ -414,10 +426,7 @@ void sse_parser::overflow(size_t size, sse_sink& sink) {
 }
 
 void sse_parser::clear_event() noexcept {
-  if (data_.capacity() > keep_capacity)
-    std::string{}.swap(data_);
-  else
-    data_.clear();
+  data_.clear();
   view_ = {};
   view_active_ = false;
   data_lines_ = 0;

@@ -3,14 +3,20 @@
 //   run -> on_link_open -> on_write -> on_read_header
 //     |-- non-2xx: read_excerpt -> on_read_excerpt -> fail_status
 //     |-- 2xx, wrong type: finish(bad_content_type)
-//     '-- 2xx event-stream: on_open, process -> read_body -> on_read_body
-//                                       ^____________________________|
-// Everything runs on the session's strand. `finish` is the only way out and
+//     '-- 2xx event-stream: on_open, deliver -> read_body -> on_readable (http)
+//                                       ^                   or on_tls_read
+//                                       '____________________________|
+// Everything runs on the session's io thread. `finish` is the only way out and
 // runs once; a completion that arrives after it is dropped (`closed_`).
-// The body goes from the socket buffer straight into the sse_parser through
+// The body goes from the read buffer straight into the sse_parser through
 // `consumer_body`; the events of one read are handed over in one call.
+//
+// Reading the body: a plain http stream waits for readability and then reads
+// once, without blocking, into its io thread's buffer (`thread_buffer`); it
+// holds no read buffer while it waits, only the few bytes the HTTP parser
+// could not take yet (a cut chunk header). An https stream reads through
+// OpenSSL into its own buffer (1 KiB, doubling while reads fill it).
 
-#include "caf_mcp/transport/trace_tmp.hpp"
 #include "http_detail.hpp"
 
 #include <boost/asio/post.hpp>
@@ -22,6 +28,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
@@ -31,7 +38,7 @@ namespace {
 
 using namespace detail;
 
-/// First read size of an SSE stream (grows up to `read_buffer_size`).
+/// First read size of an https stream (grows up to `read_buffer_size`).
 constexpr size_t initial_read_size = 1024;
 
 class sse_session final : public std::enable_shared_from_this<sse_session>,
@@ -43,12 +50,11 @@ public:
               std::shared_ptr<sse_stream_handler> handler,
               std::string last_event_id)
     : ctx_(std::move(ctx)),
-      strand_(net::make_strand(ctx_->get_executor())),
+      ex_(ctx_->get_executor()),
       origin_(make_origin(url, opts, request_kind::sse_get)),
       url_text_(redact(url.text)),
       handler_(std::move(handler)),
-      last_event_id_(std::move(last_event_id)),
-      sse_(opts.max_event_size, last_event_id_),
+      sse_(opts.max_event_size, std::move(last_event_id)),
       max_read_size_(std::max<size_t>(opts.read_buffer_size, 512)),
       read_size_(std::min<size_t>(max_read_size_, initial_read_size)) {
     // nop
@@ -65,12 +71,12 @@ public:
   }
 
   void start() {
-    net::post(strand_, [self = shared_from_this()] { self->run(); });
+    ctx_->post([self = shared_from_this()] { self->run(); });
   }
 
   /// Thread-safe.
   void close() {
-    net::post(strand_, [self = shared_from_this()] {
+    ctx_->post([self = shared_from_this()] {
       self->finish(make_error(transport_errc::cancelled,
                               "GET " + self->url_text_
                                 + ": closed by the client"));
@@ -85,72 +91,81 @@ public:
 private:
   enum class mode : uint8_t { header, excerpt, events };
 
-  const http_options& opts() const noexcept {
+  const origin_settings& opts() const noexcept {
     return origin_->opts;
   }
 
-  beast::tcp_stream& tcp() noexcept {
-    return link_->stream().tcp();
+  socket_type& socket() noexcept {
+    return link_->stream().socket();
+  }
+
+  /// The error of an operation the header deadline cut short.
+  error_code cut(error_code ec) const noexcept {
+    return timed_out_ ? make_error_code(beast::error::timeout) : ec;
   }
 
   void run() {
-    caf_mcp_trace("sse: run (connect)");
     if (closed_)
       return;
-    link_ = std::make_shared<origin_link>(strand_, origin_);
+    link_ = std::make_shared<origin_link>(ex_, origin_);
     link_->async_open(clock_type::now() + opts().connect_timeout,
-                      [self = shared_from_this()](error_code ec, step where) {
-                        self->on_link_open(ec, where);
+                      [self = shared_from_this()](error_code ec, step where,
+                                                  const std::string& detail) {
+                        self->on_link_open(ec, where, detail);
                       });
   }
 
-  void on_link_open(error_code ec, step where) {
-    caf_mcp_trace("sse: connected");
+  void on_link_open(error_code ec, step where, const std::string& detail) {
     if (closed_)
       return;
     if (ec) {
       if (where == step::tls_setup)
         return finish(
           make_error(transport_errc::tls_failed, origin_->tls_error));
-      auto timed_out = link_->resolve_timed_out();
+      auto timed_out = link_->timed_out();
       return finish(make_error(classify(where, ec, timed_out),
                                step_message(where, url_text_, ec, timed_out,
                                             opts().connect_timeout,
-                                            link_->detail())));
+                                            detail)));
     }
-    auto& url = origin_->url;
-    request_.reserve(256 + origin_->header_lines.size());
-    request_ = "GET ";
-    request_ += url.target;
-    request_ += " HTTP/1.1\r\nHost: ";
-    request_ += url.host_header();
-    request_ += "\r\n";
-    request_ += origin_->header_lines;
-    if (!last_event_id_.empty()
-        && last_event_id_.find_first_of(std::string_view{"\r\n\0", 3})
+    // The request lives with the write (the stream may live for days).
+    auto request = std::make_shared<std::string>();
+    auto& last_id = sse_.last_event_id(); // the resumed one: nothing parsed yet
+    request->reserve(64 + origin_->sse_target.size()
+                     + origin_->host_line.size() + origin_->header_lines.size()
+                     + last_id.size());
+    *request = "GET ";
+    *request += origin_->sse_target;
+    *request += " HTTP/1.1\r\n";
+    *request += origin_->host_line;
+    *request += origin_->header_lines;
+    if (!last_id.empty()
+        && last_id.find_first_of(std::string_view{"\r\n\0", 3})
              == std::string::npos) {
-      request_ += "Last-Event-ID: ";
-      request_ += last_event_id_;
-      request_ += "\r\n";
+      *request += "Last-Event-ID: ";
+      *request += last_id;
+      *request += "\r\n";
     }
-    request_ += "\r\n";
-    tcp().expires_after(opts().connect_timeout);
-    link_->stream().visit([this](auto& s) {
-      net::async_write(s, net::buffer(request_),
-                       beast::bind_front_handler(&sse_session::on_write,
-                                                 shared_from_this()));
+    *request += "\r\n";
+    arm_timer(clock_type::now() + opts().connect_timeout);
+    link_->stream().visit([this, &request](auto& s) {
+      net::async_write(s, net::buffer(*request),
+                       [self = shared_from_this(), request](error_code err,
+                                                           size_t) {
+                         self->on_write(err);
+                       });
     });
   }
 
-  void on_write(error_code ec, size_t) {
+  void on_write(error_code ec) {
     if (closed_)
       return;
     if (ec)
-      return fail_step(step::write, ec, opts().connect_timeout);
+      return fail_step(step::write, cut(ec), opts().connect_timeout);
     parser_.emplace();
     parser_->body_limit(boost::none); // the stream has no end
     parser_->get().body() = static_cast<body_consumer*>(this);
-    tcp().expires_after(opts().connect_timeout);
+    arm_timer(clock_type::now() + opts().connect_timeout);
     link_->stream().visit([this](auto& s) {
       http::async_read_header(s, link_->buffer(), *parser_,
                               beast::bind_front_handler(
@@ -163,34 +178,53 @@ private:
     if (closed_)
       return;
     if (ec)
-      return fail_step(step::read_header, ec, opts().connect_timeout);
+      return fail_step(step::read_header, cut(ec), opts().connect_timeout);
     auto& res = parser_->get();
-    status_ = static_cast<int>(res.result_int());
-    if (status_ < 200 || status_ > 299) {
-      retry_after_ = std::string{res[http::field::retry_after]};
-      reason_ = printable(res.reason(), 80);
+    auto status = static_cast<int>(res.result_int());
+    if (status < 200 || status > 299) {
+      auto reason = printable(res.reason(), 80);
+      reply_ = std::make_unique<transport_error>(make_error(
+        transport_errc::http_status,
+        "GET " + url_text_ + " -> " + std::to_string(status)
+          + (reason.empty() ? "" : " " + reason),
+        status));
+      reply_->retry_after = std::string{res[http::field::retry_after]};
       mode_ = mode::excerpt;
       if (parser_->is_done())
         return fail_status();
       // The excerpt is a courtesy: read it under a short deadline.
-      tcp().expires_after(
-        std::min(opts().connect_timeout, std::chrono::milliseconds{2000}));
+      arm_timer(clock_type::now()
+                + std::min(opts().connect_timeout,
+                           std::chrono::milliseconds{2000}));
       return read_excerpt();
     }
     auto content_type = res[http::field::content_type];
     if (!is_event_stream(content_type))
       return finish(make_error(transport_errc::bad_content_type,
                                "GET " + url_text_ + " -> "
-                                 + std::to_string(status_)
+                                 + std::to_string(status)
                                  + " with Content-Type '"
                                  + printable(content_type, 80)
                                  + "', expected text/event-stream",
-                               status_));
+                               status));
     mode_ = mode::events;
     parser_->eager(true); // parse every chunk in the buffer per put
-    handler_->on_open(status_);
-    caf_mcp_trace("sse: header");
-    process({}); // events that came with the header
+    // The parser needs no header fields for the body: free them.
+    res.clear();
+    res.reason({});
+    start_idle_timer(); // the header deadline ends here
+    handler_->on_open(status);
+    // Events that came with the header; a plain stream then lets go of the
+    // link's buffer and keeps only what the parser could not take.
+    auto& buf = link_->buffer();
+    error_code parse_ec;
+    buf.consume(parse(buffer_view(buf), parse_ec));
+    if (link_->stream().tls() == nullptr) {
+      if (!parse_ec)
+        keep_pending(buffer_view(buf), parse_ec);
+      link_->release_buffer();
+    }
+    deliver({}, parse_ec);
   }
 
   // -- error response ---------------------------------------------------------
@@ -209,69 +243,130 @@ private:
       return;
     // Whatever happens now, the status is the error; the excerpt is best
     // effort (a read error or the deadline just ends it).
-    if (ec || parser_->is_done() || excerpt_.size() >= max_excerpt)
+    if (ec || parser_->is_done() || reply_->body_excerpt.size() >= max_excerpt)
       return fail_status();
     read_excerpt();
   }
 
   void fail_status() {
-    auto err = make_error(transport_errc::http_status,
-                          "GET " + url_text_ + " -> " + std::to_string(status_)
-                            + (reason_.empty() ? "" : " " + reason_),
-                          status_);
-    err.retry_after = std::move(retry_after_);
-    err.body_excerpt = std::move(excerpt_);
-    finish(std::move(err));
+    finish(std::move(*reply_));
   }
 
   // -- the event stream -------------------------------------------------------
   //
-  // Raw socket reads, parsed here with an eager parser: one read gives one
-  // batch. (http::async_read_some would keep reading when a read ends inside
-  // a chunk header, holding back events that are already complete.)
+  // Socket reads parsed here with an eager parser: one read gives one batch.
+  // (http::async_read_some would keep reading when a read ends inside a
+  // chunk header, holding back events that are already complete.)
 
-  void read_body() {
-    if (opts().idle_timeout.count() > 0)
-      tcp().expires_after(opts().idle_timeout);
-    else
-      tcp().expires_never();
-    auto& buf = link_->buffer();
-    auto n = std::max(read_size_, buf.capacity() - buf.size());
-    last_read_size_ = n;
-    link_->stream().visit([this, &buf, n](auto& s) {
-      s.async_read_some(buf.prepare(n),
-                        beast::bind_front_handler(&sse_session::on_read_body,
-                                                  shared_from_this()));
-    });
+  static std::string_view buffer_view(const beast::flat_buffer& buf) noexcept {
+    return {static_cast<const char*>(buf.data().data()), buf.size()};
   }
 
-  void on_read_body(error_code ec, size_t n) {
+  void read_body() {
+    if (auto* tls = link_->stream().tls()) {
+      auto& buf = link_->buffer();
+      auto n = std::max(read_size_, buf.capacity() - buf.size());
+      last_read_size_ = n;
+      tls->async_read_some(buf.prepare(n),
+                           beast::bind_front_handler(
+                             &sse_session::on_tls_read, shared_from_this()));
+      return;
+    }
+    if (read_again_) {
+      // The last read filled the buffer: more may be waiting, and no new
+      // readiness edge would announce it. Read again after pending work.
+      read_again_ = false;
+      ctx_->post([self = shared_from_this()] {
+        self->on_readable({});
+      });
+      return;
+    }
+    socket().async_wait(socket_type::wait_read,
+                        long_lived([self = shared_from_this()](error_code ec) {
+                          self->on_readable(ec);
+                        }));
+  }
+
+  /// Plain http: the socket is readable (or was, for a stale wake-up).
+  void on_readable(error_code ec) {
     if (closed_)
       return;
-    link_->buffer().commit(n);
+    if (ec)
+      return deliver(ec, {});
+    // The bytes the parser left last time (usually the CRLF that ends a
+    // chunk, at most half the buffer) go first, the read right after them.
+    auto* buf = thread_buffer();
+    auto kept = pending_.size();
+    std::memcpy(buf, pending_.data(), kept);
+    auto want = std::min(max_read_size_, thread_buffer_size - kept);
+    auto n = read_now(socket().native_handle(), buf + kept, want, ec);
+    if (ec == net::error::would_block)
+      return read_body();
+    if (n == 0)
+      return deliver(ec, {});
+    touch();
+    read_again_ = n == want;
+    // No view into the thread's buffer survives this call.
+    std::string_view input{buf, kept + n};
+    error_code parse_ec;
+    auto used = parse(input, parse_ec);
+    if (!parse_ec)
+      keep_pending(input.substr(used), parse_ec);
+    deliver({}, parse_ec);
+  }
+
+  /// Keeps `rest` for the next read (plain http), without holding on to a
+  /// large allocation once it is small again. More than half the thread
+  /// buffer is a chunk header without end: `header_limit`.
+  void keep_pending(std::string_view rest, error_code& ec) {
+    if (rest.size() > thread_buffer_size / 2) {
+      ec = http::error::header_limit;
+      return;
+    }
+    pending_.assign(rest);
+    if (pending_.capacity() > 64 && pending_.size() < pending_.capacity() / 4)
+      pending_.shrink_to_fit();
+  }
+
+  /// https: a read through OpenSSL into the link's buffer.
+  void on_tls_read(error_code ec, size_t n) {
+    if (closed_)
+      return;
+    auto& buf = link_->buffer();
+    buf.commit(n);
+    if (n > 0)
+      touch();
     // A read that filled the space asks for twice as much next time, up to
     // read_buffer_size: idle streams stay small, busy ones read big.
     if (n == last_read_size_ && read_size_ < max_read_size_)
       read_size_ = std::min(read_size_ * 2, max_read_size_);
-    process(ec);
+    error_code parse_ec;
+    buf.consume(parse(buffer_view(buf), parse_ec));
+    deliver(ec, parse_ec);
   }
 
-  /// Parses what the buffer holds, delivers the events, then either ends
-  /// the stream or reads on.
-  void process(error_code read_ec) {
-    caf_mcp_trace("sse: read");
-    auto& buf = link_->buffer();
-    error_code parse_ec;
-    while (buf.size() > 0 && !parser_->is_done()) {
-      auto used = parser_->put(buf.data(), parse_ec);
-      buf.consume(used);
-      if (parse_ec == http::error::need_more) {
-        parse_ec = {};
+  /// Feeds `input` to the HTTP parser (and through it the SSE parser) and
+  /// returns the bytes it took: all of them, unless the message ends, the
+  /// framing is broken or a chunk header is cut.
+  size_t parse(std::string_view input, error_code& ec) {
+    size_t used = 0;
+    while (used < input.size() && !parser_->is_done()) {
+      auto n = parser_->put(
+        net::const_buffer{input.data() + used, input.size() - used}, ec);
+      used += n;
+      if (ec == http::error::need_more) {
+        ec = {};
         break;
       }
-      if (parse_ec || used == 0)
+      if (ec || n == 0)
         break;
     }
+    return used;
+  }
+
+  /// Delivers the events of the last read, then either ends the stream or
+  /// reads on.
+  void deliver(error_code read_ec, error_code parse_ec) {
     // Events that arrived before an error or the end are delivered first.
     if (!batch_.empty()) {
       auto events = std::move(batch_);
@@ -292,10 +387,6 @@ private:
                                "stream from " + url_text_
                                  + " ended by the server"));
     if (read_ec) {
-      if (is_timeout(read_ec))
-        return finish(make_error(transport_errc::timeout,
-                                 "no data from " + url_text_ + " for "
-                                   + millis(opts().idle_timeout)));
       auto code = classify(step::read_body, read_ec);
       if (code == transport_errc::stream_ended)
         return finish(make_error(code, "stream from " + url_text_
@@ -305,13 +396,66 @@ private:
     read_body();
   }
 
+  // -- deadlines --------------------------------------------------------------
+  //
+  // The link's timer: until the stream is open it is the deadline of the
+  // request and of the response header (each connect_timeout) or of the
+  // error excerpt; at the deadline the socket is closed and the operation
+  // in progress reports the timeout. Then it is the idle timeout: armed for
+  // the limit after the last data; a read only notes the time, and the
+  // timer re-arms itself when it fires early.
+
+  void arm_timer(clock_type::time_point at) {
+    auto& timer = link_->timer();
+    timer.expires_at(at); // a pending wait ends with operation_aborted
+    timer.async_wait(long_lived([self = shared_from_this()](error_code ec) {
+      if (ec != net::error::operation_aborted)
+        self->on_timer();
+    }));
+  }
+
+  void on_timer() {
+    if (closed_)
+      return;
+    if (mode_ != mode::events) {
+      timed_out_ = true;
+      error_code ignored;
+      socket().close(ignored);
+      return;
+    }
+    if (opts().idle_timeout.count() <= 0)
+      return; // the header deadline, fired just as the header came
+    auto due = last_data_ + opts().idle_timeout;
+    if (clock_type::now() < due)
+      return arm_timer(due);
+    finish(make_error(transport_errc::timeout,
+                      "no data from " + url_text_ + " for "
+                        + millis(opts().idle_timeout)));
+  }
+
+  void start_idle_timer() {
+    if (opts().idle_timeout.count() <= 0) {
+      link_->timer().cancel();
+      return;
+    }
+    last_data_ = clock_type::now();
+    arm_timer(last_data_ + opts().idle_timeout);
+  }
+
+  void touch() {
+    if (opts().idle_timeout.count() > 0)
+      last_data_ = clock_type::now();
+  }
+
   // body_consumer: bytes straight from the read buffer.
   void on_body(std::string_view bytes) override {
     if (mode_ == mode::events) {
       if (!overflow_)
         sse_.put(bytes, *this);
-    } else if (mode_ == mode::excerpt && excerpt_.size() < max_excerpt) {
-      excerpt_.append(bytes.substr(0, max_excerpt - excerpt_.size()));
+    } else if (mode_ == mode::excerpt) {
+      auto& excerpt = reply_->body_excerpt;
+      if (excerpt.size() < max_excerpt)
+        excerpt.append(bytes.substr(0, max_excerpt - excerpt.size()));
     }
   }
 
@@ -352,28 +496,34 @@ private:
 
   /// Declared first: the io_context outlives every Asio object below.
   context_ptr ctx_;
-  strand_type strand_;
+  executor_type ex_;
   std::shared_ptr<const origin_info> origin_;
   std::string url_text_;
   std::shared_ptr<sse_stream_handler> handler_;
-  std::string last_event_id_;
   std::shared_ptr<origin_link> link_;
-  std::string request_;
   std::optional<http::response_parser<consumer_body>> parser_;
   sse_parser sse_;
   std::vector<sse_event_record> batch_;
-  /// Bytes asked for per read: starts at initial_read_size and doubles while
-  /// reads fill the space, up to max_read_size_.
+  /// Plain http: bytes of earlier reads the HTTP parser could not take yet.
+  std::string pending_;
+  /// Most bytes per read (`read_buffer_size`; plain http: at most the
+  /// thread buffer).
   size_t max_read_size_;
+  /// https: bytes asked for per read, from initial_read_size doubling while
+  /// reads fill the space, up to max_read_size_.
   size_t read_size_;
   size_t last_read_size_ = 0;
+  /// When data last arrived (only kept with an idle timeout).
+  clock_type::time_point last_data_;
   uint64_t retry_ms_ = 0;
-  int status_ = 0;
-  std::string retry_after_;
-  std::string reason_;
-  std::string excerpt_;
+  /// A non-2xx answer: its error, completed with the body excerpt.
+  std::unique_ptr<transport_error> reply_;
   mode mode_ = mode::header;
   bool overflow_ = false;
+  /// Plain http: the last read filled the buffer, read again at once.
+  bool read_again_ = false;
+  /// The header (or excerpt) deadline closed the socket.
+  bool timed_out_ = false;
   bool closed_ = false;
 };
 

@@ -145,9 +145,10 @@ struct http_options {
   size_t max_event_size = sse_parser::default_max_event_size;
   /// Keep-alive connections the POST channel may hold to the origin.
   size_t max_post_connections = 4;
-  /// Most bytes the SSE stream reads from the socket at once. Reads start
-  /// at 1 KiB and double while they fill the buffer, up to this size; the
-  /// buffer is kept for the stream's life.
+  /// Most bytes the SSE stream reads from the socket at once. An http
+  /// stream reads into its io thread's 64 KiB buffer (so at most that much)
+  /// and holds no buffer while it waits; an https stream keeps its own,
+  /// starting at 1 KiB and doubling while reads fill it, up to this size.
   size_t read_buffer_size = size_t{64} * 1024;
   tls_options tls;
   std::string user_agent = "caf-mcp/0.1";
