@@ -29,7 +29,9 @@ session_actor spawn_session(self_ptr self) {
   auto& st = self->state;
   if (!st.shared_session)
     st.shared_session = share(st.cfg.session);
-  auto s = self->system().spawn(session, st.shared_session);
+  // Started by its first message (the request that follows at once), so a
+  // session whose stream fails at once still has the request to answer.
+  auto s = self->system().spawn<caf::lazy_init>(session, st.shared_session);
   for (auto& sub : st.subscribers)
     self->send(s, caf::subscribe_atom::value, sub);
   return s;

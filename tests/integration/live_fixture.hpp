@@ -86,8 +86,12 @@ struct live_fixture {
     return c;
   }
 
+  /// A session that starts (and opens its stream) with the first message
+  /// it gets: a request sent right after this call is in its mailbox before
+  /// its stream can fail (a session that failed has quit, and a request
+  /// arriving after that learns only CAF's request_receiver_down).
   session_actor make_session(session_config sc) {
-    auto s = sys.spawn(session, share(std::move(sc)));
+    auto s = sys.spawn<caf::lazy_init>(session, share(std::move(sc)));
     spawned.push_back(caf::actor_cast<caf::actor>(s));
     return s;
   }
