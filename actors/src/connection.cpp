@@ -102,8 +102,9 @@ private:
 class stream_handler : public transport::sse_stream_handler {
 public:
   stream_handler(std::shared_ptr<const stream_config> cfg,
-                 caf::weak_actor_ptr owner)
-    : cfg_(std::move(cfg)), owner_(std::move(owner)) {
+                 caf::weak_actor_ptr owner,
+                 std::shared_ptr<transport::post_channel> spare)
+    : cfg_(std::move(cfg)), owner_(std::move(owner)), spare_(std::move(spare)) {
     // nop
   }
 
@@ -144,6 +145,7 @@ public:
     if (done_)
       return;
     done_ = true;
+    spare_ = nullptr;
     if (why.retry_ms == 0)
       why.retry_ms = retry_ms_;
     to_owner(sse_closed_atom::value, to_error(why, http_phase::sse_get));
@@ -157,14 +159,22 @@ private:
     auto res = transport::resolve_endpoint(cfg_->sse_url, data);
     if (!res) {
       done_ = true;
+      spare_ = nullptr;
       to_owner(sse_closed_atom::value, to_error(res));
       return false;
     }
     has_endpoint_ = true;
-    // The runtime is alive here: this runs on one of its threads.
-    auto sink = std::make_shared<channel_sink>(
-      transport::make_post_channel(*cfg_->io, res.url, *cfg_->http),
-      res.url.target, owner_);
+    // The endpoint has the stream's origin (resolve_endpoint refuses any
+    // other): the channel connected during the GET serves it, unless the
+    // endpoint names other credentials. The runtime is alive here: this
+    // runs on one of its threads.
+    auto channel = std::move(spare_);
+    auto& u = cfg_->sse_url;
+    if (!channel || res.url.has_userinfo != u.has_userinfo
+        || res.url.user != u.user || res.url.password != u.password)
+      channel = transport::make_post_channel(*cfg_->io, res.url, *cfg_->http);
+    auto sink = std::make_shared<channel_sink>(std::move(channel),
+                                               res.url.target, owner_);
     to_owner(endpoint_atom::value, transport::redact(res.url.text),
              post_sink_ptr{std::move(sink)});
     return true;
@@ -179,6 +189,9 @@ private:
 
   std::shared_ptr<const stream_config> cfg_;
   caf::weak_actor_ptr owner_;
+  /// The POST channel to the stream's origin, connecting while the GET
+  /// waits for the endpoint event (dropped once it is not needed).
+  std::shared_ptr<transport::post_channel> spare_;
   bool has_endpoint_ = false;
   bool done_ = false;
   /// The last `retry` the server sent (0 = none): a reconnect floor.
@@ -193,9 +206,17 @@ open_session_stream(std::shared_ptr<const stream_config> cfg,
   auto& io = *cfg->io;
   auto& url = cfg->sse_url;
   auto& http = *cfg->http;
-  auto handler = std::make_shared<stream_handler>(cfg, std::move(owner));
-  return transport::open_sse_stream(io, url, http, std::move(handler),
-                                    std::move(last_event_id));
+  // Stream and channel on one io thread: the channel's completions and the
+  // stream's events reach the session from the same thread.
+  auto thread = io.pick();
+  auto spare = transport::make_post_channel(io, url, http, thread);
+  auto handler = std::make_shared<stream_handler>(cfg, std::move(owner),
+                                                  spare);
+  auto stream = transport::open_sse_stream(io, url, http, std::move(handler),
+                                           std::move(last_event_id), thread);
+  // The GET goes out first; the POST connection opens while it waits.
+  spare->preconnect();
+  return stream;
 }
 
 } // namespace caf_mcp

@@ -1755,6 +1755,54 @@ CAF_TEST(a POST to a refused port is connect_failed) {
                                      + "/message?sessionId=1: Connection refused");
 }
 
+CAF_TEST(preconnect opens one connection that the first POST uses) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      c.write(accepted);
+  }};
+  io_runtime rt{2};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
+  ch->preconnect();
+  ch->preconnect(); // one is open or opening: nothing more
+  CAF_REQUIRE(srv.wait_accepts(1));
+  CAF_CHECK(srv.requests().empty());
+  for (int i = 0; i < 3; ++i)
+    CAF_CHECK(post_and_wait(*ch, "/message").ok);
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
+  CAF_CHECK_EQUAL(srv.requests().size(), 3u);
+  ch->preconnect(); // a connection is open: nothing more
+  CAF_CHECK(post_and_wait(*ch, "/message").ok);
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
+}
+
+CAF_TEST(a POST made while the spare connection opens goes out on it) {
+  test_server srv{[](server_conn& c) {
+    while (c.read_request())
+      c.write(accepted);
+  }};
+  io_runtime rt{1};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
+  ch->preconnect();
+  // Whether the spare is still connecting or already idle, the POST takes
+  // it: no second connection.
+  CAF_CHECK(post_and_wait(*ch, "/message").ok);
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
+  CAF_CHECK_EQUAL(srv.requests().size(), 1u);
+}
+
+CAF_TEST(a spare that cannot connect leaves the error to the first POST) {
+  auto port = closed_port();
+  io_runtime rt{1};
+  auto text = "http://127.0.0.1:" + std::to_string(port);
+  auto ch = make_post_channel(rt, url_of(text + "/sse"), fast_options());
+  ch->preconnect();
+  auto r = post_and_wait(*ch, "/message?sessionId=1");
+  CAF_CHECK(!r.ok);
+  CAF_CHECK_EQUAL(code(r.error), "connect_failed");
+  CAF_CHECK_EQUAL(r.error.message, "connect to " + text
+                                     + "/message?sessionId=1: Connection refused");
+}
+
 // -- TLS ------------------------------------------------------------------------
 
 CAF_TEST(https with the test CA works for the stream and the POST channel) {

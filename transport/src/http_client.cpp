@@ -144,11 +144,16 @@ io_runtime::~io_runtime() {
     ctx->abandon_members();
 }
 
-boost::asio::io_context& io_runtime::context() noexcept {
+size_t io_runtime::pick() noexcept {
   auto i = this_thread_index();
   if (i == npos)
-    i = impl_->next.fetch_add(1, std::memory_order_relaxed);
-  return context(i);
+    i = impl_->next.fetch_add(1, std::memory_order_relaxed)
+        % impl_->ctxs.size();
+  return i;
+}
+
+boost::asio::io_context& io_runtime::context() noexcept {
+  return context(pick());
 }
 
 boost::asio::io_context& io_runtime::context(size_t index) noexcept {

@@ -122,9 +122,12 @@ private:
 
 using context_ptr = std::shared_ptr<shared_context>;
 
-/// Returns the shared context of a runtime.
-inline context_ptr context_of(io_runtime& rt) {
-  return static_cast<shared_context&>(rt.context()).shared_from_this();
+/// Returns the shared context of io thread `thread` of a runtime (npos:
+/// `rt.pick()`).
+inline context_ptr context_of(io_runtime& rt,
+                              size_t thread = io_runtime::npos) {
+  auto& ctx = thread == io_runtime::npos ? rt.context() : rt.context(thread);
+  return static_cast<shared_context&>(ctx).shared_from_this();
 }
 
 // -- the origin -------------------------------------------------------------

@@ -166,6 +166,10 @@ struct post_conn final : body_consumer {
   /// The job's deadline passed and the link was closed: the next
   /// completion reports the timeout.
   bool expired = false;
+  /// Connecting; for a spare (no job yet, see `preconnect`) until
+  /// `open_deadline`.
+  bool opening = false;
+  clock_type::time_point open_deadline;
 
   bool tls() noexcept {
     return link->stream().tls() != nullptr;
@@ -218,6 +222,11 @@ public:
       [self = shared_from_this()] { self->do_close("channel closed"); });
   }
 
+  /// Thread-safe.
+  void preconnect() {
+    ctx_->post([self = shared_from_this()] { self->open_spare(); });
+  }
+
   const origin_settings& opts() const noexcept {
     return origin_->opts;
   }
@@ -253,6 +262,8 @@ private:
       if (!idle_.empty()) {
         c = std::move(idle_.back()); // most recently used: least likely stale
         idle_.pop_back();
+      } else if (auto spare = opening_spare(queue_.front().deadline)) {
+        c = std::move(spare); // connecting already: it sends once open
       } else if (conns_.size() < max_conns_) {
         c = new_conn();
       } else {
@@ -278,8 +289,17 @@ private:
     }
     if (c->link->open())
       return send(c);
+    if (c->opening)
+      return; // a spare on its way: on_open sends
     auto now = clock_type::now();
-    auto deadline = std::min(now + opts().connect_timeout, c->job->deadline);
+    open(c, now, std::min(now + opts().connect_timeout, c->job->deadline));
+  }
+
+  /// Resolves, connects and handshakes `c` by `deadline` (from `now`).
+  void open(const conn_ptr& c, clock_type::time_point now,
+            clock_type::time_point deadline) {
+    c->opening = true;
+    c->open_deadline = deadline;
     auto budget
       = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     c->link->async_open(deadline,
@@ -290,6 +310,25 @@ private:
                         });
   }
 
+  /// Opens one connection ahead of the first POST, unless there is one: the
+  /// POST channel of a session is made when the endpoint event arrives, and
+  /// connecting then would cost the first POST (initialize) a round trip.
+  void open_spare() {
+    if (closed_ || !conns_.empty())
+      return;
+    auto now = clock_type::now();
+    open(new_conn(), now, now + opts().connect_timeout);
+  }
+
+  /// A spare still connecting that can carry a job due at `deadline` (its
+  /// connect ends no later than that), or null.
+  conn_ptr opening_spare(clock_type::time_point deadline) const {
+    for (auto& c : conns_)
+      if (c->opening && !c->job && c->open_deadline <= deadline)
+        return c;
+    return nullptr;
+  }
+
   /// True if a completion for `c` has nothing left to do: the channel is
   /// closed, the job is gone, or the connection was dropped (not expired).
   bool stale(const conn_ptr& c) const noexcept {
@@ -298,6 +337,16 @@ private:
 
   void on_open(const conn_ptr& c, error_code ec, step where,
                std::chrono::milliseconds budget, const std::string& detail) {
+    c->opening = false;
+    if (!closed_ && !c->job && !c->link->closed()) {
+      // A spare with no POST for it yet: idle if it opened; if it did not,
+      // it goes quietly (the next POST connects and reports its own error).
+      if (ec)
+        return discard(c);
+      idle_.push_back(c);
+      arm_wait(c); // the idle watch
+      return dispatch();
+    }
     if (stale(c))
       return;
     if (ec) {
@@ -691,16 +740,20 @@ public:
     impl_->close();
   }
 
+  void preconnect() override {
+    impl_->preconnect();
+  }
+
 private:
   std::shared_ptr<channel_impl> impl_;
 };
 
 } // namespace
 
-std::shared_ptr<post_channel> make_post_channel(io_runtime& rt,
-                                                const parsed_url& origin,
-                                                const http_options& opts) {
-  auto ctx = context_of(rt);
+std::shared_ptr<post_channel>
+make_post_channel(io_runtime& rt, const parsed_url& origin,
+                  const http_options& opts, size_t thread) {
+  auto ctx = context_of(rt, thread);
   auto impl = std::make_shared<channel_impl>(ctx, origin, opts);
   ctx->add_member(impl);
   return std::make_shared<post_channel_handle>(std::move(impl));

@@ -553,10 +553,10 @@ private:
 std::shared_ptr<sse_stream>
 open_sse_stream(io_runtime& rt, const parsed_url& url, const http_options& opts,
                 std::shared_ptr<sse_stream_handler> handler,
-                std::string last_event_id) {
+                std::string last_event_id, size_t thread) {
   if (!handler)
     throw std::invalid_argument("open_sse_stream: null handler");
-  auto ctx = context_of(rt);
+  auto ctx = context_of(rt, thread);
   auto session = std::make_shared<sse_session>(
     ctx, url, opts, std::move(handler), std::move(last_event_id));
   ctx->add_member(session);

@@ -78,6 +78,10 @@ public:
   /// The loop of io thread `index` (modulo the number of threads).
   boost::asio::io_context& context(size_t index) noexcept;
 
+  /// The calling io thread's index, else the next in turn: where a new
+  /// stream or channel goes (`context()` is `context(pick())`).
+  size_t pick() noexcept;
+
   /// Number of io threads.
   size_t threads() const noexcept;
 
@@ -238,11 +242,14 @@ public:
 /// the body to an `sse_parser` as it arrives (no body limit). A non-2xx
 /// status ends in `on_closed(http_status)` with Retry-After and up to 256
 /// bytes of the body; redirects are not followed. Throws
-/// std::invalid_argument for a null handler.
+/// std::invalid_argument for a null handler. The stream runs on io thread
+/// `thread` (`io_runtime::npos`: the calling io thread, else the next in
+/// turn; see io_runtime::pick).
 std::shared_ptr<sse_stream>
 open_sse_stream(io_runtime& rt, const parsed_url& url, const http_options& opts,
                 std::shared_ptr<sse_stream_handler> handler,
-                std::string last_event_id = {});
+                std::string last_event_id = {},
+                size_t thread = io_runtime::npos);
 
 /// Outcome of one POST.
 struct post_result {
@@ -274,11 +281,18 @@ public:
 
   /// Fails queued POSTs with `cancelled` and closes every connection.
   virtual void close() = 0;
+
+  /// Opens one connection now, unless one is open or opening, so that the
+  /// first POST need not wait for connect (and TLS handshake). If it fails,
+  /// nothing is reported: the first POST connects again and reports its own
+  /// failure. Thread-safe.
+  virtual void preconnect() = 0;
 };
 
-/// Creates a POST channel for the origin of `origin` (scheme, host, port).
-std::shared_ptr<post_channel> make_post_channel(io_runtime& rt,
-                                                const parsed_url& origin,
-                                                const http_options& opts);
+/// Creates a POST channel for the origin of `origin` (scheme, host, port),
+/// running on io thread `thread` (as for open_sse_stream).
+std::shared_ptr<post_channel>
+make_post_channel(io_runtime& rt, const parsed_url& origin,
+                  const http_options& opts, size_t thread = io_runtime::npos);
 
 } // namespace caf_mcp::transport
