@@ -104,6 +104,10 @@ void run_loop(detail::shared_context& ctx, std::chrono::microseconds window) {
     } else if (detail::clock_type::now() - last >= window) {
       ctx.run_one();
       last = detail::clock_type::now();
+    } else {
+      // Polling, not computing: any other thread that wants this core (the
+      // peer we wait for may share it) goes first.
+      std::this_thread::yield();
     }
   }
 }
