@@ -2,12 +2,32 @@
 #include <cstdio>
 #include <exception>
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
 
+namespace {
+
+/// Every held session costs two or three descriptors (the GET plus one or
+/// more keep-alive POST connections), and the usual soft limit of 1024
+/// would stop `bench --sessions 500` or a demo server with as many clients.
+/// The process raises its soft limit to the hard one, as Go programs do;
+/// the library itself never touches process limits.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim); // best effort: the old limit stays
+  }
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   using namespace caf_mcp::app;
+  raise_fd_limit();
   CLI::App app{"caf-mcp - a client for MCP servers over the HTTP+SSE transport, "
                "built on CAF actors.\n\nExit status: 0 success, 1 the tool "
                "answered isError, 2 usage or config error, 3 connection or "

@@ -4,7 +4,8 @@
 # cold setup and the fresh-session connect times), the text form, the io
 # options, isError results counted as tool errors, usage errors.
 # Needs node (installed by deploy/test) to read the JSON. No fixed sleeps:
-# every wait is a counted polling loop.
+# every wait is a counted polling loop. Also: the soft descriptor limit is
+# raised for many sessions.
 set -u
 BIN="$1"
 
@@ -99,6 +100,20 @@ run_json "two io threads, no busy poll" '{"connects":2,"concurrency":4,"sessions
 run_json "isError results are tool errors, not failures" \
   '{"connects":0,"concurrency":2,"sessions":1,"all_tool_errors":true}' \
   --tool fail --concurrency 2 --connects 0
+
+# 100 held sessions need 200+ descriptors: under a soft limit of 128 the
+# binary raises its soft limit to the hard one (skipped where the hard
+# limit itself is too low to tell).
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1024 ]; then
+  (
+    ulimit -Sn 128 || exit 1
+    "$BIN" bench --url "$url" --duration 0.3 --json --tool echo \
+      --args '{"text":"x"}' --sessions 100 --connects 0 >"$tmp/b.json" 2>"$tmp/b.err"
+  )
+  check "100 sessions under a soft limit of 128: exit status" 0 $?
+  check "100 sessions under a soft limit of 128: $(cat "$tmp/b.err")" "" \
+    "$(judge "$tmp/b.json" '{"connects":0,"concurrency":1,"sessions":100}')"
+fi
 
 # The text form names the same figures.
 "$BIN" bench --url "$url" --tool echo --args '{"text":"x"}' --duration 0.2 \
