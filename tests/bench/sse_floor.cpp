@@ -250,13 +250,15 @@ int run(int argc, char** argv) {
   }
   auto secs = micros(clock_type::now() - start) / 1e6;
   std::sort(lat.begin(), lat.end());
+  auto n = static_cast<double>(lat.size());
   auto at = [&](double q) {
-    return lat.empty() ? 0.0
-                       : lat[std::min(lat.size() - 1,
-                                      static_cast<size_t>(q * static_cast<double>(lat.size())))];
+    if (lat.empty())
+      return 0.0;
+    return lat[std::min(lat.size() - 1, static_cast<size_t>(q * n))];
   };
-  std::printf("{\"calls\":%zu,\"calls_per_s\":%.1f,\"latency_us\":{\"p50\":%.0f,"
-              "\"p90\":%.0f,\"p99\":%.0f,\"max\":%.0f},\"setup_ms\":%.3f}\n",
+  std::printf("{\"calls\":%zu,\"calls_per_s\":%.1f,\"latency_us\":"
+              "{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"max\":%.0f},"
+              "\"setup_ms\":%.3f}\n",
               calls, secs > 0 ? static_cast<double>(calls) / secs : 0.0,
               at(0.5), at(0.9), at(0.99), lat.empty() ? 0.0 : lat.back(),
               setup_ms);

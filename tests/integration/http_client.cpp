@@ -1127,6 +1127,96 @@ CAF_TEST(destroying the io runtime closes open streams exactly once) {
   CAF_CHECK_EQUAL(rec->log().closes.size(), 1u);
 }
 
+namespace {
+
+/// A handler that owns the io runtime and a POST channel, as the actor
+/// layer's stream handler does (through its stream config): the last
+/// reference to the runtime can go on the runtime's own io thread.
+class owning_handler : public sse_stream_handler {
+public:
+  owning_handler(std::shared_ptr<io_runtime> rt,
+                 std::shared_ptr<post_channel> channel,
+                 std::shared_ptr<recorder> rec)
+    : rt_(std::move(rt)), channel_(std::move(channel)), rec_(std::move(rec)) {
+    // nop
+  }
+
+  void on_open(int status) override {
+    rec_->on_open(status);
+  }
+
+  void on_events(std::vector<sse_event_record> events,
+                 uint64_t retry_ms) override {
+    rec_->on_events(std::move(events), retry_ms);
+  }
+
+  void on_closed(transport_error why) override {
+    rec_->on_closed(std::move(why));
+  }
+
+private:
+  // Declared first, destroyed last: after the channel, as in the actors.
+  std::shared_ptr<io_runtime> rt_;
+  std::shared_ptr<post_channel> channel_;
+  std::shared_ptr<recorder> rec_;
+};
+
+} // namespace
+
+/// An Asio service that tells when its io_context is destroyed.
+class context_probe : public net::execution_context::service {
+public:
+  using key_type = context_probe;
+  static inline net::execution_context::id id;
+
+  context_probe(net::execution_context& ctx,
+                std::shared_ptr<std::atomic<bool>> gone)
+    : service(ctx), gone_(std::move(gone)) {
+    // nop
+  }
+
+  ~context_probe() override {
+    gone_->store(true);
+  }
+
+private:
+  void shutdown() override {
+    // nop
+  }
+
+  std::shared_ptr<std::atomic<bool>> gone_;
+};
+
+CAF_TEST(the runtime released on its own io thread frees everything) {
+  // Regression (LeakSanitizer in example.list_and_call): when the last
+  // reference went inside one of its own handlers, the runtime shut its
+  // loop down while that handler's completions (here: the aborted connect
+  // and deadline of a stream closed while connecting) still sat in the
+  // thread's private queue. They stayed queued forever, holding the stream,
+  // which holds the loop: nothing of it was ever freed.
+  full_listener peer; // connects stay in progress
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  auto rec = std::make_shared<recorder>();
+  auto rt = std::make_shared<io_runtime>(1);
+  net::make_service<context_probe>(rt->context(0), gone);
+  auto url = url_of("http://127.0.0.1:" + std::to_string(peer.port())
+                    + "/sse");
+  auto channel = make_post_channel(*rt, url, fast_options(), 0);
+  channel->preconnect();
+  auto stream = open_sse_stream(
+    *rt, url, fast_options(),
+    std::make_shared<owning_handler>(rt, std::move(channel), rec), {}, 0);
+  rt.reset(); // now only the handler holds the runtime
+  stream.reset(); // closes: the handler, the channel and the runtime go
+  CAF_REQUIRE(rec->wait_closed());
+  CAF_CHECK_EQUAL(code(rec->log().closes.at(0)), "cancelled");
+  // The loop itself is destroyed once its thread has left it.
+  auto deadline = steady::now() + wait_limit;
+  for (int i = 0; i < 5000 && !gone->load() && steady::now() < deadline; ++i)
+    std::this_thread::sleep_for(1ms);
+  CAF_CHECK(gone->load());
+}
+
 CAF_TEST(a GET never answered times out after connect_timeout) {
   test_server srv{[](server_conn& c) {
     if (c.read_request())

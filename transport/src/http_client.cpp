@@ -136,16 +136,59 @@ io_runtime::io_runtime(size_t threads, std::chrono::microseconds busy_poll)
   }
 }
 
-io_runtime::~io_runtime() {
-  stop();
-  // Destroy every pending handler now: streams and channels that only
-  // pending operations kept alive go away and report `cancelled`. Objects
-  // still held elsewhere keep the (shut down) context's memory alive and are
-  // abandoned: they report `cancelled` now, not when their handle goes.
-  for (auto& ctx : impl_->ctxs)
+void io_runtime::impl::stop_loops() {
+  std::lock_guard<std::mutex> guard{mtx};
+  if (stopped)
+    return;
+  stopped = true;
+  for (auto& w : work)
+    w.reset();
+  for (auto& ctx : ctxs)
+    ctx->stop();
+  auto self = std::this_thread::get_id();
+  for (auto& t : threads) {
+    if (!t.joinable())
+      continue;
+    if (t.get_id() == self)
+      t.detach(); // stop() called from a handler: cannot join ourselves
+    else
+      t.join();
+  }
+}
+
+// Destroys every pending handler once the loops stopped: streams and
+// channels that only pending operations kept alive go away and report
+// `cancelled`. Objects still held elsewhere keep the (shut down) context's
+// memory alive and are abandoned: they report `cancelled` now, not when
+// their handle goes.
+void io_runtime::impl::shut_down() {
+  stop_loops();
+  for (auto& ctx : ctxs)
     ctx->shutdown_services();
-  for (auto& ctx : impl_->ctxs)
+  for (auto& ctx : ctxs)
     ctx->abandon_members();
+}
+
+io_runtime::~io_runtime() {
+  if (this_thread_index() == npos) {
+    impl_->shut_down();
+    return;
+  }
+  // The last reference went in a handler on one of our own threads (a
+  // stream's handler holding the runtime, an actor's state on an io
+  // thread). That loop cannot be shut down from inside its handler: Asio
+  // keeps the completions this handler caused (say, the aborted connect of
+  // a stream it closed) in the thread's private queue until it returns, and
+  // a shutdown now would leave them queued forever, holding their streams,
+  // which hold the loop. A helper thread shuts down once every io thread
+  // has left its loop.
+  try {
+    std::thread{[rt = std::move(impl_)] { rt->shut_down(); }}.detach();
+  } catch (...) {
+    // No thread to be had: shut down here, as before (may leak at exit).
+    if (impl_)
+      impl_->shut_down();
+  }
 }
 
 size_t io_runtime::pick() noexcept {
@@ -186,23 +229,7 @@ bool io_runtime::stopped() const noexcept {
 }
 
 void io_runtime::stop() {
-  std::lock_guard<std::mutex> guard{impl_->mtx};
-  if (impl_->stopped)
-    return;
-  impl_->stopped = true;
-  for (auto& w : impl_->work)
-    w.reset();
-  for (auto& ctx : impl_->ctxs)
-    ctx->stop();
-  auto self = std::this_thread::get_id();
-  for (auto& t : impl_->threads) {
-    if (!t.joinable())
-      continue;
-    if (t.get_id() == self)
-      t.detach(); // stop() called from a handler: cannot join ourselves
-    else
-      t.join();
-  }
+  impl_->stop_loops();
 }
 
 // -- names and virtual destructors --------------------------------------------

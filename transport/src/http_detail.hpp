@@ -480,6 +480,14 @@ namespace caf_mcp::transport {
 struct io_runtime::impl {
   explicit impl(size_t n);
 
+  /// Stops the loops and joins their threads; an io thread that stops its
+  /// own runtime detaches itself instead (it cannot join itself).
+  void stop_loops();
+
+  /// Stops the loops, then destroys every pending handler and abandons
+  /// every stream and channel still alive (see ~io_runtime).
+  void shut_down();
+
   using work_guard
     = detail::net::executor_work_guard<detail::net::io_context::executor_type>;
 

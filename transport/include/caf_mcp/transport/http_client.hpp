@@ -65,7 +65,11 @@ public:
   /// the price of up to `busy_poll` of CPU time per idle period. 0 = off.
   io_runtime(size_t threads, std::chrono::microseconds busy_poll);
 
-  /// Stops the loops and joins the threads.
+  /// Stops the loops and joins the threads, then ends what is still open
+  /// (see the lifetime note above). Destroyed on one of its own io threads
+  /// (the last reference held by a stream's handler or an actor running
+  /// there), it hands that work to a short-lived thread of its own, which
+  /// does it once every io thread has left its loop.
   ~io_runtime();
 
   io_runtime(const io_runtime&) = delete;
