@@ -125,11 +125,15 @@ io_runtime::io_runtime(size_t threads, std::chrono::microseconds busy_poll)
   try {
     impl_->threads.reserve(n);
     for (size_t i = 0; i < n; ++i)
-      impl_->threads.emplace_back([rt = impl_.get(), i, busy_poll] {
-        this_runtime = rt;
-        this_index = i;
-        run_loop(*rt->ctxs[i], busy_poll);
-      });
+      // The thread holds its loop: a thread that stop() detached (called
+      // from one of its handlers) may still be leaving the loop when the
+      // runtime's state goes.
+      impl_->threads.emplace_back(
+        [rt = impl_.get(), ctx = impl_->ctxs[i], i, busy_poll] {
+          this_runtime = rt;
+          this_index = i;
+          run_loop(*ctx, busy_poll);
+        });
   } catch (...) {
     stop();
     throw;
@@ -182,12 +186,18 @@ io_runtime::~io_runtime() {
   // a shutdown now would leave them queued forever, holding their streams,
   // which hold the loop. A helper thread shuts down once every io thread
   // has left its loop.
+  // The helper owns the state once it runs; it cannot delete it before it
+  // joined this thread, which happens after this destructor returned.
+  auto* rt = impl_.get();
   try {
-    std::thread{[rt = std::move(impl_)] { rt->shut_down(); }}.detach();
+    std::thread{[rt] {
+      std::unique_ptr<impl> owner{rt};
+      owner->shut_down();
+    }}.detach();
+    static_cast<void>(impl_.release());
   } catch (...) {
     // No thread to be had: shut down here, as before (may leak at exit).
-    if (impl_)
-      impl_->shut_down();
+    impl_->shut_down();
   }
 }
 
