@@ -251,9 +251,11 @@ caf::behavior setup_actor(caf::event_based_actor* self, pool_config pc,
   };
 }
 
-uint32_t percentile(const std::vector<uint32_t>& sorted, double p) {
+/// The `p` quantile (0..1, nearest rank) of a sorted sample; 0 if empty.
+template <class T>
+T percentile(const std::vector<T>& sorted, double p) {
   if (sorted.empty())
-    return 0;
+    return T{};
   auto idx = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1)
                                  + 0.5);
   return sorted[std::min(idx, sorted.size() - 1)];
@@ -363,11 +365,7 @@ int run_bench(const bench_options& opts) {
     auto connects = setup->connects_ms;
     std::sort(connects.begin(), connects.end());
     auto connect_at = [&connects](double p) {
-      if (connects.empty())
-        return 0.0;
-      auto idx = static_cast<size_t>(
-        p * static_cast<double>(connects.size() - 1) + 0.5);
-      return connects[std::min(idx, connects.size() - 1)];
+      return percentile(connects, p);
     };
     auto setup_err = setup->err;
     if (setup_err) {

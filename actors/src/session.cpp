@@ -25,6 +25,13 @@ using self_ptr = session_actor::stateful_pointer<session_state>;
 /// into the body that is POSTed: no scratch buffer kept per session).
 constexpr size_t envelope_size = 64;
 
+/// An empty POST body with room for the envelope and `payload` bytes.
+std::string make_body(size_t payload) {
+  std::string body;
+  body.reserve(envelope_size + payload);
+  return body;
+}
+
 /// Longest wait for the outcomes of POSTs in flight when the stream ended.
 constexpr auto drain_limit = std::chrono::milliseconds{500};
 using time_point = caf::actor_clock::time_point;
@@ -87,8 +94,7 @@ int64_t send_request(self_ptr self, std::string_view method,
                                            st.cfg->max_request_timeout));
   req.listener = opts.listener;
   st.pending.emplace(id, std::move(req));
-  std::string body;
-  body.reserve(envelope_size + method.size() + params_json.size());
+  auto body = make_body(method.size() + params_json.size());
   encode_request_into(body, request_id{id}, method, params_json);
   ++st.stats.requests_sent;
   post(self, static_cast<uint64_t>(id), std::move(body));
@@ -98,8 +104,7 @@ int64_t send_request(self_ptr self, std::string_view method,
 
 void send_notification(self_ptr self, std::string_view method,
                        std::string_view params_json, uint64_t tag) {
-  std::string body;
-  body.reserve(envelope_size + method.size() + params_json.size());
+  auto body = make_body(method.size() + params_json.size());
   encode_notification_into(body, method, params_json);
   post(self, tag, std::move(body));
 }
@@ -307,8 +312,7 @@ void start_initialize(self_ptr self) {
 
 void respond(self_ptr self, const request_id& id, std::string_view result) {
   auto& st = self->state;
-  std::string body;
-  body.reserve(envelope_size + result.size());
+  auto body = make_body(result.size());
   encode_response_into(body, id, result);
   post(self, st.next_tag++, std::move(body));
 }
@@ -316,8 +320,7 @@ void respond(self_ptr self, const request_id& id, std::string_view result) {
 void respond_error(self_ptr self, const request_id& id, int64_t code,
                    std::string_view message) {
   auto& st = self->state;
-  std::string body;
-  body.reserve(envelope_size + message.size());
+  auto body = make_body(message.size());
   encode_error_into(body, id, code, message);
   post(self, st.next_tag++, std::move(body));
 }
@@ -494,11 +497,13 @@ void on_deadline(self_ptr self, int64_t which) {
   }
   if (which == 0) {
     if (st.phase == session_phase::connecting)
-      fail_session(self, caf::make_error(mcp_errc::endpoint_timeout,
-                                         "no endpoint event from "
-                                           + transport::redact(st.stream_cfg->sse_url.text)
-                                           + " within "
-                                           + ms_text(st.cfg->endpoint_timeout)));
+      fail_session(self,
+                   caf::make_error(mcp_errc::endpoint_timeout,
+                                   "no endpoint event from "
+                                     + transport::redact(
+                                       st.stream_cfg->sse_url.text)
+                                     + " within "
+                                     + ms_text(st.cfg->endpoint_timeout)));
     return;
   }
   // A timer armed for a later time that an earlier one replaced also ends

@@ -18,34 +18,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$*"; }
-check() { # name expected actual
-  if [ "$2" == "$3" ]; then ok; else bad "$1: expected [$2], got [$3]"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 if ! command -v node >/dev/null 2>&1; then
-  bad "node is missing (deploy/test installs it)"
-  echo "$pass passed, $fail failed"
-  exit 1
+  give_up "node is missing (deploy/test installs it)"
 fi
 
 "$BIN" demo-server --port 0 --host 127.0.0.1 >"$tmp/out" 2>"$tmp/err" &
 server_pid=$!
-for ((i = 0; i < 100; i++)); do
-  [ "$(wc -l <"$tmp/out")" -ge 1 ] && break
-  sleep 0.05
-done
+wait_for "$tmp/out" "listening on"
 url=$(grep -Eo -m1 'http://127\.0\.0\.1:[0-9]+/sse' "$tmp/out")
 if [ -z "$url" ]; then
-  bad "demo server did not start: $(cat "$tmp/err")"
-  echo "$pass passed, $fail failed"
-  exit 1
+  give_up "demo server did not start: $(cat "$tmp/err")"
 fi
 
-# judge FILE: prints the problems with one bench JSON object (empty = none).
+# judge FILE WANT: prints the problems with one bench JSON object (empty =
+# none).
 judge() {
   node -e '
     const fs = require("fs");
@@ -79,7 +67,7 @@ judge() {
     if (Math.abs(rate - r.calls_per_s) > 0.01 * rate + 1)
       bad.push("calls_per_s " + r.calls_per_s + " vs " + rate);
     console.log(bad.join("; "));
-  ' "$1" "$2"
+  ' "$1" "$2" 2>&1 # a crash of the judge is a problem too
 }
 
 run_json() { # name want_json args...
@@ -131,5 +119,4 @@ check "negative busy poll is a usage error" 2 $?
 "$BIN" bench --url "$url" --tool echo --args '[1]' >/dev/null 2>&1
 check "args that are not an object are a usage error" 2 $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

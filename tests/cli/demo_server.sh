@@ -26,23 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$*"; }
-check() { # name expected actual
-  if [ "$2" == "$3" ]; then ok; else bad "$1: expected [$2], got [$3]"; fi
-}
-
-# wait_for FILE FIXED_STRING: polls up to 100 x 0.05 s.
-wait_for() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # expect_event NAME FIXED_STRING: the SSE stream shows the string (bounded).
 expect_event() {
@@ -72,9 +56,7 @@ if [[ "$line" =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)/sse$ ]]; then
   ok
   port=${BASH_REMATCH[1]}
 else
-  bad "listening line: [$line] stderr: $(cat "$tmp/err")"
-  echo "$pass passed, $fail failed"
-  exit 1
+  give_up "listening line: [$line] stderr: $(cat "$tmp/err")"
 fi
 base="http://127.0.0.1:$port"
 
@@ -244,5 +226,4 @@ else
 fi
 check "nothing on stderr without --verbose" "" "$(cat "$tmp/err")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

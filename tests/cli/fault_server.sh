@@ -28,26 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$*"; }
-check() { # name expected actual
-  if [ "$2" == "$3" ]; then ok; else bad "$1: expected [$2], got [$3]"; fi
-}
-check_match() { # name regex actual
-  if [[ "$3" =~ $2 ]]; then ok; else bad "$1: [$3] does not match [$2]"; fi
-}
-
-# wait_for FILE FIXED_STRING: polls up to 100 x 0.05 s.
-wait_for() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    grep -aqF -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # wait_exit PID: polls up to 100 x 0.05 s for the process to end.
 wait_exit() {
@@ -78,9 +59,7 @@ start_server() {
   done
   port=$(cat "$tmp/$name.port" 2>/dev/null)
   if [[ ! "$port" =~ ^[0-9]+$ ]]; then
-    bad "$name: no port file; stderr: $(cat "$tmp/$name.err")"
-    echo "$pass passed, $fail failed"
-    exit 1
+    give_up "$name: no port file; stderr: $(cat "$tmp/$name.err")"
   fi
   base="http://127.0.0.1:$port"
 }
@@ -474,5 +453,4 @@ check "--fault-after 300: the POST before it were accepted" "$i" "$(stat posts |
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

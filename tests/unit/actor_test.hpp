@@ -34,11 +34,11 @@ inline bool has_code(const caf::error& err, mcp_errc code) {
   return get_mcp_errc(err, got) && got == code;
 }
 
-/// Sends a request to `dest` from a fresh helper actor and runs the
-/// scheduler; the outcome fills in as the scheduler runs (now or later).
+/// Spawns a helper actor that sends a request to `dest` once the scheduler
+/// runs it; the outcome fills in as the scheduler runs.
 template <class T, class Fixture, class Handle, class... Ts>
-std::shared_ptr<outcome<T>> ask_via_helper(Fixture& fx, const Handle& dest,
-                                           Ts... xs) {
+std::shared_ptr<outcome<T>> spawn_asker(Fixture& fx, const Handle& dest,
+                                        Ts... xs) {
   auto out = std::make_shared<outcome<T>>();
   fx.sys.spawn([out, dest, xs...](caf::event_based_actor* helper) {
     helper->request(dest, caf::infinite, xs...)
@@ -52,6 +52,15 @@ std::shared_ptr<outcome<T>> ask_via_helper(Fixture& fx, const Handle& dest,
           out->err = std::move(err);
         });
   });
+  return out;
+}
+
+/// Sends a request to `dest` from a fresh helper actor and runs the
+/// scheduler; the outcome fills in as the scheduler runs (now or later).
+template <class T, class Fixture, class Handle, class... Ts>
+std::shared_ptr<outcome<T>> ask_via_helper(Fixture& fx, const Handle& dest,
+                                           Ts... xs) {
+  auto out = spawn_asker<T>(fx, dest, xs...);
   fx.sched.run();
   return out;
 }

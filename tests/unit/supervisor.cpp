@@ -281,21 +281,9 @@ CAF_TEST(in flight calls fail with connection_lost unless retryable) {
 // connection_lost.
 CAF_TEST(a call sent to a session that just died goes out again) {
   start(make_config());
-  auto out = std::make_shared<outcome<call_tool_result>>();
-  auto dest = sup;
-  sys.spawn([out, dest](caf::event_based_actor* helper) {
-    helper->request(dest, caf::infinite, call_atom::value,
-                    std::string{"echo"}, std::string{R"({"k":"late"})"},
-                    call_options{})
-      .then([out](call_tool_result& res) {
-              out->done = true;
-              out->value = std::move(res);
-            },
-            [out](caf::error& err) {
-              out->done = true;
-              out->err = std::move(err);
-            });
-  });
+  auto out = spawn_asker<call_tool_result>(
+    *this, sup, call_atom::value, std::string{"echo"},
+    std::string{R"({"k":"late"})"}, call_options{});
   sched.run_once(); // the helper: its call waits in the supervisor's mailbox
   CAF_REQUIRE_EQUAL(srv->sessions.size(), 1u);
   auto first = srv->sessions[0];

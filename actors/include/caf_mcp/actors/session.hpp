@@ -3,11 +3,12 @@
 /// The session actor: the MCP lifecycle over one connection.
 ///
 /// Owns: its SSE stream (connection.hpp; or, as a test seam, a connection
-/// actor from `session_config::make_connection`), the JSON-RPC id counter, the table of pending requests
-/// (id -> promise, deadline, progress listener) and one timer for all their
-/// deadlines (armed for the earliest; when it fires it sweeps the table),
-/// calls queued until the session is ready, its subscribers. (It keeps no
-/// copy of the tool list: callers and subscribers get it.)
+/// actor from `session_config::make_connection`), the JSON-RPC id counter,
+/// the table of pending requests (id -> promise, deadline, progress
+/// listener) and one timer for all their deadlines (armed for the
+/// earliest; when it fires it sweeps the table), calls queued until the
+/// session is ready, its subscribers. (It keeps no copy of the tool list:
+/// callers and subscribers get it.)
 /// Receives: init/list/call/request/ping/subscribe/close from callers;
 /// endpoint (with the `post_sink` it POSTs through from then on), inbound
 /// batches, POST outcomes and the end of the stream straight from the io
