@@ -234,10 +234,12 @@ public:
                         [&] { return requests_.size() >= n; });
   }
 
-  /// Waits until at least `n` connections ended (script done).
-  bool wait_closed(size_t n) {
+  /// Waits until at least `n` connections ended (script done), at most
+  /// `limit`.
+  bool wait_closed(size_t n,
+                   std::chrono::milliseconds limit = wait_limit) {
     std::unique_lock<std::mutex> guard{mtx_};
-    return cv_.wait_for(guard, wait_limit, [&] { return closed_ >= n; });
+    return cv_.wait_for(guard, limit, [&] { return closed_ >= n; });
   }
 
   void record(request r) {
@@ -898,7 +900,9 @@ CAF_TEST(a stream with data more often than the idle timeout stays open) {
   CAF_REQUIRE_EQUAL(log.closes.size(), 1u);
   CAF_CHECK_EQUAL(code(log.closes[0]), "timeout");
   CAF_CHECK(contains(log.closes[0].message, "no data"));
-  CAF_CHECK(log.closed_at - log.opened_at >= 600ms + 200ms);
+  // 600 ms of events, then at least most of the 250 ms of silence (the
+  // opening is stamped when on_open runs, a little after the server wrote).
+  CAF_CHECK(log.closed_at - log.opened_at >= 600ms + 100ms);
 }
 
 CAF_TEST(events of one read arrive in one batch with the retry value) {
@@ -1543,10 +1547,17 @@ CAF_TEST(a queued POST whose deadline passes times out) {
     ch->post("/message", "{}", {}, log.callback(i));
   CAF_REQUIRE(log.wait(3));
   auto elapsed = steady::now() - start;
-  for (auto& [i, r] : log.results()) {
+  // Each job exactly once, every one a timeout: the one on the connection
+  // and the two that waited in the queue for it.
+  auto results = log.results();
+  CAF_CHECK_EQUAL(results.size(), 3u);
+  std::set<size_t> seen;
+  for (auto& [i, r] : results) {
+    seen.insert(i);
     CAF_CHECK_EQUAL(code(r.error), "timeout");
     CAF_MESSAGE("job " << i << ": " << r.error.message);
   }
+  CAF_CHECK_EQUAL(seen, (std::set<size_t>{0, 1, 2}));
   CAF_CHECK(elapsed >= 280ms);
   CAF_CHECK(elapsed < 3s);
 }
@@ -1894,6 +1905,35 @@ CAF_TEST(a spare that cannot connect leaves the error to the first POST) {
 }
 
 // -- TLS ------------------------------------------------------------------------
+
+CAF_TEST(an https spare survives the session tickets and carries a POST) {
+  // TLS 1.3 servers send session tickets right after the handshake. An
+  // idle watch on the raw socket took them for stray bytes and dropped the
+  // spare, so the first POST connected again.
+  if (!tls().ok)
+    CAF_FAIL("could not generate TLS test certificates with openssl");
+  auto server_ctx = tls().server_context("ip");
+  auto handshaken = std::make_shared<gate>();
+  test_server srv{[handshaken](server_conn& c) {
+                    handshaken->open(); // the tickets went out with it
+                    while (c.read_request())
+                      c.write(accepted);
+                  },
+                  server_ctx.get()};
+  io_runtime rt{1};
+  auto opts = fast_options();
+  opts.tls.ca_file = tls().file("ca.pem");
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
+  ch->preconnect();
+  CAF_REQUIRE(handshaken->wait());
+  // The spare stays open while idle (what is checked is an absence: a
+  // window of 300 ms, in which the dropped spare closed within a few ms).
+  CAF_CHECK(!srv.wait_closed(1, 300ms));
+  auto r = post_and_wait(*ch, "/message");
+  CAF_CHECK(r.ok);
+  CAF_CHECK_EQUAL(r.error.message, "");
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
+}
 
 CAF_TEST(https with the test CA works for the stream and the POST channel) {
   if (!tls().ok)

@@ -124,16 +124,25 @@ io_runtime::io_runtime(size_t threads, std::chrono::microseconds busy_poll)
   impl_->busy_poll = busy_poll;
   try {
     impl_->threads.reserve(n);
-    for (size_t i = 0; i < n; ++i)
-      // The thread holds its loop: a thread that stop() detached (called
-      // from one of its handlers) may still be leaving the loop when the
-      // runtime's state goes.
-      impl_->threads.emplace_back(
-        [rt = impl_.get(), ctx = impl_->ctxs[i], i, busy_poll] {
-          this_runtime = rt;
-          this_index = i;
-          run_loop(*ctx, busy_poll);
-        });
+    for (size_t i = 0; i < n; ++i) {
+      // Counted before it starts, uncounted as its last touch of the
+      // state: shut_down waits for every thread to leave its loop, also one
+      // that stop() detached (called from one of its handlers). The thread
+      // holds its loop, which may outlive the runtime's state.
+      impl_->in_loop.fetch_add(1);
+      try {
+        impl_->threads.emplace_back(
+          [rt = impl_.get(), ctx = impl_->ctxs[i], i, busy_poll] {
+            this_runtime = rt;
+            this_index = i;
+            run_loop(*ctx, busy_poll);
+            rt->in_loop.fetch_sub(1);
+          });
+      } catch (...) {
+        impl_->in_loop.fetch_sub(1);
+        throw;
+      }
+    }
   } catch (...) {
     stop();
     throw;
@@ -167,6 +176,12 @@ void io_runtime::impl::stop_loops() {
 // their handle goes.
 void io_runtime::impl::shut_down() {
   stop_loops();
+  // A loop is shut down only once its thread left it (see ~io_runtime); the
+  // calling thread waits for none when it is one of them itself (the
+  // fallback when no helper thread could be started).
+  if (this_runtime != this)
+    while (in_loop.load() != 0)
+      std::this_thread::yield();
   for (auto& ctx : ctxs)
     ctx->shutdown_services();
   for (auto& ctx : ctxs)
@@ -186,8 +201,8 @@ io_runtime::~io_runtime() {
   // a shutdown now would leave them queued forever, holding their streams,
   // which hold the loop. A helper thread shuts down once every io thread
   // has left its loop.
-  // The helper owns the state once it runs; it cannot delete it before it
-  // joined this thread, which happens after this destructor returned.
+  // The helper owns the state once it runs; it cannot delete it before this
+  // thread left its loop, which happens after this destructor returned.
   auto* rt = impl_.get();
   try {
     std::thread{[rt] {

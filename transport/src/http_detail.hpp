@@ -15,9 +15,10 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #pragma GCC diagnostic pop
@@ -471,6 +472,26 @@ struct consumer_body {
 /// Largest body excerpt in errors.
 constexpr size_t max_excerpt = 256;
 
+/// Feeds `input` to `parser` and returns the bytes it took: all of them,
+/// unless the message ends, the framing is broken (`ec`) or a chunk header
+/// is cut (then `ec` is clear and the rest must wait for more bytes).
+template <class Parser>
+size_t feed(Parser& parser, std::string_view input, error_code& ec) {
+  size_t used = 0;
+  while (used < input.size() && !parser.is_done()) {
+    auto n = parser.put(
+      net::const_buffer{input.data() + used, input.size() - used}, ec);
+    used += n;
+    if (ec == http::error::need_more) {
+      ec = {};
+      break;
+    }
+    if (ec || n == 0)
+      break;
+  }
+  return used;
+}
+
 } // namespace caf_mcp::transport::detail
 
 namespace caf_mcp::transport {
@@ -500,6 +521,8 @@ struct io_runtime::impl {
   std::chrono::microseconds busy_poll{0};
   mutable std::mutex mtx;
   bool stopped = false;
+  /// Threads not yet out of their loop (joined or not).
+  std::atomic<size_t> in_loop{0};
 };
 
 } // namespace caf_mcp::transport

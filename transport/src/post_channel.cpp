@@ -23,8 +23,8 @@
 // syscall. When it fires it closes the connections of expired jobs (which
 // then fail with `timeout`), fails expired queued jobs and re-arms.
 //
-// A request that fails on a reused connection before any response byte
-// arrived is retried once on a fresh connection (the server closed it while
+// A request that fails on a connection that waited idle (reused, or a
+// spare) before any response byte arrived is retried once on a fresh connection (the server closed it while
 // idle); never otherwise. Every job's `done` runs exactly once: the job
 // calls it with `cancelled` from its destructor if nothing else did
 // (runtime shutdown).
@@ -157,8 +157,9 @@ struct post_conn final : body_consumer {
   /// http: response bytes the parser could not take yet (a cut header).
   std::string pending;
   std::string excerpt;
-  /// Responses completed on this connection (> 0: a reused connection).
-  size_t uses = 0;
+  /// It waited idle before its current job (a spare, or after a response):
+  /// the server may have closed it meanwhile.
+  bool idled = false;
   /// A readiness wait (or a posted read) is pending on the socket.
   bool waiting = false;
   /// The request is being written.
@@ -341,10 +342,19 @@ private:
     if (!closed_ && !c->job && !c->link->closed()) {
       // A spare with no POST for it yet: idle if it opened; if it did not,
       // it goes quietly (the next POST connects and reports its own error).
-      if (ec)
-        return discard(c);
+      if (ec) {
+        discard(c);
+        return dispatch(); // a job that could not wait for it may go now
+      }
+      c->idled = true;
       idle_.push_back(c);
-      arm_wait(c); // the idle watch
+      // The idle watch, for plain sockets only: a TLS 1.3 server sends
+      // session tickets right after the handshake, which the raw socket
+      // would show as bytes nobody asked for. OpenSSL reads them with the
+      // first response; if the server closed the spare meanwhile, the first
+      // POST fails before any response byte and goes out again (may_retry).
+      if (!c->tls())
+        arm_wait(c);
       return dispatch();
     }
     if (stale(c))
@@ -481,18 +491,7 @@ private:
       return on_response(c, ec);
     }
     std::string_view input{buf, kept + n};
-    size_t used = 0;
-    while (used < input.size() && !p.is_done()) {
-      auto k = p.put(
-        net::const_buffer{input.data() + used, input.size() - used}, ec);
-      used += k;
-      if (ec == http::error::need_more) {
-        ec = {};
-        break;
-      }
-      if (ec || k == 0)
-        break;
-    }
+    auto used = feed(p, input, ec);
     if (ec || p.is_done()) {
       // Bytes after the response: the connection cannot be reused.
       c->pending.assign(input.substr(used));
@@ -564,10 +563,11 @@ private:
     finish(c, std::move(r), reusable);
   }
 
-  /// A reused connection failed before any byte of the response: the server
-  /// most likely closed it while idle, so the request was not processed.
+  /// A connection that waited idle failed before any byte of the response:
+  /// the server most likely closed it meanwhile, so the request was not
+  /// processed.
   bool may_retry(const conn_ptr& c, const error_code& ec) const {
-    return c->uses > 0 && !c->job->retried && !is_timeout(ec)
+    return c->idled && !c->job->retried && !is_timeout(ec)
            && ec != net::error::operation_aborted && !c->got_response_bytes();
   }
 
@@ -612,7 +612,7 @@ private:
     std::string{}.swap(c->excerpt);
     if (reusable) {
       c->link->release_buffer(); // https: empty here
-      ++c->uses;
+      c->idled = true;
       idle_.push_back(c);
       arm_wait(c); // the idle watch (http: also the next response's wait)
     } else {

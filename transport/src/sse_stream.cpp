@@ -160,7 +160,7 @@ private:
   void on_write(error_code ec) {
     if (closed_)
       return;
-    if (ec)
+    if (ec || timed_out_) // the deadline closed the socket as this succeeded
       return fail_step(step::write, cut(ec), opts().connect_timeout);
     parser_.emplace();
     parser_->body_limit(boost::none); // the stream has no end
@@ -177,7 +177,7 @@ private:
   void on_read_header(error_code ec, size_t) {
     if (closed_)
       return;
-    if (ec)
+    if (ec || timed_out_) // the deadline closed the socket as this succeeded
       return fail_step(step::read_header, cut(ec), opts().connect_timeout);
     auto& res = parser_->get();
     auto status = static_cast<int>(res.result_int());
@@ -349,19 +349,7 @@ private:
   /// returns the bytes it took: all of them, unless the message ends, the
   /// framing is broken or a chunk header is cut.
   size_t parse(std::string_view input, error_code& ec) {
-    size_t used = 0;
-    while (used < input.size() && !parser_->is_done()) {
-      auto n = parser_->put(
-        net::const_buffer{input.data() + used, input.size() - used}, ec);
-      used += n;
-      if (ec == http::error::need_more) {
-        ec = {};
-        break;
-      }
-      if (ec || n == 0)
-        break;
-    }
-    return used;
+    return feed(*parser_, input, ec);
   }
 
   /// Delivers the events of the last read, then either ends the stream or

@@ -267,9 +267,10 @@ struct post_result {
 
 /// A small pool of keep-alive connections to one origin for the POSTs of
 /// one MCP session; POSTs wait in FIFO order while all are busy. An idle
-/// connection the server closed is dropped; a POST that fails on a reused
-/// connection before any response byte arrived is sent again, once, on a
-/// fresh connection (the server closed an idle keep-alive). Never otherwise.
+/// connection the server closed is dropped; a POST that fails on a
+/// connection that waited idle (reused, or opened by `preconnect`) before
+/// any response byte arrived is sent again, once, on a fresh connection
+/// (the server closed an idle keep-alive). Never otherwise.
 /// Closed when the last reference goes.
 class post_channel {
 public:
