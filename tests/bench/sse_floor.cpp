@@ -75,6 +75,10 @@ int connect_to(const endpoint& ep) {
     die("connect failed: " + std::string{std::strerror(errno)});
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // A server that never answers ends the run with an error, not a hang.
+  timeval limit{};
+  limit.tv_sec = 10;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
   return fd;
 }
 
@@ -88,12 +92,15 @@ void send_all(int fd, const std::string& bytes) {
   }
 }
 
-/// Appends what one read gives to `buf`; dies at the end of the stream.
+/// Appends what one read gives to `buf`; dies at the end of the stream, on
+/// an error and after 10 s without data.
 void read_some(int fd, std::string& buf) {
   char tmp[65536];
   auto n = ::recv(fd, tmp, sizeof(tmp), 0);
-  if (n <= 0)
+  if (n == 0)
     die("connection closed by the server");
+  if (n < 0)
+    die("read failed: " + std::string{std::strerror(errno)});
   buf.append(tmp, static_cast<size_t>(n));
 }
 
@@ -103,10 +110,12 @@ struct stream {
   int fd = -1;
   std::string buf;
 
-  /// Reads until the JSON-RPC id `id` appears (`"id":N` then `,` or `}`);
-  /// drops everything up to the end of that line.
+  /// Reads until the JSON-RPC id `id` appears (`"id":`, optional spaces,
+  /// N, then `,`, `}` or a space); drops everything up to the end of that
+  /// line.
   void wait_for_id(size_t id) {
-    auto key = "\"id\":" + std::to_string(id);
+    const std::string key = "\"id\":";
+    auto digits = std::to_string(id);
     for (size_t from = 0;;) {
       auto pos = buf.find(key, from);
       if (pos == std::string::npos) {
@@ -115,9 +124,14 @@ struct stream {
         continue;
       }
       auto next = pos + key.size();
-      while (next >= buf.size())
+      // The value, its spaces and the character after it must be here.
+      while (buf.find_first_of(",} \n", buf.find_first_not_of(' ', next))
+             == std::string::npos)
         read_some(fd, buf);
-      if (buf[next] != ',' && buf[next] != '}') {
+      next = buf.find_first_not_of(' ', next);
+      auto end = next + digits.size();
+      if (buf.compare(next, digits.size(), digits) != 0 || end >= buf.size()
+          || (buf[end] != ',' && buf[end] != '}' && buf[end] != ' ')) {
         from = pos + 1;
         continue;
       }
@@ -166,8 +180,8 @@ struct poster {
     awaiting = true;
   }
 
-  /// Reads the response to the last POST (status line, headers, a
-  /// Content-Length body or a chunked one ending in 0\r\n\r\n).
+  /// Reads the response to the last POST: status line, headers and a
+  /// Content-Length body, a chunked body, or none.
   void finish() {
     for (;;) {
       auto head_end = buf.find("\r\n\r\n");
@@ -177,22 +191,38 @@ struct poster {
         auto head = buf.substr(0, head_end);
         for (auto& c : head)
           c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        auto cl = head.find("content-length:");
+        buf.erase(0, head_end + 4);
+        auto cl = head.find("\r\ncontent-length:");
         if (cl != std::string::npos) {
-          auto len = std::strtoul(head.c_str() + cl + 15, nullptr, 10);
-          auto total = head_end + 4 + len;
-          while (buf.size() < total)
+          auto len = std::strtoul(head.c_str() + cl + 17, nullptr, 10);
+          while (buf.size() < len)
             read_some(fd, buf);
-          buf.erase(0, total);
-        } else {
-          while (buf.find("0\r\n\r\n", head_end) == std::string::npos)
-            read_some(fd, buf);
-          buf.erase(0, buf.find("0\r\n\r\n", head_end) + 5);
-        }
+          buf.erase(0, len);
+        } else if (head.find("\r\ntransfer-encoding: chunked")
+                   != std::string::npos) {
+          skip_chunks();
+        } // else: no body (a 202 or 204 without Content-Length)
         awaiting = false;
         return;
       }
       read_some(fd, buf);
+    }
+  }
+
+  /// Drops a chunked body from the front of `buf`: size lines in hex, each
+  /// chunk and its CRLF, up to the last (zero) chunk and the blank line.
+  void skip_chunks() {
+    for (;;) {
+      size_t eol;
+      while ((eol = buf.find("\r\n")) == std::string::npos)
+        read_some(fd, buf);
+      auto size = std::strtoul(buf.c_str(), nullptr, 16);
+      auto total = eol + 2 + size + 2; // a trailer-free last chunk: 0\r\n\r\n
+      while (buf.size() < total)
+        read_some(fd, buf);
+      buf.erase(0, total);
+      if (size == 0)
+        return;
     }
   }
 };
@@ -243,6 +273,8 @@ int run(int argc, char** argv) {
                 + R"(,"method":"tools/call","params":{"name":"echo",)"
                   R"("arguments":)"
                 + args + "}}";
+    if (p.awaiting)
+      p.finish(); // the previous call's 202 is not part of this one
     auto t = clock_type::now();
     p.post(body);
     s.wait_for_id(i + 2);
