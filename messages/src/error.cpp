@@ -42,6 +42,8 @@ constexpr const char* names[] = {
   "gave_up",
   "closed",
   "queue_timeout",
+  "outcome_unknown",
+  "limit_exceeded",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == mcp_errc_count,

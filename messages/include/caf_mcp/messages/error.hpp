@@ -78,10 +78,19 @@ enum class mcp_errc : uint8_t {
   closed,
   /// A call waited for a (re)connect longer than its deadline allowed.
   queue_timeout,
+  /// The request's POST broke after it may have reached the server (the
+  /// whole request was written, or a response had begun): the server may
+  /// have run it. Only this call fails; it is never sent again unless the
+  /// caller marked it retryable.
+  outcome_unknown,
+  /// A configured bound was exceeded (a tool list larger than
+  /// `max_tools` / `max_tools_bytes`, calls in flight beyond
+  /// `max_in_flight` are `queue_full`): the context names the bound.
+  limit_exceeded,
 };
 
 /// Number of codes (for tables indexed by code).
-constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::queue_timeout) + 1;
+constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::limit_exceeded) + 1;
 
 /// The code's stable name, e.g. "session_expired".
 const char* to_string(mcp_errc code) noexcept;

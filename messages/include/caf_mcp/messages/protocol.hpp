@@ -169,6 +169,18 @@ using post_sink_ptr = std::shared_ptr<post_sink>;
 /// on failure (a 202 for every call would double the messages per call).
 constexpr uint64_t ack_tag_bit = uint64_t{1} << 63;
 
+/// POST tags with this bit set belong to POSTs that are not requests with
+/// a pending entry (notifications, responses to server requests): their
+/// low bits are a counter, not a JSON-RPC id.
+constexpr uint64_t notification_tag_bit = uint64_t{1} << 62;
+
+/// POST tags with this bit set may be sent once more on a fresh connection
+/// when a reused keep-alive connection broke after the request was fully
+/// written (pings, listings, notifications, calls the caller marked
+/// retryable). Without it a POST is sent again only if provably none of it
+/// left; otherwise it fails with `outcome_unknown` (RFC 9110 9.2.2).
+constexpr uint64_t resend_ok_tag_bit = uint64_t{1} << 61;
+
 // -- typed-actor interfaces ---------------------------------------------------
 
 /// The session's test seam (session_config::make_connection): a connection
