@@ -16,7 +16,7 @@ namespace {
 
 /// The session's way to POST: the channel, the endpoint's target and the
 /// extra headers. Its completion handlers run on an io thread and only send
-/// (post_done_atom, tag, error) to the owner, through a weak handle.
+/// (post_done_atom, post_outcome) to the owner, through a weak handle.
 class channel_sink final : public post_sink {
 public:
   channel_sink(std::shared_ptr<transport::post_channel> channel,
@@ -41,11 +41,13 @@ public:
                     idle = idle_](transport::post_result res) {
                      if (!res.ok || (tag & ack_tag_bit) != 0)
                        if (auto ptr = owner.lock())
-                         caf::anon_send(caf::actor_cast<session_actor>(ptr),
-                                        post_done_atom::value, tag,
-                                        res.ok ? caf::error{}
-                                               : to_error(res.error,
-                                                          http_phase::post));
+                         caf::anon_send(
+                           caf::actor_cast<session_impl_actor>(ptr),
+                           post_done_atom::value,
+                           post_outcome{tag, res.ok ? caf::error{}
+                                                    : to_error(res.error,
+                                                               http_phase::
+                                                                 post)});
                      // After the outcome went out: whoever waits for idle
                      // sees every outcome first.
                      std::function<void()> f;
@@ -97,7 +99,7 @@ private:
 /// Runs on an io thread, one call at a time, in stream order. Resolves the
 /// endpoint, makes the POST channel and decodes JSON-RPC here, then sends
 /// (endpoint_atom, url, sink), (inbound_atom, batch) and finally
-/// (sse_closed_atom, error) to the owner. Touches no actor state; the
+/// (sse_closed_atom, stream_end) to the owner. Touches no actor state; the
 /// handle is weak, so a late callback after the owner is gone is dropped.
 class stream_handler : public transport::sse_stream_handler {
 public:
@@ -148,7 +150,8 @@ public:
     spare_ = nullptr;
     if (why.retry_ms == 0)
       why.retry_ms = retry_ms_;
-    to_owner(sse_closed_atom::value, to_error(why, http_phase::sse_get));
+    to_owner(sse_closed_atom::value,
+             stream_end{to_error(why, http_phase::sse_get)});
   }
 
 private:
@@ -160,7 +163,7 @@ private:
     if (!res) {
       done_ = true;
       spare_ = nullptr;
-      to_owner(sse_closed_atom::value, to_error(res));
+      to_owner(sse_closed_atom::value, stream_end{to_error(res)});
       return false;
     }
     has_endpoint_ = true;
@@ -183,7 +186,7 @@ private:
   template <class... Ts>
   void to_owner(Ts&&... xs) {
     if (auto ptr = owner_.lock())
-      caf::anon_send(caf::actor_cast<session_actor>(ptr),
+      caf::anon_send(caf::actor_cast<session_impl_actor>(ptr),
                      std::forward<Ts>(xs)...);
   }
 

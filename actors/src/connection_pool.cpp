@@ -256,6 +256,10 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
     [self](list_atom) -> caf::result<std::vector<tool>> {
       return route_request<std::vector<tool>>(self, list_atom::value);
     },
+    [self](list_atom, call_options& opts) -> caf::result<std::vector<tool>> {
+      return route_request<std::vector<tool>>(self, list_atom::value,
+                                              std::move(opts));
+    },
     [self](call_atom, std::string& name, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
       return route_request<call_tool_result>(self, call_atom::value,
@@ -270,6 +274,14 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
     },
     [self](caf::ping_atom) -> caf::result<caf::timespan> {
       return route_request<caf::timespan>(self, caf::ping_atom::value);
+    },
+    [self](caf::ping_atom, call_options& opts) -> caf::result<caf::timespan> {
+      return route_request<caf::timespan>(self, caf::ping_atom::value,
+                                          std::move(opts));
+    },
+    [self](caf::unsubscribe_atom, caf::actor& sub) {
+      auto& subs = self->state.subscribers;
+      subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
     },
     [self](stats_atom) -> pool_stats { return make_stats(self); },
     [self](health_atom) -> caf::result<std::vector<health_snapshot>> {

@@ -14,12 +14,38 @@
 
 #include "caf_mcp/actors/connection.hpp"
 #include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/transport/log.hpp"
 
 namespace caf_mcp {
 
 namespace {
 
-using self_ptr = session_actor::stateful_pointer<session_state>;
+using self_ptr = session_impl_actor::stateful_pointer<session_state>;
+
+/// The tag of the note "no POST is in flight any more" (post_sink's
+/// when_idle) that ends the wait after a lost stream. Request tags are
+/// JSON-RPC ids; other POSTs count up from notification_tag_bit + 1.
+constexpr uint64_t posts_idle_tag = notification_tag_bit;
+
+/// The flag bits a POST tag may carry above a request id.
+constexpr uint64_t tag_flags = ack_tag_bit | notification_tag_bit
+                               | resend_ok_tag_bit;
+
+/// The name of the server in messages and logs: its configured name, or
+/// its redacted URL.
+std::string display_name(const session_config& cfg) {
+  return cfg.server_name.empty() ? transport::redact(cfg.sse_url)
+                                 : cfg.server_name;
+}
+
+/// `reason` as a connection_lost error (as it is, if it is one already:
+/// no "connection_lost: connection_lost: ...").
+caf::error as_connection_lost(const caf::error& reason) {
+  mcp_errc code{};
+  if (get_mcp_errc(reason, code) && code == mcp_errc::connection_lost)
+    return reason;
+  return caf::make_error(mcp_errc::connection_lost, render(reason));
+}
 
 /// Room for a JSON-RPC envelope around method and params (encoded straight
 /// into the body that is POSTed: no scratch buffer kept per session).
@@ -59,24 +85,15 @@ void post(self_ptr self, uint64_t tag, std::string body) {
     self->send(st.conn, post_atom::value, tag, std::move(body));
 }
 
-/// Makes sure the deadline timer fires no later than `at`. One timer serves
-/// every pending request: requests mostly share one timeout, so a new one
-/// rarely comes due before the armed time and costs no timer at all.
-void arm_timer(self_ptr self, time_point now, time_point at) {
-  auto& st = self->state;
-  if (st.timer_armed && st.timer_at <= at)
-    return;
-  st.timer_armed = true;
-  st.timer_at = at;
-  self->delayed_send(self, at - now, deadline_atom::value, int64_t{1});
-}
-
 /// Sends a request and registers its callbacks. `params_json` may be empty.
+/// `resend_ok`: the POST may go out once more on a fresh connection even
+/// if it was fully written when a reused connection broke (requests that
+/// change nothing on the server: initialize, listings, pings).
 int64_t send_request(self_ptr self, std::string_view method,
                      std::string_view params_json, const call_options& opts,
                      std::function<void(boost::json::value&)> on_result,
                      std::function<void(const caf::error&)> on_error,
-                     int64_t id = 0) {
+                     int64_t id = 0, bool resend_ok = false) {
   auto& st = self->state;
   if (id == 0)
     id = st.next_id++;
@@ -87,6 +104,7 @@ int64_t send_request(self_ptr self, std::string_view method,
   req.on_error = std::move(on_error);
   req.started = now;
   req.timeout = effective(opts.timeout, st.cfg->request_timeout);
+  auto req_timeout = req.timeout;
   req.deadline = now + req.timeout;
   req.hard_deadline = now
                       + std::max(req.timeout,
@@ -97,8 +115,13 @@ int64_t send_request(self_ptr self, std::string_view method,
   auto body = make_body(method.size() + params_json.size());
   encode_request_into(body, request_id{id}, method, params_json);
   ++st.stats.requests_sent;
-  post(self, static_cast<uint64_t>(id), std::move(body));
-  arm_timer(self, now, now + effective(opts.timeout, st.cfg->request_timeout));
+  auto tag = static_cast<uint64_t>(id);
+  if (resend_ok)
+    tag |= resend_ok_tag_bit;
+  post(self, tag, std::move(body));
+  // One timer for all deadlines: requests mostly share one timeout, so a
+  // new one rarely comes due before the armed time and moves nothing.
+  st.deadlines.arm_no_later(now + req_timeout);
   return id;
 }
 
@@ -106,7 +129,7 @@ void send_notification(self_ptr self, std::string_view method,
                        std::string_view params_json, uint64_t tag) {
   auto body = make_body(method.size() + params_json.size());
   encode_notification_into(body, method, params_json);
-  post(self, tag, std::move(body));
+  post(self, tag | resend_ok_tag_bit, std::move(body));
 }
 
 /// Closes the stream (or tells the test seam's connection to go).
@@ -128,6 +151,13 @@ void shut_down(self_ptr self, caf::error reason, caf::error pending_error) {
   }
   st.phase = session_phase::closed;
   st.failure = reason;
+  st.deadlines.cancel();
+  st.endpoint_wait.cancel();
+  st.drain_wait.cancel();
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": session closed (" << render(reason)
+                                << "); " << st.pending.size()
+                                << " pending requests fail");
   for (auto& rp : st.init_waiters)
     rp.deliver(reason);
   st.init_waiters.clear();
@@ -155,6 +185,9 @@ void relist_and_notify(self_ptr self);
 void become_ready(self_ptr self) {
   auto& st = self->state;
   st.phase = session_phase::ready;
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": ready (protocol "
+                                << st.init.protocol_version << ")");
   if (st.relist_when_ready) {
     st.relist_when_ready = false;
     relist_and_notify(self);
@@ -181,6 +214,14 @@ void when_ready(self_ptr self, Promise rp, std::function<void()> run) {
   }
   switch (st.phase) {
     case session_phase::ready:
+      if (st.pending.size() >= st.cfg->max_in_flight) {
+        rp.deliver(caf::make_error(mcp_errc::queue_full,
+                                   std::to_string(st.pending.size())
+                                     + " requests already in flight to "
+                                     + display_name(*st.cfg)
+                                     + " (max_in_flight)"));
+        return;
+      }
       run();
       return;
     case session_phase::closed:
@@ -207,25 +248,59 @@ void when_ready(self_ptr self, Promise rp, std::function<void()> run) {
 
 using list_done = std::function<void(caf::expected<std::vector<tool>>)>;
 
+/// What a listing collected so far.
+struct list_acc {
+  std::vector<tool> tools;
+  /// Bytes of names, titles, descriptions, schemas and annotations.
+  size_t bytes = 0;
+};
+
+size_t tool_bytes(const tool& t) {
+  return t.name.size() + (t.title ? t.title->size() : 0)
+         + (t.description ? t.description->size() : 0)
+         + t.input_schema.size() + t.output_schema.size()
+         + t.annotations.size() + t.meta.size();
+}
+
+/// Every page of a listing shares the listing's deadline.
 void list_page(self_ptr self, std::string cursor,
-               std::shared_ptr<std::vector<tool>> acc, size_t page,
-               list_done done) {
+               std::shared_ptr<list_acc> acc, size_t page,
+               caf::actor_clock::time_point deadline, list_done done) {
   std::string params;
   if (!cursor.empty()) {
     params = "{\"cursor\":";
     append_json_string(params, cursor);
     params += '}';
   }
+  call_options opts;
+  opts.timeout = std::max(caf::timespan{1},
+                          caf::timespan{deadline - self->clock().now()});
   send_request(
-    self, methods::tools_list, params, call_options{},
-    [self, acc, page, done](boost::json::value& v) {
+    self, methods::tools_list, params, opts,
+    [self, acc, page, deadline, done](boost::json::value& v) {
       list_tools_result res;
       if (auto err = from_json(v, res)) {
         done(std::move(err));
         return;
       }
-      for (auto& t : res.tools)
-        acc->emplace_back(std::move(t));
+      auto& cfg = *self->state.cfg;
+      for (auto& t : res.tools) {
+        acc->bytes += tool_bytes(t);
+        acc->tools.emplace_back(std::move(t));
+      }
+      if (acc->tools.size() > cfg.max_tools
+          || acc->bytes > cfg.max_tools_bytes) {
+        auto err = caf::make_error(
+          mcp_errc::limit_exceeded,
+          "tools/list of " + display_name(cfg) + ": more than "
+            + (acc->tools.size() > cfg.max_tools
+                 ? std::to_string(cfg.max_tools) + " tools (max_tools)"
+                 : std::to_string(cfg.max_tools_bytes)
+                     + " bytes of tool descriptions (max_tools_bytes)"));
+        CAF_MCP_LOG_WARN("session", render(err));
+        done(std::move(err));
+        return;
+      }
       if (res.next_cursor && !res.next_cursor->empty()) {
         if (page + 1 >= self->state.cfg->max_list_pages) {
           done(caf::make_error(mcp_errc::invalid_result,
@@ -234,29 +309,54 @@ void list_page(self_ptr self, std::string cursor,
                                  + " pages, giving up"));
           return;
         }
-        list_page(self, *res.next_cursor, acc, page + 1, done);
+        list_page(self, *res.next_cursor, acc, page + 1, deadline, done);
         return;
       }
-      done(std::move(*acc));
+      auto tools = std::move(acc->tools);
+      tools.shrink_to_fit();
+      done(std::move(tools));
     },
-    [done](const caf::error& err) { done(err); });
+    [done](const caf::error& err) { done(err); }, 0, true);
 }
 
-void list_tools(self_ptr self, list_done done) {
-  list_page(self, {}, std::make_shared<std::vector<tool>>(), 0,
-            std::move(done));
+void list_tools(self_ptr self, const call_options& opts, list_done done) {
+  auto timeout = effective(opts.timeout, self->state.cfg->request_timeout);
+  list_page(self, {}, std::make_shared<list_acc>(), 0,
+            self->clock().now() + timeout, std::move(done));
 }
 
 void notify_subscribers(self_ptr self, const caf::message& msg);
 
-/// Lists tools again (tools/list_changed) and tells subscribers.
+/// Lists tools again (tools/list_changed) and tells subscribers. At most
+/// one such listing runs; notifications meanwhile make one more listing
+/// after it (10,000 notifications in a burst cost two listings, not
+/// 10,000).
 void relist_and_notify(self_ptr self) {
-  list_tools(self, [self](caf::expected<std::vector<tool>> res) {
-    if (res)
-      notify_subscribers(self, caf::make_message(tools_changed_atom::value,
-                                                 self->state.cfg->server_name,
-                                                 std::move(*res)));
-  });
+  auto& st = self->state;
+  if (st.relisting) {
+    if (st.relist_pending)
+      ++st.stats.relists_coalesced;
+    st.relist_pending = true;
+    return;
+  }
+  st.relisting = true;
+  list_tools(self, call_options{},
+             [self](caf::expected<std::vector<tool>> res) {
+               auto& state = self->state;
+               state.relisting = false;
+               if (state.relist_pending) {
+                 // A newer list_changed arrived: this list may be stale.
+                 state.relist_pending = false;
+                 if (state.phase == session_phase::ready)
+                   relist_and_notify(self);
+                 return;
+               }
+               if (res)
+                 notify_subscribers(
+                   self, caf::make_message(tools_changed_atom::value,
+                                           state.cfg->server_name,
+                                           std::move(*res)));
+             });
 }
 
 // -- initialize ---------------------------------------------------------------
@@ -287,7 +387,7 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
                  std::string{"MCP-Protocol-Version"}, st.init.protocol_version);
   }
   // Nothing may overtake notifications/initialized: wait for its POST.
-  st.initialized_tag = ack_tag_bit | st.next_tag++;
+  st.initialized_tag = ack_tag_bit | ++st.next_tag;
   send_notification(self, methods::initialized, {}, st.initialized_tag);
 }
 
@@ -305,7 +405,7 @@ void start_initialize(self_ptr self) {
   send_request(
     self, methods::initialize, json, call_options{},
     [self](boost::json::value& v) { on_initialize_result(self, v); },
-    [self](const caf::error& err) { fail_session(self, err); });
+    [self](const caf::error& err) { fail_session(self, err); }, 0, true);
 }
 
 // -- inbound ------------------------------------------------------------------
@@ -314,7 +414,7 @@ void respond(self_ptr self, const request_id& id, std::string_view result) {
   auto& st = self->state;
   auto body = make_body(result.size());
   encode_response_into(body, id, result);
-  post(self, st.next_tag++, std::move(body));
+  post(self, ++st.next_tag | resend_ok_tag_bit, std::move(body));
 }
 
 void respond_error(self_ptr self, const request_id& id, int64_t code,
@@ -322,7 +422,7 @@ void respond_error(self_ptr self, const request_id& id, int64_t code,
   auto& st = self->state;
   auto body = make_body(message.size());
   encode_error_into(body, id, code, message);
-  post(self, st.next_tag++, std::move(body));
+  post(self, ++st.next_tag | resend_ok_tag_bit, std::move(body));
 }
 
 void on_server_request(self_ptr self, request& req) {
@@ -347,11 +447,30 @@ void on_server_request(self_ptr self, request& req) {
       ->request(st.cfg->server_request_handler, st.cfg->request_timeout,
                 request_atom::value, req.method, std::move(params),
                 call_options{})
-      .then([self, id](std::string& result) { respond(self, id, result); },
-            [self, id](caf::error& err) {
-              respond_error(self, id, jsonrpc_code::internal_error,
-                            render(err));
-            });
+      .then(
+        [self, id, method = req.method](std::string& result) {
+          if (self->state.phase == session_phase::closed)
+            return;
+          // A result is a JSON object: anything else would make us send
+          // the server a malformed response.
+          if (auto err = check_json_object_text(result)) {
+            CAF_MCP_LOG_WARN("session", "the handler of server request "
+                                          << method
+                                          << " returned no JSON object: "
+                                          << render(err));
+            respond_error(self, id, jsonrpc_code::internal_error,
+                          "the client's handler returned an invalid "
+                          "result");
+            return;
+          }
+          respond(self, id, result);
+        },
+        [self, id](caf::error& err) {
+          if (self->state.phase == session_phase::closed)
+            return;
+          respond_error(self, id, jsonrpc_code::internal_error,
+                        render(err));
+        });
     return;
   }
   respond_error(self, req.id, jsonrpc_code::method_not_found,
@@ -378,9 +497,12 @@ void on_progress(self_ptr self, const notification& note) {
 }
 
 void notify_subscribers(self_ptr self, const caf::message& msg) {
-  // Subscribers are dynamically typed: a typed actor may only anon_send.
+  // Subscribers are dynamically typed (a typed actor may not `send` to
+  // them), but they learn who sent it: a supervisor takes tool lists and
+  // logs only from its current session.
+  auto me = caf::actor_cast<caf::actor>(self);
   for (auto& sub : self->state.subscribers)
-    caf::anon_send(sub, msg);
+    caf::send_as(me, sub, msg);
 }
 
 void on_notification(self_ptr self, notification& note) {
@@ -418,6 +540,9 @@ void on_response(self_ptr self, const request_id& id,
   auto it = st.pending.find(id.integer());
   if (it == st.pending.end()) {
     ++st.stats.unknown_responses;
+    CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg)
+                                   << ": response to unknown id "
+                                   << id.integer() << " dropped");
     return;
   }
   auto req = std::move(it->second);
@@ -475,41 +600,44 @@ void expire(self_ptr self, int64_t id, time_point now) {
     fail_session(self, err);
     return;
   }
-  std::string params = "{\"requestId\":" + std::to_string(id)
-                       + ",\"reason\":\"timeout\"}";
-  send_notification(self, methods::cancelled, params, st.next_tag++);
+  CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg) << ": " << render(err));
+  // Tell the server, unless the stream is gone (draining): nobody would
+  // read it, and a sink whose stream ended must take no new POSTs.
+  if (!st.draining) {
+    std::string params = "{\"requestId\":" + std::to_string(id)
+                         + ",\"reason\":\"timeout\"}";
+    send_notification(self, methods::cancelled, params, ++st.next_tag);
+  }
   req.on_error(err);
 }
 
-void on_deadline(self_ptr self, int64_t which) {
+/// The POSTs of a lost stream are all answered, or we waited long enough:
+/// the remaining calls fail.
+void end_drain(self_ptr self) {
+  auto& st = self->state;
+  if (!st.draining)
+    return;
+  st.draining = false;
+  auto reason = std::move(st.drain_reason);
+  shut_down(self, reason, as_connection_lost(reason));
+}
+
+void on_endpoint_timeout(self_ptr self) {
+  auto& st = self->state;
+  if (st.phase == session_phase::connecting)
+    fail_session(self,
+                 caf::make_error(mcp_errc::endpoint_timeout,
+                                 "no endpoint event from "
+                                   + transport::redact(
+                                     st.stream_cfg->sse_url.text)
+                                   + " within "
+                                   + ms_text(st.cfg->endpoint_timeout)));
+}
+
+/// The deadline timer fired: fails what is due, re-arms for the rest.
+void sweep_deadlines(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
-  if (which == 2) {
-    // The POSTs of a lost stream are all answered, or we waited long enough.
-    if (st.draining) {
-      st.draining = false;
-      auto reason = std::move(st.drain_reason);
-      auto ctx = render(reason);
-      shut_down(self, reason,
-                caf::make_error(mcp_errc::connection_lost, std::move(ctx)));
-    }
-    return;
-  }
-  if (which == 0) {
-    if (st.phase == session_phase::connecting)
-      fail_session(self,
-                   caf::make_error(mcp_errc::endpoint_timeout,
-                                   "no endpoint event from "
-                                     + transport::redact(
-                                       st.stream_cfg->sse_url.text)
-                                     + " within "
-                                     + ms_text(st.cfg->endpoint_timeout)));
-    return;
-  }
-  // A timer armed for a later time that an earlier one replaced also ends
-  // up here: it just sweeps once more.
-  if (st.timer_armed && now >= st.timer_at)
-    st.timer_armed = false;
   std::vector<int64_t> expired;
   auto next = time_point::max();
   for (auto& kvp : st.pending) {
@@ -525,13 +653,13 @@ void on_deadline(self_ptr self, int64_t which) {
     expire(self, id, now);
   }
   if (st.phase != session_phase::closed && next != time_point::max())
-    arm_timer(self, now, next);
+    st.deadlines.arm_no_later(next);
 }
 
 /// Opens the SSE stream, or spawns the test seam's connection actor.
 void open_transport(self_ptr self) {
   auto& st = self->state;
-  auto owner = caf::actor_cast<session_actor>(self);
+  auto owner = caf::actor_cast<session_impl_actor>(self);
   if (st.cfg->make_connection) {
     st.conn = st.cfg->make_connection(self->system(), *st.cfg,
                                       st.stream_cfg->sse_url, owner);
@@ -550,6 +678,8 @@ void on_stream_end(self_ptr self, caf::error reason) {
   if (!reason)
     reason = caf::make_error(mcp_errc::connection_lost,
                              "the connection closed");
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": stream ended: " << render(reason));
   if (st.sink && !st.pending.empty() && st.phase != session_phase::closed) {
     // Learn the outcome of POSTs still in flight first (bounded).
     st.draining = true;
@@ -557,15 +687,14 @@ void on_stream_end(self_ptr self, caf::error reason) {
     auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
     st.sink->when_idle([weak] {
       if (auto ptr = weak.lock())
-        caf::anon_send(caf::actor_cast<session_actor>(ptr),
-                       deadline_atom::value, int64_t{2});
+        caf::anon_send(caf::actor_cast<session_impl_actor>(ptr),
+                       post_done_atom::value,
+                       post_outcome{posts_idle_tag, caf::error{}});
     });
-    self->delayed_send(self, drain_limit, deadline_atom::value, int64_t{2});
+    st.drain_wait.arm_in(drain_limit);
     return;
   }
-  auto ctx = render(reason);
-  shut_down(self, reason,
-            caf::make_error(mcp_errc::connection_lost, std::move(ctx)));
+  shut_down(self, reason, as_connection_lost(reason));
 }
 
 /// Parses the URL and opens the transport; with a bad URL the session stays
@@ -590,10 +719,44 @@ void init_session(self_ptr self, session_config_ptr cfg) {
                                                               &st.cfg->http);
     sc->io = st.cfg->io ? st.cfg->io : shared_io_runtime();
     st.stream_cfg = std::move(sc);
+    CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg) << ": connecting to "
+                                                       << transport::redact(
+                                                            st.cfg->sse_url));
     open_transport(self);
-    self->delayed_send(self, st.cfg->endpoint_timeout, deadline_atom::value,
-                       int64_t{0});
+    st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
   }
+}
+
+caf::result<std::vector<tool>> list_request(self_ptr self,
+                                            const call_options& opts) {
+  auto rp = self->make_response_promise<std::vector<tool>>();
+  when_ready(self, rp, [self, rp, opts]() mutable {
+    list_tools(self, opts,
+               [rp](caf::expected<std::vector<tool>> res) mutable {
+                 if (res)
+                   rp.deliver(std::move(*res));
+                 else
+                   rp.deliver(res.error());
+               });
+  });
+  return rp;
+}
+
+caf::result<caf::timespan> ping_request(self_ptr self,
+                                        const call_options& opts) {
+  auto rp = self->make_response_promise<caf::timespan>();
+  when_ready(self, rp, [self, rp, opts]() mutable {
+    auto started = self->clock().now();
+    call_options o;
+    o.timeout = opts.timeout;
+    send_request(
+      self, methods::ping, {}, o,
+      [self, rp, started](boost::json::value&) mutable {
+        rp.deliver(caf::timespan{self->clock().now() - started});
+      },
+      [rp](const caf::error& err) mutable { rp.deliver(err); }, 0, true);
+  });
+  return rp;
 }
 
 } // namespace
@@ -603,12 +766,17 @@ session_state::~session_state() {
     stream->close();
 }
 
-session_actor::behavior_type
-session(session_actor::stateful_pointer<session_state> self,
+session_impl_actor::behavior_type
+session(session_impl_actor::stateful_pointer<session_state> self,
         session_config_ptr cfg) {
+  self->state.deadlines.init(self, [self] { sweep_deadlines(self); });
+  self->state.endpoint_wait.init(self, [self] { on_endpoint_timeout(self); });
+  self->state.drain_wait.init(self, [self] { end_drain(self); });
   init_session(self, std::move(cfg));
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.subscribers.on_down(msg.source))
+      return;
     if (st.conn && msg.source == st.conn.address())
       on_stream_end(self, std::move(msg.reason));
   });
@@ -628,16 +796,10 @@ session(session_actor::stateful_pointer<session_state> self,
       }
     },
     [self](list_atom) -> caf::result<std::vector<tool>> {
-      auto rp = self->make_response_promise<std::vector<tool>>();
-      when_ready(self, rp, [self, rp]() mutable {
-        list_tools(self, [rp](caf::expected<std::vector<tool>> res) mutable {
-          if (res)
-            rp.deliver(std::move(*res));
-          else
-            rp.deliver(res.error());
-        });
-      });
-      return rp;
+      return list_request(self, call_options{});
+    },
+    [self](list_atom, call_options& opts) -> caf::result<std::vector<tool>> {
+      return list_request(self, opts);
     },
     [self](call_atom, std::string& name, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
@@ -664,7 +826,8 @@ session(session_actor::stateful_pointer<session_state> self,
             else
               rp.deliver(std::move(res));
           },
-          [rp](const caf::error& err) mutable { rp.deliver(err); }, id);
+          [rp](const caf::error& err) mutable { rp.deliver(err); }, id,
+          false);
       });
       return rp;
     },
@@ -681,43 +844,52 @@ session(session_actor::stateful_pointer<session_state> self,
           [rp](boost::json::value& v) mutable {
             rp.deliver(to_json_text(v));
           },
-          [rp](const caf::error& err) mutable { rp.deliver(err); });
+          [rp](const caf::error& err) mutable { rp.deliver(err); }, 0,
+          opts.retryable);
       });
       return rp;
     },
     [self](caf::ping_atom) -> caf::result<caf::timespan> {
-      auto rp = self->make_response_promise<caf::timespan>();
-      when_ready(self, rp, [self, rp]() mutable {
-        auto started = self->clock().now();
-        send_request(
-          self, methods::ping, {}, call_options{},
-          [self, rp, started](boost::json::value&) mutable {
-            rp.deliver(caf::timespan{self->clock().now() - started});
-          },
-          [rp](const caf::error& err) mutable { rp.deliver(err); });
-      });
-      return rp;
+      return ping_request(self, call_options{});
+    },
+    [self](caf::ping_atom, call_options& opts) -> caf::result<caf::timespan> {
+      return ping_request(self, opts);
     },
     [self](caf::subscribe_atom, caf::actor& sub) {
-      self->state.subscribers.emplace_back(std::move(sub));
+      self->state.subscribers.add(self, sub);
     },
+    [self](caf::unsubscribe_atom, caf::actor& sub) {
+      self->state.subscribers.remove(self, sub.address());
+    },
+    [self](stats_atom) -> session_stats { return self->state.stats; },
     [self](caf::close_atom) {
       shut_down(self, caf::make_error(mcp_errc::closed, "session closed"),
                 caf::make_error(mcp_errc::closed, "session closed"));
     },
-    [self](endpoint_atom, std::string&, post_sink_ptr& sink) {
-      if (self->state.phase != session_phase::connecting)
+    [self](endpoint_atom, std::string& url, post_sink_ptr& sink) {
+      auto& st = self->state;
+      if (st.phase != session_phase::connecting)
         return;
-      self->state.sink = std::move(sink);
+      st.endpoint_wait.cancel();
+      CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg)
+                                     << ": endpoint " << url
+                                     << "; initializing");
+      st.sink = std::move(sink);
       start_initialize(self);
     },
     [self](inbound_atom, inbound_batch& batch) { on_inbound(self, batch); },
-    [self](sse_closed_atom, caf::error& why) {
+    [self](sse_closed_atom, stream_end& end) {
       if (self->state.stream)
-        on_stream_end(self, std::move(why));
+        on_stream_end(self, std::move(end.reason));
     },
-    [self](post_done_atom, uint64_t tag, caf::error& err) {
+    [self](post_done_atom, post_outcome& outcome) {
       auto& st = self->state;
+      auto tag = outcome.tag & ~resend_ok_tag_bit;
+      auto& err = outcome.err;
+      if (tag == posts_idle_tag) {
+        end_drain(self);
+        return;
+      }
       if (tag == st.initialized_tag && st.phase == session_phase::initializing) {
         if (err)
           fail_session(self, std::move(err));
@@ -730,8 +902,8 @@ session(session_actor::stateful_pointer<session_state> self,
       mcp_errc code{};
       bool expired = get_mcp_errc(err, code)
                      && code == mcp_errc::session_expired;
-      if ((tag & (uint64_t{1} << 62)) == 0) {
-        auto id = static_cast<int64_t>(tag);
+      if ((tag & notification_tag_bit) == 0) {
+        auto id = static_cast<int64_t>(tag & ~tag_flags);
         auto it = st.pending.find(id);
         if (it != st.pending.end()) {
           auto req = std::move(it->second);
@@ -746,7 +918,6 @@ session(session_actor::stateful_pointer<session_state> self,
       if (expired && !st.draining)
         fail_session(self, std::move(err));
     },
-    [self](deadline_atom, int64_t id) { on_deadline(self, id); },
   };
 }
 

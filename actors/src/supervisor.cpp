@@ -12,21 +12,15 @@
 #include "caf/sec.hpp"
 
 #include "caf_mcp/actors/recovery.hpp"
+#include "caf_mcp/transport/log.hpp"
+#include "caf_mcp/transport/url.hpp"
 
 namespace caf_mcp {
 
 namespace {
 
-using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+using self_ptr = supervisor_impl_actor::stateful_pointer<supervisor_state>;
 using time_point = caf::actor_clock::time_point;
-
-/// Timer ids of (tick_atom, id): the reconnect timer carries its generation,
-/// a parked job its id with the park bit, a queued job's deadline its id.
-constexpr uint64_t reconnect_bit = uint64_t{1} << 63;
-constexpr uint64_t park_bit = uint64_t{1} << 62;
-/// (tick_atom, settle_bit | n): settle the calls still in flight on the lost
-/// session number n.
-constexpr uint64_t settle_bit = uint64_t{1} << 61;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -36,6 +30,11 @@ int64_t wall_ms() {
 
 caf::timespan effective(caf::timespan x, caf::timespan fallback) {
   return x.count() > 0 ? x : fallback;
+}
+
+/// The server's name for messages and logs: never a URL's secrets.
+const std::string& name_of(self_ptr self) {
+  return self->state.label;
 }
 
 void publish(self_ptr self, const caf::message& msg) {
@@ -57,6 +56,8 @@ link_status current_status(self_ptr self) {
 }
 
 void set_phase(self_ptr self, link_phase phase) {
+  if (self->state.status.phase != phase)
+    CAF_MCP_LOG_INFO("supervisor", name_of(self) << ": " << to_string(phase));
   self->state.status.phase = phase;
   publish(self, caf::make_message(link_atom::value, current_status(self)));
 }
@@ -94,9 +95,8 @@ void settle_ok(self_ptr self, const sup_job_ptr& job) {
 void enqueue(self_ptr self, const sup_job_ptr& job) {
   auto& st = self->state;
   st.queued.emplace(job->id, job);
-  auto left = job->deadline - self->clock().now();
-  self->delayed_send(self, std::max(left, caf::timespan{0}), tick_atom::value,
-                     job->id);
+  // One timer for every queued job: armed for the earliest deadline.
+  st.queue_timer.arm_no_later(job->deadline);
 }
 
 /// Sends `job` to the current (ready) session.
@@ -107,7 +107,7 @@ void send_job(self_ptr self, const sup_job_ptr& job) {
     fail_job(self, job,
              caf::make_error(mcp_errc::queue_timeout,
                              "the call's deadline passed before a session to "
-                               + st.cfg->session.server_name + " was ready"));
+                               + name_of(self) + " was ready"));
     return;
   }
   ++job->attempt;
@@ -129,8 +129,7 @@ void settle_lost(self_ptr self, const sup_job_ptr& job,
   }
   fail_job(self, job,
            caf::make_error(mcp_errc::connection_lost,
-                           "in flight when the session to "
-                             + st.cfg->session.server_name
+                           "in flight when the session to " + name_of(self)
                              + " was lost: " + render(cause)));
 }
 
@@ -146,8 +145,10 @@ void park(self_ptr self, const sup_job_ptr& job, const caf::error& err) {
     fail_job(self, job, err);
     return;
   }
+  job->resend_at = now + delay;
   st.parked.emplace(job->id, job);
-  self->delayed_send(self, delay, tick_atom::value, park_bit | job->id);
+  // One timer for every parked job: armed for the earliest resend.
+  st.park_timer.arm_no_later(job->resend_at);
 }
 
 void on_job_error(self_ptr self, const sup_job_ptr& job, uint64_t attempt,
@@ -159,13 +160,21 @@ void on_job_error(self_ptr self, const sup_job_ptr& job, uint64_t attempt,
     if (err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
       err = caf::make_error(mcp_errc::timeout,
                             "no answer from the session to "
-                              + st.cfg->session.server_name);
+                              + name_of(self));
     else if (err.code()
              == static_cast<uint8_t>(caf::sec::request_receiver_down))
       // The session was gone before it got the call: never sent.
       err = caf::make_error(mcp_errc::not_initialized,
-                            "the session to " + st.cfg->session.server_name
+                            "the session to " + name_of(self)
                               + " ended before it got the call");
+  }
+  mcp_errc code{};
+  if (get_mcp_errc(err, code) && code == mcp_errc::outcome_unknown
+      && job->retryable && !job->resent) {
+    // The server may have run it, and the caller allows it to run twice.
+    st.in_flight.erase(job->id);
+    settle_lost(self, job, err);
+    return;
   }
   switch (classify_call_error(err)) {
     case call_fate::deliver:
@@ -196,15 +205,22 @@ void dispatch(self_ptr self, const sup_job_ptr& job, bool admitted) {
   auto& st = self->state;
   switch (st.status.phase) {
     case link_phase::ready:
+      if (!admitted && st.in_flight.size() >= st.cfg->max_in_flight) {
+        fail_job(self, job,
+                 caf::make_error(mcp_errc::queue_full,
+                                 std::to_string(st.in_flight.size())
+                                   + " calls already in flight to "
+                                   + name_of(self) + " (max_in_flight)"));
+        return;
+      }
       send_job(self, job);
       return;
     case link_phase::gave_up:
       fail_job(self, job,
                st.status.last_error
                  ? caf::make_error(mcp_errc::gave_up,
-                                   "stopped reconnecting to "
-                                     + st.cfg->session.server_name + ": "
-                                     + render(st.status.last_error))
+                                   "stopped reconnecting to " + name_of(self)
+                                     + ": " + render(st.status.last_error))
                  : caf::make_error(mcp_errc::gave_up, "stopped reconnecting"));
       return;
     case link_phase::closed:
@@ -217,7 +233,7 @@ void dispatch(self_ptr self, const sup_job_ptr& job, bool admitted) {
                  caf::make_error(mcp_errc::queue_full,
                                  std::to_string(st.queued.size())
                                    + " calls already wait for a session to "
-                                   + st.cfg->session.server_name));
+                                   + name_of(self)));
         return;
       }
       enqueue(self, job);
@@ -267,10 +283,15 @@ void apply_tools(self_ptr self, const std::vector<tool>& tools) {
     return; // The same list as before: nothing changed.
   auto diff = diff_tools(st.tools ? *st.tools : std::vector<tool>{}, *next);
   st.tools = std::move(next);
-  if (!empty(diff))
-    publish(self, caf::make_message(tools_diff_atom::value,
-                                    st.cfg->session.server_name,
+  if (!empty(diff)) {
+    CAF_MCP_LOG_INFO("supervisor", name_of(self)
+                                     << ": tools changed: "
+                                     << diff.added.size() << " added, "
+                                     << diff.removed.size() << " removed, "
+                                     << diff.changed.size() << " changed");
+    publish(self, caf::make_message(tools_diff_atom::value, st.label,
                                     std::move(diff)));
+  }
 }
 
 // -- session lifecycle ----------------------------------------------------------
@@ -319,11 +340,13 @@ void give_up(self_ptr self, const caf::error& cause, bool exhausted) {
   st.status.last_error = cause;
   auto err = exhausted
                ? caf::make_error(mcp_errc::gave_up,
-                                 "gave up on " + st.cfg->session.server_name
-                                   + " after "
+                                 "gave up on " + name_of(self) + " after "
                                    + std::to_string(st.policy->attempts())
                                    + " attempts; last error: " + render(cause))
                : cause;
+  CAF_MCP_LOG_WARN("supervisor", name_of(self) << ": giving up: "
+                                                << render(err));
+  st.reconnect_timer.cancel();
   set_phase(self, link_phase::gave_up);
   for (auto& rp : st.init_waiters)
     rp.deliver(err);
@@ -366,7 +389,10 @@ void handle_loss(self_ptr self, const session_actor& s, caf::error cause) {
   // shutdown, or bounces of its closed mailbox), except a request sent after
   // it died, whose bounce (never executed: sent again) may queue up behind
   // the down message. A message to ourselves queues up behind all of them.
-  self->send(self, tick_atom::value, settle_bit | st.status.sessions_started);
+  self->send(self, settle_atom::value,
+             settle_lost_calls{st.status.sessions_started});
+  CAF_MCP_LOG_INFO("supervisor", name_of(self) << ": session lost: "
+                                                 << render(cause));
   if (!st.cfg->restart
       || on_session_end(cause, st.cfg->retry_auth_failures)
            == loss_action::give_up) {
@@ -383,9 +409,7 @@ void handle_loss(self_ptr self, const session_actor& s, caf::error cause) {
     return;
   }
   st.status.next_attempt_in = caf::timespan{*delay};
-  ++st.timer_generation;
-  self->delayed_send(self, caf::timespan{*delay}, tick_atom::value,
-                     reconnect_bit | st.timer_generation);
+  st.reconnect_timer.arm_in(caf::timespan{*delay});
   set_phase(self, link_phase::backing_off);
 }
 
@@ -398,7 +422,7 @@ session_actor spawn_one(self_ptr self) {
 
 void start_session(self_ptr self) {
   auto& st = self->state;
-  ++st.timer_generation; // A pending reconnect timer is now stale.
+  st.reconnect_timer.cancel();
   st.proved = false;
   st.status.next_attempt_in = caf::timespan{0};
   if (st.status.sessions_started > 0)
@@ -440,50 +464,90 @@ void settle_in_flight(self_ptr self, uint64_t n) {
   }
 }
 
-void on_tick(self_ptr self, uint64_t id) {
+void on_reconnect_timer(self_ptr self) {
+  if (self->state.status.phase == link_phase::backing_off)
+    start_session(self);
+}
+
+/// The park timer fired: parked jobs whose time came go out again.
+void on_park_timer(self_ptr self) {
   auto& st = self->state;
-  if ((id & settle_bit) != 0) {
-    settle_in_flight(self, id & ~settle_bit);
-    return;
+  auto now = self->clock().now();
+  std::vector<sup_job_ptr> due;
+  auto next = time_point::max();
+  for (auto& kvp : st.parked) {
+    if (now >= kvp.second->resend_at)
+      due.push_back(kvp.second);
+    else
+      next = std::min(next, kvp.second->resend_at);
   }
-  if ((id & reconnect_bit) != 0) {
-    if ((id & ~reconnect_bit) == st.timer_generation
-        && st.status.phase == link_phase::backing_off)
-      start_session(self);
-    return;
-  }
-  if ((id & park_bit) != 0) {
-    auto i = st.parked.find(id & ~park_bit);
-    if (i == st.parked.end())
-      return;
-    auto job = std::move(i->second);
-    st.parked.erase(i);
+  std::sort(due.begin(), due.end(),
+            [](const sup_job_ptr& x, const sup_job_ptr& y) {
+              return x->id < y->id;
+            });
+  for (auto& job : due) {
+    st.parked.erase(job->id);
     ++st.status.calls_resent;
     dispatch(self, job, true);
-    return;
   }
-  auto i = st.queued.find(id);
-  if (i == st.queued.end())
-    return;
-  auto now = self->clock().now();
-  if (now < i->second->deadline) {
-    self->delayed_send(self, i->second->deadline - now, tick_atom::value, id);
-    return;
+  if (next != time_point::max())
+    st.park_timer.arm_no_later(next);
+}
+
+/// Why no session is ready (for a call that waited in vain): the last
+/// error, or what the current attempt is still waiting for.
+std::string why_not_ready(self_ptr self) {
+  auto& st = self->state;
+  std::string what;
+  if (st.status.phase == link_phase::connecting && st.session) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                self->clock().now() - st.started_at)
+                .count();
+    what = "; attempt " + std::to_string(st.status.sessions_started)
+           + " (started " + std::to_string(ms)
+           + " ms ago) got no endpoint event or no answer to initialize yet";
+  } else if (st.status.phase == link_phase::backing_off) {
+    what = "; backing off before the next attempt";
   }
-  auto job = std::move(i->second);
-  st.queued.erase(i);
-  std::string what = "no session to " + st.cfg->session.server_name
-                     + " became ready before the call's deadline";
   if (st.status.last_error)
     what += "; last error: " + render(st.status.last_error);
-  fail_job(self, job, caf::make_error(mcp_errc::queue_timeout, what));
+  return what;
+}
+
+/// The queue timer fired: queued jobs whose deadline passed fail.
+void on_queue_timer(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  std::vector<sup_job_ptr> due;
+  auto next = time_point::max();
+  for (auto& kvp : st.queued) {
+    if (now >= kvp.second->deadline)
+      due.push_back(kvp.second);
+    else
+      next = std::min(next, kvp.second->deadline);
+  }
+  if (!due.empty()) {
+    auto err = caf::make_error(mcp_errc::queue_timeout,
+                               "no session to " + name_of(self)
+                                 + " became ready before the call's deadline"
+                                 + why_not_ready(self));
+    for (auto& job : due) {
+      st.queued.erase(job->id);
+      fail_job(self, job, err);
+    }
+  }
+  if (next != time_point::max())
+    st.queue_timer.arm_no_later(next);
 }
 
 void close_all(self_ptr self) {
   auto& st = self->state;
   auto err = caf::make_error(mcp_errc::closed, "the supervisor of "
-                                                 + st.cfg->session.server_name
+                                                 + name_of(self)
                                                  + " was closed");
+  st.reconnect_timer.cancel();
+  st.queue_timer.cancel();
+  st.park_timer.cancel();
   if (st.session) {
     self->demonitor(st.session.address());
     self->send(st.session, caf::close_atom::value);
@@ -512,7 +576,15 @@ void init_supervisor(self_ptr self, supervisor_config_ptr cfg,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.session_cfg = session_config_ptr{st.cfg, &st.cfg->session};
-  st.status.server = st.cfg->session.server_name;
+  // A name that is a URL (the CLI's default) loses its secrets in messages.
+  auto& name = st.cfg->session.server_name;
+  if (name.empty())
+    st.label = transport::redact(st.cfg->session.sse_url);
+  else if (name.find("://") != std::string::npos)
+    st.label = transport::redact(name);
+  else
+    st.label = name;
+  st.status.server = st.label;
   st.status.member = member;
   auto problem = transport::validate(st.cfg->backoff);
   if (problem.empty()) {
@@ -532,6 +604,42 @@ void init_supervisor(self_ptr self, supervisor_config_ptr cfg,
   }
 }
 
+caf::result<std::vector<tool>> list_job(self_ptr self,
+                                        const call_options& opts) {
+  auto rp = self->make_response_promise<std::vector<tool>>();
+  auto job = make_job(self, opts.timeout, false);
+  job->send = [rp](self_ptr me, const sup_job_ptr& j, const session_actor& s,
+                   caf::timespan left) {
+    call_options o;
+    o.timeout = left;
+    forward<std::vector<tool>>(
+      me, j, s, rp,
+      [](self_ptr me2, std::vector<tool>& tools) { apply_tools(me2, tools); },
+      list_atom::value, std::move(o));
+  };
+  job->fail = [rp](const caf::error& err) mutable { rp.deliver(err); };
+  dispatch(self, job, false);
+  return rp;
+}
+
+caf::result<caf::timespan> ping_job(self_ptr self, const call_options& opts) {
+  auto rp = self->make_response_promise<caf::timespan>();
+  // A ping is about this session: never resent on another one. It carries
+  // what is left of the caller's deadline, so a ping the caller gave up on
+  // does not stay in the session.
+  auto job = make_job(self, opts.timeout, false);
+  job->send = [rp](self_ptr me, const sup_job_ptr& j, const session_actor& s,
+                   caf::timespan left) {
+    call_options o;
+    o.timeout = left;
+    forward<caf::timespan>(me, j, s, rp, nullptr, caf::ping_atom::value,
+                           std::move(o));
+  };
+  job->fail = [rp](const caf::error& err) mutable { rp.deliver(err); };
+  dispatch(self, job, false);
+  return rp;
+}
+
 } // namespace
 
 supervisor_state::~supervisor_state() {
@@ -539,12 +647,17 @@ supervisor_state::~supervisor_state() {
     caf::anon_send(session, caf::close_atom::value);
 }
 
-supervisor_actor::behavior_type
-supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+supervisor_impl_actor::behavior_type
+supervisor(supervisor_impl_actor::stateful_pointer<supervisor_state> self,
            supervisor_config_ptr cfg, uint32_t member) {
+  self->state.reconnect_timer.init(self, [self] { on_reconnect_timer(self); });
+  self->state.queue_timer.init(self, [self] { on_queue_timer(self); });
+  self->state.park_timer.init(self, [self] { on_park_timer(self); });
   init_supervisor(self, std::move(cfg), member);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.subscribers.on_down(msg.source))
+      return;
     if (st.session && msg.source == st.session.address())
       handle_loss(self, st.session, std::move(msg.reason));
   });
@@ -566,20 +679,10 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       }
     },
     [self](list_atom) -> caf::result<std::vector<tool>> {
-      auto rp = self->make_response_promise<std::vector<tool>>();
-      auto job = make_job(self, caf::timespan{0}, false);
-      job->send = [rp](self_ptr me, const sup_job_ptr& j,
-                       const session_actor& s, caf::timespan) {
-        forward<std::vector<tool>>(
-          me, j, s, rp,
-          [](self_ptr me2, std::vector<tool>& tools) {
-            apply_tools(me2, tools);
-          },
-          list_atom::value);
-      };
-      job->fail = [rp](const caf::error& err) mutable { rp.deliver(err); };
-      dispatch(self, job, false);
-      return rp;
+      return list_job(self, call_options{});
+    },
+    [self](list_atom, call_options& opts) -> caf::result<std::vector<tool>> {
+      return list_job(self, opts);
     },
     [self](call_atom, std::string& name, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
@@ -621,24 +724,19 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       return rp;
     },
     [self](caf::ping_atom) -> caf::result<caf::timespan> {
-      auto rp = self->make_response_promise<caf::timespan>();
-      // A ping is about this session: never resent on another one.
-      auto job = make_job(self, caf::timespan{0}, false);
-      job->send = [rp](self_ptr me, const sup_job_ptr& j,
-                       const session_actor& s, caf::timespan) {
-        forward<caf::timespan>(me, j, s, rp, nullptr,
-                               caf::ping_atom::value);
-      };
-      job->fail = [rp](const caf::error& err) mutable { rp.deliver(err); };
-      dispatch(self, job, false);
-      return rp;
+      return ping_job(self, call_options{});
+    },
+    [self](caf::ping_atom, call_options& opts) -> caf::result<caf::timespan> {
+      return ping_job(self, opts);
     },
     [self](caf::get_atom) -> link_status { return current_status(self); },
     [self](caf::subscribe_atom, caf::actor& sub) {
-      auto& st = self->state;
-      caf::send_as(caf::actor_cast<caf::actor>(self), sub, link_atom::value,
-                   current_status(self));
-      st.subscribers.emplace_back(std::move(sub));
+      if (self->state.subscribers.add(self, sub))
+        caf::send_as(caf::actor_cast<caf::actor>(self), sub, link_atom::value,
+                     current_status(self));
+    },
+    [self](caf::unsubscribe_atom, caf::actor& sub) {
+      self->state.subscribers.remove(self, sub.address());
     },
     [self](retry_atom) {
       auto& st = self->state;
@@ -664,16 +762,21 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       self->quit();
     },
     [self](tools_changed_atom, std::string&, std::vector<tool>& tools) {
-      // Sessions notify anonymously; a late list from a closed session is
-      // corrected by the listing after the next start.
-      if (self->state.session)
+      // Only the current session speaks for the server: a late list from
+      // an old one (or anybody else) is ignored.
+      auto& st = self->state;
+      if (st.session && self->current_sender() == st.session.address())
         apply_tools(self, tools);
     },
     [self](log_atom, std::string& server, logging_message_params& params) {
-      publish(self, caf::make_message(log_atom::value, std::move(server),
-                                      std::move(params)));
+      auto& st = self->state;
+      if (st.session && self->current_sender() == st.session.address())
+        publish(self, caf::make_message(log_atom::value, std::move(server),
+                                        std::move(params)));
     },
-    [self](tick_atom, uint64_t id) { on_tick(self, id); },
+    [self](settle_atom, settle_lost_calls& what) {
+      settle_in_flight(self, what.session);
+    },
   };
 }
 

@@ -193,6 +193,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<tool_handle>>(
     "std::vector<caf_mcp::tool_handle>");
   cfg.add_message_type<session_actor>("caf_mcp::session_actor");
+  cfg.add_message_type<session_stats>("caf_mcp::session_stats");
   cfg.add_message_type<client_actor>("caf_mcp::client_actor");
   // Supervision.
   cfg.add_message_type<link_phase>("caf_mcp::link_phase");

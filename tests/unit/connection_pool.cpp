@@ -126,7 +126,7 @@ CAF_TEST(calls go to the member with the fewest in flight) {
   CAF_CHECK_EQUAL(per_session("hold"), (std::vector<size_t>{2, 2}));
   CAF_CHECK_EQUAL(stats().in_flight, 4u);
   // Free member 0: the next two calls both go there.
-  caf::anon_send(srv->sessions[0], deadline_atom::value,
+  caf::anon_send(srv->sessions[0], control_atom::value,
                  int64_t{answer_all});
   sched.run();
   CAF_CHECK(held[0]->done && held[2]->done);
@@ -173,7 +173,7 @@ CAF_TEST(a member that gave up is replaced while another one works) {
   start(std::move(pc));
   srv->fail_starts = 2;
   srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
-  caf::anon_send(srv->sessions[0], deadline_atom::value, int64_t{die});
+  caf::anon_send(srv->sessions[0], control_atom::value, int64_t{die});
   sched.run();
   advance_time(100ms); // its one attempt fails: it gives up
   sched.run();

@@ -2,7 +2,7 @@
 
 // A fake session for deterministic supervisor and pool tests: answers
 // `echo` at once, holds `hold` until told, fails its start while the fake
-// server says so. Control it with (deadline_atom, control code).
+// server says so. Control it with (control_atom, control code).
 
 #include <deque>
 #include <memory>
@@ -18,7 +18,14 @@ namespace caf_mcp::test {
 
 using namespace std::chrono_literals;
 
-/// Control codes a test sends to a fake session as (deadline_atom, code).
+/// The test's lever on a fake session: (control_atom, code).
+using control_atom = caf::atom_constant<caf::atom("fk_ctrl")>;
+
+/// A session as tests spawn it: the caller interface plus the lever.
+using fake_session_actor
+  = session_actor::extend<caf::reacts_to<control_atom, int64_t>>;
+
+/// Control codes a test sends to a fake session as (control_atom, code).
 enum control : int64_t {
   /// Fail every held call with connection_lost and quit with it.
   die = 1,
@@ -35,7 +42,7 @@ struct fake_server {
   int fail_starts = 0;
   caf::error start_error;
   /// Sessions spawned so far (index = order).
-  std::vector<session_actor> sessions;
+  std::vector<fake_session_actor> sessions;
   /// Calls executed: (session index, tool name, args).
   std::vector<std::tuple<size_t, std::string, std::string>> executed;
   /// The tool list of the next sessions.
@@ -60,8 +67,8 @@ inline call_tool_result text_result(const std::string& text) {
 
 /// A session that answers `echo` at once and holds `hold` until told; init
 /// fails while the server says so.
-inline session_actor::behavior_type
-fake_session(session_actor::stateful_pointer<fake_session_state> self,
+inline fake_session_actor::behavior_type
+fake_session(fake_session_actor::stateful_pointer<fake_session_state> self,
              std::shared_ptr<fake_server> srv) {
   self->state.server = srv;
   self->state.index = srv->sessions.size();
@@ -90,6 +97,9 @@ fake_session(session_actor::stateful_pointer<fake_session_state> self,
     [self](list_atom) -> std::vector<tool> {
       return self->state.server->tools;
     },
+    [self](list_atom, call_options&) -> std::vector<tool> {
+      return self->state.server->tools;
+    },
     [self](call_atom, std::string& name, std::string& args,
            call_options&) -> caf::result<call_tool_result> {
       auto& st = self->state;
@@ -104,17 +114,15 @@ fake_session(session_actor::stateful_pointer<fake_session_state> self,
     [](request_atom, std::string&, std::string&,
        call_options&) -> std::string { return "{}"; },
     [](caf::ping_atom) -> caf::timespan { return 1ms; },
+    [](caf::ping_atom, call_options&) -> caf::timespan { return 1ms; },
     [](caf::subscribe_atom, caf::actor&) {},
+    [](caf::unsubscribe_atom, caf::actor&) {},
     [self](caf::close_atom) {
       for (auto& rp : self->state.held)
         rp.deliver(caf::make_error(mcp_errc::closed, "closed"));
       self->quit();
     },
-    [](endpoint_atom, std::string&, post_sink_ptr&) {},
-    [](inbound_atom, inbound_batch&) {},
-    [](post_done_atom, uint64_t, caf::error&) {},
-    [](sse_closed_atom, caf::error&) {},
-    [self, fail_quit](deadline_atom, int64_t code) {
+    [self, fail_quit](control_atom, int64_t code) {
       auto& st = self->state;
       switch (code) {
         case die:

@@ -98,30 +98,39 @@ struct fake_sup_ctl {
 
 using ctl_ptr = std::shared_ptr<fake_sup_ctl>;
 
-supervisor_actor::behavior_type fake_supervisor(supervisor_actor::pointer self,
-                                                ctl_ptr ctl) {
+/// A supervisor as the tests spawn it: with a lever, (tick_atom, 1).
+using fake_supervisor_actor
+  = supervisor_actor::extend<caf::reacts_to<tick_atom, uint64_t>>;
+
+fake_supervisor_actor::behavior_type
+fake_supervisor(fake_supervisor_actor::pointer self, ctl_ptr ctl) {
   auto nope = [] { return caf::make_error(mcp_errc::closed, "fake"); };
+  auto ping = [self, ctl]() -> caf::result<caf::timespan> {
+    ++ctl->pings;
+    switch (ctl->mode) {
+      case ping_mode::ok:
+        return ctl->rtt;
+      case ping_mode::fail:
+        return ctl->fail_with;
+      case ping_mode::hang:
+        break;
+    }
+    auto rp = self->make_response_promise<caf::timespan>();
+    ctl->held.push_back(rp);
+    return rp;
+  };
   return {
     [nope](init_atom) -> caf::result<initialize_result> { return nope(); },
     [nope](list_atom) -> caf::result<std::vector<tool>> { return nope(); },
+    [nope](list_atom, call_options&) -> caf::result<std::vector<tool>> {
+      return nope();
+    },
     [nope](call_atom, std::string&, std::string&,
            call_options&) -> caf::result<call_tool_result> { return nope(); },
     [nope](request_atom, std::string&, std::string&,
            call_options&) -> caf::result<std::string> { return nope(); },
-    [self, ctl](caf::ping_atom) -> caf::result<caf::timespan> {
-      ++ctl->pings;
-      switch (ctl->mode) {
-        case ping_mode::ok:
-          return ctl->rtt;
-        case ping_mode::fail:
-          return ctl->fail_with;
-        case ping_mode::hang:
-          break;
-      }
-      auto rp = self->make_response_promise<caf::timespan>();
-      ctl->held.push_back(rp);
-      return rp;
-    },
+    [ping](caf::ping_atom) { return ping(); },
+    [ping](caf::ping_atom, call_options&) { return ping(); },
     [ctl](caf::get_atom) -> link_status { return ctl->status; },
     [self, ctl](caf::subscribe_atom, caf::actor& sub) {
       // Like the real one: the current status at once, with itself as the
@@ -139,9 +148,11 @@ supervisor_actor::behavior_type fake_supervisor(supervisor_actor::pointer self,
     [ctl](restart_atom, caf::error& why) {
       ctl->restarts.push_back(std::move(why));
     },
+    [ctl](caf::unsubscribe_atom, caf::actor& sub) {
+      auto& subs = ctl->subscribers;
+      subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
+    },
     [self](caf::close_atom) { self->quit(); },
-    [](tools_changed_atom, std::string&, std::vector<tool>&) {},
-    [](log_atom, std::string&, logging_message_params&) {},
     // The test's lever: (tick_atom, 1) ends the fake with connection_failed.
     [self](tick_atom, uint64_t code) {
       if (code == 1)
@@ -173,7 +184,7 @@ struct fixture : test_coordinator_fixture<config> {
     ctl->status.phase = phase;
     if (phase == link_phase::ready)
       ctl->status.ready_since_ms = next_ready_ms++;
-    auto sup = sys.spawn(fake_supervisor, ctl);
+    supervisor_actor sup = sys.spawn(fake_supervisor, ctl);
     ctls[name] = ctl;
     sups[name] = sup;
     all_sups.push_back(sup);
@@ -500,7 +511,8 @@ CAF_TEST(a dead supervisor makes its server down with the exit reason) {
   start();
   auto a = add("a");
   add("b");
-  caf::anon_send(sups["a"], tick_atom::value, uint64_t{1});
+  caf::anon_send(caf::actor_cast<fake_supervisor_actor>(sups["a"]),
+                 tick_atom::value, uint64_t{1});
   sched.run();
   auto s = snapshot("a");
   CAF_CHECK_EQUAL(s.state, health_state::down);
@@ -580,7 +592,8 @@ CAF_TEST(a link status from anyone but the watched supervisor is ignored) {
   st.phase = link_phase::gave_up;
   // Without a sender, and from another (unwatched) supervisor.
   caf::anon_send(mon, link_atom::value, st);
-  auto stranger = sys.spawn(fake_supervisor, std::make_shared<fake_sup_ctl>());
+  supervisor_actor stranger
+    = sys.spawn(fake_supervisor, std::make_shared<fake_sup_ctl>());
   all_sups.push_back(stranger);
   caf::send_as(caf::actor_cast<caf::actor>(stranger), mon, link_atom::value,
                st);

@@ -28,7 +28,7 @@ struct wire {
   std::vector<std::pair<uint64_t, std::string>> posts;
   std::vector<std::pair<std::string, std::string>> headers;
   connection_actor conn;
-  session_actor owner;
+  session_impl_actor owner;
 };
 
 /// A connection that records POSTs instead of sending them; the test plays
@@ -44,7 +44,9 @@ fake_connection(connection_actor::pointer self, std::shared_ptr<wire> w) {
     },
     [self](caf::close_atom) { self->quit(); },
     [](endpoint_atom, std::string&, post_sink_ptr&) {},
-    [self](sse_closed_atom, caf::error& err) { self->quit(std::move(err)); },
+    [self](sse_closed_atom, stream_end& end) {
+      self->quit(std::move(end.reason));
+    },
   };
 }
 
@@ -64,13 +66,25 @@ public:
     w_->headers.emplace_back("sink:" + name, std::move(value));
   }
 
+  /// With `hold_idle`, the outcomes of POSTs in flight never arrive (a
+  /// server that stalls every POST): the session's wait must be bounded.
+  void when_idle(std::function<void()> f) override {
+    if (hold_idle)
+      held = std::move(f);
+    else
+      f();
+  }
+
+  bool hold_idle = false;
+  std::function<void()> held;
+
 private:
   std::shared_ptr<wire> w_;
 };
 
 struct fixture : test_coordinator_fixture<config> {
   std::shared_ptr<wire> w = std::make_shared<wire>();
-  session_actor s;
+  session_impl_actor s;
 
   session_config make_config() {
     session_config sc;
@@ -82,7 +96,7 @@ struct fixture : test_coordinator_fixture<config> {
     auto wp = w;
     sc.make_connection = [wp](caf::actor_system& system, const session_config&,
                                const transport::parsed_url&,
-                               session_actor owner) {
+                               session_impl_actor owner) {
       wp->owner = owner;
       wp->conn = system.spawn(fake_connection, wp);
       return wp->conn;
@@ -112,6 +126,31 @@ struct fixture : test_coordinator_fixture<config> {
     sched.run();
   }
 
+  /// The POST channel tells the session how a POST ended.
+  void post_outcome_is(uint64_t tag, caf::error err = {}) {
+    caf::anon_send(s, post_done_atom::value, post_outcome{tag, std::move(err)});
+    sched.run();
+  }
+
+  session_stats stats() {
+    auto res = ask<session_stats>(stats_atom::value);
+    CAF_REQUIRE(res->done);
+    return res->value;
+  }
+
+  /// Entries on the test clock (every timer of every actor here).
+  size_t clock_entries() {
+    return sched.clock().schedule().size();
+  }
+
+  size_t posts_with(const std::string& fragment) {
+    size_t n = 0;
+    for (auto& p : w->posts)
+      if (p.second.find(fragment) != std::string::npos)
+        ++n;
+    return n;
+  }
+
   std::string last_post() {
     return w->posts.empty() ? std::string{} : w->posts.back().second;
   }
@@ -136,9 +175,22 @@ struct fixture : test_coordinator_fixture<config> {
                 + R"(","capabilities":{"tools":{"listChanged":true}},)"
                   R"("serverInfo":{"name":"fake","version":"1"}}})");
     CAF_REQUIRE_EQUAL(w->posts.size(), 2u);
-    auto tag = w->posts.back().first;
-    caf::anon_send(s, post_done_atom::value, tag, caf::error{});
+    post_outcome_is(w->posts.back().first);
+  }
+
+  /// The handshake through a recording sink (the real transport's path).
+  std::shared_ptr<recording_sink> handshake_with_sink(session_config sc) {
+    start(std::move(sc));
+    auto sink = std::make_shared<recording_sink>(w);
+    caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"},
+                   post_sink_ptr{sink});
     sched.run();
+    server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":)"
+                R"("2025-06-18","capabilities":{},"serverInfo":{"name":"f",)"
+                R"("version":"1"}}})");
+    CAF_REQUIRE_EQUAL(w->posts.size(), 2u);
+    post_outcome_is(w->posts.back().first);
+    return sink;
   }
 
   ~fixture() override {
@@ -186,8 +238,7 @@ CAF_TEST(initialize then initialized then ready) {
   // Nothing overtakes notifications/initialized before its POST is accepted.
   CAF_CHECK(!init->done);
   CAF_CHECK_EQUAL(w->posts.size(), 2u);
-  caf::anon_send(s, post_done_atom::value, w->posts[1].first, caf::error{});
-  sched.run();
+  post_outcome_is(w->posts[1].first);
   CAF_REQUIRE(init->done);
   CAF_CHECK(!init->err);
   CAF_CHECK_EQUAL(init->value.server_info.name, "fake");
@@ -209,8 +260,7 @@ CAF_TEST(with a post sink the session posts through it not the connection) {
   CAF_REQUIRE_EQUAL(w->headers.size(), 1u);
   CAF_CHECK_EQUAL(w->headers[0].first, "sink:MCP-Protocol-Version");
   CAF_REQUIRE_EQUAL(w->posts.size(), 2u);
-  caf::anon_send(s, post_done_atom::value, w->posts[1].first, caf::error{});
-  sched.run();
+  post_outcome_is(w->posts[1].first);
   CAF_REQUIRE(init->done);
   CAF_CHECK(!init->err);
   auto res = ask<call_tool_result>(call_atom::value, std::string{"echo"},
@@ -311,12 +361,17 @@ CAF_TEST(a response with an unknown id is counted and dropped) {
   handshake();
   auto r = ask<call_tool_result>(call_atom::value, std::string{"echo"},
                                  std::string{}, call_options{});
+  CAF_CHECK_EQUAL(stats().unknown_responses, 0u);
   server_says(R"({"jsonrpc":"2.0","id":99,"result":{"content":[]}})");
   server_says(R"({"jsonrpc":"2.0","id":"2","result":{"content":[]}})");
   CAF_CHECK(!r->done);
+  CAF_CHECK_EQUAL(stats().unknown_responses, 2u);
   server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
   CAF_CHECK(r->done);
   CAF_CHECK(!r->err);
+  auto st = stats();
+  CAF_CHECK_EQUAL(st.unknown_responses, 2u);
+  CAF_CHECK_EQUAL(st.responses, 2u); // initialize and the call
 }
 
 CAF_TEST(a call without response times out and is cancelled) {
@@ -335,8 +390,17 @@ CAF_TEST(a call without response times out and is cancelled) {
   CAF_CHECK(last_post().find(R"("method":"notifications/cancelled")")
             != std::string::npos);
   CAF_CHECK(last_post().find(R"("requestId":2)") != std::string::npos);
-  // A late response is dropped without harm.
+  // A late response is counted and dropped without harm: the session
+  // still serves the next call.
+  CAF_CHECK_EQUAL(stats().timeouts, 1u);
   server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+  CAF_CHECK_EQUAL(stats().unknown_responses, 1u);
+  auto next = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                    std::string{}, call_options{});
+  CAF_CHECK(last_post().find(R"("id":3)") != std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":3,"result":{"content":[]}})");
+  CAF_REQUIRE(next->done);
+  CAF_CHECK(!next->err);
 }
 
 CAF_TEST(calls with different timeouts each expire at their own deadline) {
@@ -434,12 +498,17 @@ CAF_TEST(losing the connection fails every pending call at once) {
                                  std::string{}, call_options{});
   auto b = ask<caf::timespan>(caf::ping_atom::value);
   caf::anon_send(w->conn, sse_closed_atom::value,
-                 caf::make_error(mcp_errc::connection_lost, "stream ended"));
+                 stream_end{caf::make_error(mcp_errc::connection_lost,
+                                            "stream ended")});
   sched.run();
   CAF_REQUIRE(a->done);
   CAF_REQUIRE(b->done);
   CAF_CHECK(has_code(a->err, mcp_errc::connection_lost));
   CAF_CHECK(has_code(b->err, mcp_errc::connection_lost));
+  // The code is said once, not once per layer.
+  CAF_CHECK_EQUAL(render(a->err).find("connection_lost: connection_lost"),
+                  std::string::npos);
+  CAF_CHECK(render(a->err).find("stream ended") != std::string::npos);
 }
 
 CAF_TEST(a POST answered 404 expires the session) {
@@ -448,9 +517,8 @@ CAF_TEST(a POST answered 404 expires the session) {
                                  std::string{}, call_options{});
   auto b = ask<call_tool_result>(call_atom::value, std::string{"y"},
                                  std::string{}, call_options{});
-  caf::anon_send(s, post_done_atom::value, uint64_t{2},
-                 caf::make_error(mcp_errc::session_expired, "404"));
-  sched.run();
+  post_outcome_is(uint64_t{2},
+                  caf::make_error(mcp_errc::session_expired, "404"));
   CAF_REQUIRE(a->done);
   CAF_CHECK(has_code(a->err, mcp_errc::session_expired));
   CAF_REQUIRE(b->done);
@@ -512,8 +580,7 @@ CAF_TEST(list changed that beats the initialized ack re-lists once ready) {
   // The server's list_changed event arrives before the 202 of initialized.
   server_says(R"({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})");
   CAF_CHECK_EQUAL(w->posts.size(), 2u); // nothing overtakes initialized
-  caf::anon_send(s, post_done_atom::value, w->posts[1].first, caf::error{});
-  sched.run();
+  post_outcome_is(w->posts[1].first);
   CAF_REQUIRE_EQUAL(w->posts.size(), 3u);
   CAF_CHECK(last_post().find("tools/list") != std::string::npos);
 }
@@ -529,6 +596,282 @@ CAF_TEST(calls beyond the queue bound before ready fail with queue_full) {
   CAF_CHECK(!b->done);
   CAF_REQUIRE(c->done);
   CAF_CHECK(has_code(c->err, mcp_errc::queue_full));
+}
+
+CAF_TEST(shorter deadlines move the one timer instead of adding clock entries) {
+  handshake();
+  auto base = clock_entries();
+  std::vector<std::shared_ptr<outcome<call_tool_result>>> calls;
+  // Every call comes due before all earlier ones: the old code armed one
+  // more delayed message for each.
+  for (int i = 0; i < 50; ++i) {
+    call_options opts;
+    opts.timeout = std::chrono::milliseconds{900 - 10 * i};
+    calls.push_back(ask<call_tool_result>(call_atom::value,
+                                          std::string{"slow"}, std::string{},
+                                          opts));
+    CAF_CHECK_LESS_OR_EQUAL(clock_entries(), base + 1);
+  }
+  // They still expire in order, each at its own deadline.
+  advance_time(410ms); // the last one's 410 ms
+  sched.run();
+  CAF_CHECK(calls.back()->done);
+  CAF_CHECK(!calls.front()->done);
+  CAF_CHECK_LESS_OR_EQUAL(clock_entries(), base + 1);
+  advance_time(490ms);
+  sched.run();
+  for (auto& c : calls) {
+    CAF_REQUIRE(c->done);
+    CAF_CHECK(has_code(c->err, mcp_errc::timeout));
+  }
+  CAF_CHECK_LESS_OR_EQUAL(clock_entries(), base);
+}
+
+CAF_TEST(calls in flight beyond max_in_flight fail at once with queue_full) {
+  auto sc = make_config();
+  sc.max_in_flight = 2;
+  handshake_with_sink(std::move(sc));
+  auto a = ask<caf::timespan>(caf::ping_atom::value);
+  auto b = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, call_options{});
+  auto n = w->posts.size();
+  auto c = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, call_options{});
+  CAF_CHECK(!a->done);
+  CAF_CHECK(!b->done);
+  CAF_REQUIRE(c->done);
+  CAF_CHECK(has_code(c->err, mcp_errc::queue_full));
+  CAF_CHECK_EQUAL(w->posts.size(), n); // not sent, no body held
+  // An answer makes room again.
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{}})");
+  auto d = ask<caf::timespan>(caf::ping_atom::value);
+  CAF_CHECK(!d->done);
+  CAF_CHECK_EQUAL(w->posts.size(), n + 1);
+}
+
+CAF_TEST(a ping carries the deadline of its caller) {
+  handshake();
+  call_options opts;
+  opts.timeout = 100ms;
+  auto p = ask<caf::timespan>(caf::ping_atom::value, opts);
+  advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(p->done);
+  CAF_CHECK(has_code(p->err, mcp_errc::timeout));
+}
+
+CAF_TEST(a burst of list_changed makes at most one listing and one more) {
+  handshake();
+  for (int i = 0; i < 100; ++i)
+    server_says(R"({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})");
+  CAF_CHECK_EQUAL(posts_with(R"("method":"tools/list")"), 1u);
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"tools":[]}})");
+  CAF_CHECK_EQUAL(posts_with(R"("method":"tools/list")"), 2u);
+  server_says(R"({"jsonrpc":"2.0","id":3,"result":{"tools":[]}})");
+  CAF_CHECK_EQUAL(posts_with(R"("method":"tools/list")"), 2u);
+  CAF_CHECK_EQUAL(stats().relists_coalesced, 98u);
+}
+
+CAF_TEST(a tool list beyond max_tools fails with limit_exceeded) {
+  auto sc = make_config();
+  sc.max_tools = 2;
+  handshake_with_sink(std::move(sc));
+  auto r = ask<std::vector<tool>>(list_atom::value);
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"tools":[)"
+              R"({"name":"a","inputSchema":{"type":"object"}},)"
+              R"({"name":"b","inputSchema":{"type":"object"}}],)"
+              R"("nextCursor":"p2"}})");
+  CAF_CHECK(!r->done);
+  server_says(R"({"jsonrpc":"2.0","id":3,"result":{"tools":[)"
+              R"({"name":"c","inputSchema":{"type":"object"}}]}})");
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::limit_exceeded));
+  CAF_CHECK(render(r->err).find("max_tools") != std::string::npos);
+}
+
+CAF_TEST(a tool list beyond max_tools_bytes fails with limit_exceeded) {
+  auto sc = make_config();
+  sc.max_tools_bytes = 100;
+  handshake_with_sink(std::move(sc));
+  auto r = ask<std::vector<tool>>(list_atom::value);
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"tools":[)"
+              R"({"name":"a","description":")"
+              + std::string(200, 'x')
+              + R"(","inputSchema":{"type":"object"}}]}})");
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::limit_exceeded));
+}
+
+CAF_TEST(after the stream ends the session waits for POST outcomes at most 500 ms) {
+  auto sink = handshake_with_sink(make_config());
+  sink->hold_idle = true;
+  auto a = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, call_options{});
+  auto b = ask<call_tool_result>(call_atom::value, std::string{"y"},
+                                 std::string{}, call_options{});
+  caf::anon_send(w->conn, sse_closed_atom::value,
+                 stream_end{caf::make_error(mcp_errc::connection_lost,
+                                            "stream ended")});
+  sched.run();
+  CAF_CHECK(!a->done);
+  CAF_CHECK(!b->done);
+  // A call arriving meanwhile is not sent.
+  auto n = w->posts.size();
+  auto late = ask<caf::timespan>(caf::ping_atom::value);
+  CAF_REQUIRE(late->done);
+  CAF_CHECK(has_code(late->err, mcp_errc::not_initialized));
+  CAF_CHECK_EQUAL(w->posts.size(), n);
+  // The server refused b's POST (never executed): b gets the refusal.
+  post_outcome_is(uint64_t{3},
+                  caf::make_error(mcp_errc::service_unavailable, "503"));
+  CAF_REQUIRE(b->done);
+  CAF_CHECK(has_code(b->err, mcp_errc::service_unavailable));
+  advance_time(499ms);
+  sched.run();
+  CAF_CHECK(!a->done);
+  advance_time(1ms);
+  sched.run();
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::connection_lost));
+}
+
+CAF_TEST(after the stream ends all POSTs answered end the wait at once) {
+  auto sink = handshake_with_sink(make_config());
+  sink->hold_idle = true;
+  auto a = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, call_options{});
+  caf::anon_send(w->conn, sse_closed_atom::value,
+                 stream_end{caf::make_error(mcp_errc::connection_lost,
+                                            "stream ended")});
+  sched.run();
+  CAF_CHECK(!a->done);
+  CAF_REQUIRE(sink->held != nullptr);
+  sink->held(); // the channel: no POST in flight any more
+  sched.run();
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::connection_lost));
+}
+
+CAF_TEST(a call expiring while draining sends no cancellation) {
+  auto sink = handshake_with_sink(make_config());
+  sink->hold_idle = true;
+  call_options opts;
+  opts.timeout = 100ms;
+  auto a = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, opts);
+  caf::anon_send(w->conn, sse_closed_atom::value,
+                 stream_end{caf::make_error(mcp_errc::connection_lost,
+                                            "stream ended")});
+  sched.run();
+  advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::timeout));
+  CAF_CHECK_EQUAL(posts_with("notifications/cancelled"), 0u);
+}
+
+CAF_TEST(a POST whose outcome is unknown fails that call only) {
+  handshake();
+  auto a = ask<call_tool_result>(call_atom::value, std::string{"x"},
+                                 std::string{}, call_options{});
+  auto b = ask<call_tool_result>(call_atom::value, std::string{"y"},
+                                 std::string{}, call_options{});
+  post_outcome_is(uint64_t{2}, caf::make_error(mcp_errc::outcome_unknown,
+                                               "connection closed after "
+                                               "the request was written"));
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::outcome_unknown));
+  CAF_CHECK(!b->done); // the session goes on
+  server_says(R"({"jsonrpc":"2.0","id":3,"result":{"content":[]}})");
+  CAF_REQUIRE(b->done);
+  CAF_CHECK(!b->err);
+}
+
+CAF_TEST(requests that change nothing carry the resend mark and calls do not) {
+  handshake();
+  // Requests that change nothing carry the resend mark; calls do not.
+  CAF_CHECK((w->posts[0].first & resend_ok_tag_bit) != 0); // initialize
+  ask<caf::timespan>(caf::ping_atom::value);
+  CAF_CHECK((w->posts.back().first & resend_ok_tag_bit) != 0);
+  ask<std::vector<tool>>(list_atom::value);
+  CAF_CHECK((w->posts.back().first & resend_ok_tag_bit) != 0);
+  ask<call_tool_result>(call_atom::value, std::string{"x"}, std::string{},
+                        call_options{});
+  CAF_CHECK((w->posts.back().first & resend_ok_tag_bit) == 0);
+  call_options retryable;
+  retryable.retryable = true;
+  ask<std::string>(request_atom::value, std::string{"resources/read"},
+                   std::string{}, retryable);
+  CAF_CHECK((w->posts.back().first & resend_ok_tag_bit) != 0);
+  ask<std::string>(request_atom::value, std::string{"resources/read"},
+                   std::string{}, call_options{});
+  CAF_CHECK((w->posts.back().first & resend_ok_tag_bit) == 0);
+}
+
+namespace {
+
+/// A server-request handler: answers `{"ok":1}`, junk, or an error.
+caf::behavior request_handler(caf::event_based_actor*) {
+  return {
+    [](request_atom, std::string& method, std::string&,
+       call_options&) -> caf::result<std::string> {
+      if (method == "sampling/createMessage")
+        return std::string{R"({"ok":1})"};
+      if (method == "elicitation/create")
+        return std::string{"[not an object"};
+      return caf::make_error(mcp_errc::invalid_argument, "no can do");
+    },
+  };
+}
+
+} // namespace
+
+CAF_TEST(server requests go to the handler and its answers are checked) {
+  auto sc = make_config();
+  sc.server_request_handler = sys.spawn(request_handler);
+  handshake_with_sink(std::move(sc));
+  server_says(R"({"jsonrpc":"2.0","id":5,"method":"sampling/createMessage",)"
+              R"("params":{}})");
+  CAF_CHECK(last_post().find(R"("id":5,"result":{"ok":1})")
+            != std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":6,"method":"elicitation/create",)"
+              R"("params":{}})");
+  CAF_CHECK(last_post().find(R"("id":6,"error":{"code":-32603)")
+            != std::string::npos);
+  CAF_CHECK(last_post().find("not an object") == std::string::npos);
+  server_says(R"({"jsonrpc":"2.0","id":7,"method":"other/thing"})");
+  CAF_CHECK(last_post().find(R"("id":7,"error":{"code":-32603)")
+            != std::string::npos);
+  CAF_CHECK(last_post().find("no can do") != std::string::npos);
+}
+
+CAF_TEST(a subscriber gets each message once and is dropped when it ends) {
+  handshake();
+  auto base = subscriber_set::live_entries();
+  auto logs = std::make_shared<int>(0);
+  auto sub = sys.spawn([logs](caf::event_based_actor*) {
+    return caf::behavior{
+      [logs](log_atom, std::string&, logging_message_params&) { ++*logs; }};
+  });
+  caf::anon_send(s, caf::subscribe_atom::value, sub);
+  caf::anon_send(s, caf::subscribe_atom::value, sub);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base + 1);
+  server_says(R"({"jsonrpc":"2.0","method":"notifications/message",)"
+              R"("params":{"level":"info","data":"hi"}})");
+  CAF_CHECK_EQUAL(*logs, 1);
+  caf::anon_send(s, caf::unsubscribe_atom::value, sub);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base);
+  server_says(R"({"jsonrpc":"2.0","method":"notifications/message",)"
+              R"("params":{"level":"info","data":"hi"}})");
+  CAF_CHECK_EQUAL(*logs, 1);
+  caf::anon_send(s, caf::subscribe_atom::value, sub);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base + 1);
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

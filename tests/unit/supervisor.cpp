@@ -93,7 +93,7 @@ struct fixture : test_coordinator_fixture<config> {
 
   void control(size_t session_index, int64_t code) {
     CAF_REQUIRE(session_index < srv->sessions.size());
-    caf::anon_send(srv->sessions[session_index], deadline_atom::value, code);
+    caf::anon_send(srv->sessions[session_index], control_atom::value, code);
     sched.run();
   }
 
@@ -287,7 +287,7 @@ CAF_TEST(a call sent to a session that just died goes out again) {
   sched.run_once(); // the helper: its call waits in the supervisor's mailbox
   CAF_REQUIRE_EQUAL(srv->sessions.size(), 1u);
   auto first = srv->sessions[0];
-  caf::anon_send(first, deadline_atom::value, int64_t{die});
+  caf::anon_send(first, control_atom::value, int64_t{die});
   CAF_REQUIRE(sched.prioritize(first));
   sched.run_once(); // the session dies; its down message queues behind
   sched.run();      // the call goes to the dead session and bounces

@@ -10,12 +10,12 @@
 /// are decoded. The handler sends the owner
 ///   (endpoint_atom, url, sink)   the endpoint is known; POST through `sink`
 ///   (inbound_atom, batch)        the messages of one read
-///   (sse_closed_atom, error)     the stream is over (classified error:
+///   (sse_closed_atom, stream_end) the stream is over (classified error:
 ///                                connection_lost, unauthorized,
 ///                                endpoint_origin_mismatch, ...), last
 /// all from the one io thread, so the owner sees them in stream order. POST
 /// outcomes go from the io thread straight to the owner as
-/// (post_done_atom, tag, error). Every message goes through a weak handle:
+/// (post_done_atom, post_outcome). Every message goes through a weak handle:
 /// a callback after the owner is gone is dropped. Closing or dropping the
 /// returned stream ends it (no message then).
 ///

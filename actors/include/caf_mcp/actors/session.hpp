@@ -38,6 +38,8 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "caf_mcp/actors/subscribers.hpp"
+#include "caf_mcp/actors/timer.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 #include "caf_mcp/transport/http_client.hpp"
 #include "caf_mcp/transport/url.hpp"
@@ -50,7 +52,7 @@ struct stream_config;
 /// Creates the connection of a session (tests plug in a fake here).
 using connection_factory = std::function<connection_actor(
   caf::actor_system& sys, const session_config& cfg,
-  const transport::parsed_url& sse_url, session_actor owner)>;
+  const transport::parsed_url& sse_url, session_impl_actor owner)>;
 
 /// Everything one MCP session needs.
 struct session_config {
@@ -83,8 +85,17 @@ struct session_config {
   caf::actor server_request_handler;
   /// Calls waiting for the session to become ready, at most.
   size_t max_queued_calls = 1024;
+  /// Requests sent and not yet answered, at most (calls, listings, pings);
+  /// one more fails at once with `queue_full` instead of holding its body.
+  size_t max_in_flight = 4096;
   /// Largest number of tools/list pages followed.
   size_t max_list_pages = 1000;
+  /// Largest tool list taken (all pages together): more tools, or more
+  /// bytes of names, descriptions and schemas, fail the listing with
+  /// `limit_exceeded`. A server that lists a million tools must not take
+  /// the process down.
+  size_t max_tools = 10000;
+  size_t max_tools_bytes = size_t{16} << 20;
   /// Null = the session opens its SSE stream itself (the real transport);
   /// tests plug in a fake connection actor here.
   connection_factory make_connection;
@@ -114,17 +125,6 @@ struct queued_call {
 
 enum class session_phase { connecting, initializing, ready, closed };
 
-/// Counters a health monitor or a test can read.
-struct session_stats {
-  uint64_t requests_sent = 0;
-  uint64_t responses = 0;
-  uint64_t unknown_responses = 0;
-  uint64_t malformed_messages = 0;
-  uint64_t notifications = 0;
-  uint64_t server_requests = 0;
-  uint64_t timeouts = 0;
-};
-
 struct session_state {
   session_config_ptr cfg;
   /// The parsed URL, the HTTP options and the io runtime, shared with the
@@ -138,16 +138,27 @@ struct session_state {
   post_sink_ptr sink;
   session_phase phase = session_phase::connecting;
   int64_t next_id = 1;
-  uint64_t next_tag = uint64_t{1} << 62;
+  /// Tags of POSTs that are not requests: a counter with the tag bit.
+  uint64_t next_tag = notification_tag_bit;
   uint64_t initialized_tag = 0;
   std::unordered_map<int64_t, pending_request> pending;
-  /// The one deadline timer of all pending requests: armed for `timer_at`.
-  bool timer_armed = false;
-  caf::actor_clock::time_point timer_at;
+  /// The one timer of all pending requests' deadlines (armed for the
+  /// earliest; it sweeps the table when it fires).
+  actor_timer deadlines;
+  /// The wait for the `endpoint` event.
+  actor_timer endpoint_wait;
+  /// The bounded wait for the outcomes of POSTs in flight after the stream
+  /// ended.
+  actor_timer drain_wait;
   std::vector<caf::typed_response_promise<initialize_result>> init_waiters;
   /// FIFO; a vector, since a deque allocates 576 bytes up front.
   std::vector<queued_call> queued;
-  std::vector<caf::actor> subscribers;
+  subscriber_set subscribers;
+  /// A tools/list for list_changed is running; another list_changed while
+  /// it runs only sets `relist_pending` (at most one listing in flight and
+  /// one pending, however many notifications arrive).
+  bool relisting = false;
+  bool relist_pending = false;
   initialize_result init;
   caf::error failure;
   /// The stream ended and POSTs were still in flight: their outcomes are
@@ -163,9 +174,10 @@ struct session_state {
 };
 
 /// Spawn with `system.spawn(session, cfg)` (a `session_config_ptr`; see
-/// `share` for a plain `session_config`).
-session_actor::behavior_type
-session(session_actor::stateful_pointer<session_state> self,
+/// `share` for a plain `session_config`). Hand out the result as a
+/// `session_actor`: the rest of its interface is its transport's.
+session_impl_actor::behavior_type
+session(session_impl_actor::stateful_pointer<session_state> self,
         session_config_ptr cfg);
 
 /// Wraps `cfg` for `spawn(session, ...)`.

@@ -41,6 +41,8 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "caf_mcp/actors/session.hpp"
+#include "caf_mcp/actors/subscribers.hpp"
+#include "caf_mcp/actors/timer.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 #include "caf_mcp/transport/backoff.hpp"
 
@@ -66,6 +68,10 @@ struct supervisor_config {
   bool retry_auth_failures = false;
   /// Calls waiting for a session, at most (more fail with queue_full).
   size_t max_queued_calls = 1024;
+  /// Calls sent to the current session and not yet answered, at most; one
+  /// more fails at once with queue_full (a server that stops answering
+  /// under load must not make memory grow without bound).
+  size_t max_in_flight = 4096;
   /// List tools after every (re)start and tell subscribers what changed.
   bool fetch_tools = true;
   /// Seed of the jitter (0 = from std::random_device); member N of a pool
@@ -99,12 +105,14 @@ struct supervisor_state;
 
 /// One call (or list, ping, raw request) as the supervisor tracks it.
 struct sup_job {
-  using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+  using self_ptr = supervisor_impl_actor::stateful_pointer<supervisor_state>;
   uint64_t id = 0;
   caf::actor_clock::time_point deadline;
   bool retryable = false;
   /// Sent once more after a loss (at most once for possibly executed calls).
   bool resent = false;
+  /// When a parked job goes out again.
+  caf::actor_clock::time_point resend_at;
   /// Incremented on every send; replies of older sends are ignored.
   uint64_t attempt = 0;
   /// The session (its number, link_status::sessions_started) it was last
@@ -141,9 +149,16 @@ struct supervisor_state {
   /// Sent to the current session.
   std::unordered_map<uint64_t, sup_job_ptr> in_flight;
   std::vector<caf::typed_response_promise<initialize_result>> init_waiters;
-  std::vector<caf::actor> subscribers;
+  subscriber_set subscribers;
   uint64_t next_job = 1;
-  uint64_t timer_generation = 0;
+  /// The server's name in messages and logs (a URL redacted).
+  std::string label;
+  /// The backoff delay before the next attempt.
+  actor_timer reconnect_timer;
+  /// Armed for the earliest deadline of the queued jobs.
+  actor_timer queue_timer;
+  /// Armed for the earliest resend of the parked jobs.
+  actor_timer park_timer;
   /// When the current session was started (for connect times).
   caf::actor_clock::time_point started_at;
   /// Why the last session was lost (for the calls settled after it).
@@ -156,8 +171,8 @@ struct supervisor_state {
 
 /// Spawn with `system.spawn(supervisor, share(cfg), member)`; it connects at
 /// once. `member` is its number in a pool (link_status::member; 0 alone).
-supervisor_actor::behavior_type
-supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+supervisor_impl_actor::behavior_type
+supervisor(supervisor_impl_actor::stateful_pointer<supervisor_state> self,
            supervisor_config_ptr cfg, uint32_t member);
 
 } // namespace caf_mcp

@@ -64,21 +64,21 @@ using request_atom = caf::atom_constant<caf::atom("mcp_req")>;
 using proxies_atom = caf::atom_constant<caf::atom("mcp_proxy")>;
 /// Close every session of a client.
 using cleanup_atom = caf::atom_constant<caf::atom("mcp_clean")>;
-/// io thread -> session: the endpoint URL is known and origin-checked; its
-/// POST sink comes along.
+/// io thread -> session (private): the endpoint URL is known and
+/// origin-checked; its POST sink comes along.
 using endpoint_atom = caf::atom_constant<caf::atom("mcp_endp")>;
-/// io thread -> session: decoded JSON-RPC messages of one read.
+/// io thread -> session (private): decoded JSON-RPC messages of one read.
 using inbound_atom = caf::atom_constant<caf::atom("mcp_in")>;
 /// session -> test connection: POST a JSON-RPC body (only without a sink).
 using post_atom = caf::atom_constant<caf::atom("mcp_post")>;
-/// io thread -> session: a POST finished (tag, error or none).
+/// io thread -> session (private): a POST finished (post_outcome).
 using post_done_atom = caf::atom_constant<caf::atom("mcp_posted")>;
 /// session -> test connection: add a header to later POSTs (no sink).
 using header_atom = caf::atom_constant<caf::atom("mcp_hdr")>;
-/// io thread -> session: the SSE stream is over (with the classified cause).
+/// io thread -> session (private): the SSE stream is over (stream_end).
 using sse_closed_atom = caf::atom_constant<caf::atom("mcp_ssec")>;
-/// A timer of a session fired (0: the endpoint wait; 1: request deadlines).
-using deadline_atom = caf::atom_constant<caf::atom("mcp_dline")>;
+/// supervisor -> itself (private): settle the calls of a lost session.
+using settle_atom = caf::atom_constant<caf::atom("mcp_settle")>;
 /// To a call's listener: a progress notification.
 using progress_atom = caf::atom_constant<caf::atom("mcp_prog")>;
 /// To subscribers: a log message from the server.
@@ -97,7 +97,7 @@ using link_atom = caf::atom_constant<caf::atom("mcp_link")>;
 using tools_diff_atom = caf::atom_constant<caf::atom("mcp_tdiff")>;
 /// Ask for a health snapshot; to subscribers: a new snapshot.
 using health_atom = caf::atom_constant<caf::atom("mcp_health")>;
-/// A periodic timer of an actor fired.
+/// A periodic timer of an actor fired (the health monitor's ping round).
 using tick_atom = caf::atom_constant<caf::atom("mcp_tick")>;
 /// Add a server (supervisor) to a health monitor.
 using watch_atom = caf::atom_constant<caf::atom("mcp_watch")>;
@@ -165,6 +165,27 @@ public:
 
 using post_sink_ptr = std::shared_ptr<post_sink>;
 
+/// The outcome of one POST, from the io thread to its session. Local only
+/// (not registered): no other node can make or send one.
+struct post_outcome {
+  uint64_t tag = 0;
+  /// None: accepted (sent for tags with `ack_tag_bit` only).
+  caf::error err;
+};
+
+/// The end of a session's SSE stream, from the io thread (or the test
+/// seam's connection) to its session. Local only.
+struct stream_end {
+  /// The classified cause (connection_lost, unauthorized, ...).
+  caf::error reason;
+};
+
+/// A supervisor's note to itself: settle the calls still in flight on lost
+/// session number `session`. Local only.
+struct settle_lost_calls {
+  uint64_t session = 0;
+};
+
 /// POST tags with this bit set are acknowledged on success too; others only
 /// on failure (a 202 for every call would double the messages per call).
 constexpr uint64_t ack_tag_bit = uint64_t{1} << 63;
@@ -181,6 +202,40 @@ constexpr uint64_t notification_tag_bit = uint64_t{1} << 62;
 /// left; otherwise it fails with `outcome_unknown` (RFC 9110 9.2.2).
 constexpr uint64_t resend_ok_tag_bit = uint64_t{1} << 61;
 
+/// Counters of one session.
+struct session_stats {
+  uint64_t requests_sent = 0;
+  uint64_t responses = 0;
+  /// Responses whose id matched no pending request (late answers to calls
+  /// that timed out, or a confused server).
+  uint64_t unknown_responses = 0;
+  uint64_t malformed_messages = 0;
+  uint64_t notifications = 0;
+  uint64_t server_requests = 0;
+  uint64_t timeouts = 0;
+  /// tools/list_changed notifications that did not start a listing of
+  /// their own (one was running or already pending).
+  uint64_t relists_coalesced = 0;
+};
+
+inline bool operator==(const session_stats& x, const session_stats& y) {
+  return x.requests_sent == y.requests_sent && x.responses == y.responses
+         && x.unknown_responses == y.unknown_responses
+         && x.malformed_messages == y.malformed_messages
+         && x.notifications == y.notifications
+         && x.server_requests == y.server_requests
+         && x.timeouts == y.timeouts
+         && x.relists_coalesced == y.relists_coalesced;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_stats& x) {
+  return f(caf::meta::type_name("session_stats"), x.requests_sent,
+           x.responses, x.unknown_responses, x.malformed_messages,
+           x.notifications, x.server_requests, x.timeouts,
+           x.relists_coalesced);
+}
+
 // -- typed-actor interfaces ---------------------------------------------------
 
 /// The session's test seam (session_config::make_connection): a connection
@@ -196,33 +251,45 @@ using connection_actor = caf::typed_actor<
   // the fake transport (tests)
   caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/,
                  post_sink_ptr>,
-  caf::reacts_to<sse_closed_atom, caf::error>>;
+  caf::reacts_to<sse_closed_atom, stream_end>>;
 
 /// What every handle on one MCP server answers: a session, a supervisor and
 /// a connection pool (each extends it below).
 using server_api = caf::typed_actor<
   caf::replies_to<init_atom>::with<initialize_result>,
   caf::replies_to<list_atom>::with<std::vector<tool>>,
+  /// Listing with the caller's deadline (`timeout`; other fields unused).
+  caf::replies_to<list_atom, call_options>::with<std::vector<tool>>,
   caf::replies_to<call_atom, std::string /*tool*/, std::string /*args JSON*/,
                   call_options>::with<call_tool_result>,
   caf::replies_to<request_atom, std::string /*method*/,
                   std::string /*params JSON*/,
                   call_options>::with<std::string /*result JSON*/>,
   caf::replies_to<caf::ping_atom>::with<caf::timespan /*round trip*/>,
+  /// A ping with the caller's deadline (`timeout`; other fields unused): a
+  /// health ping that gave up after 5 s does not stay in the session for
+  /// the default request timeout.
+  caf::replies_to<caf::ping_atom, call_options>::with<caf::timespan>,
+  /// Adds a subscriber (once; monitored, dropped when it ends).
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<caf::unsubscribe_atom, caf::actor>,
   caf::reacts_to<caf::close_atom>>;
 
-/// One MCP session (one initialize handshake over one connection).
-using session_actor = server_api::extend<
-  // io thread (or the test seam's connection) -> session
+/// One MCP session (one initialize handshake over one connection), as
+/// callers hold it: the caller interface only.
+using session_actor = server_api;
+
+/// The session as its own transport talks to it: what the io thread reading
+/// its stream (or the test seam's connection) sends, and its counters.
+/// Private to the session and its transport: the messages carry local-only
+/// types, so no other node can forge them, and callers get `session_actor`.
+using session_impl_actor = session_actor::extend<
   caf::reacts_to<endpoint_atom, std::string /*redacted endpoint URL*/,
                  post_sink_ptr /*null: post through the connection*/>,
   caf::reacts_to<inbound_atom, inbound_batch>,
-  caf::reacts_to<post_done_atom, uint64_t /*tag*/, caf::error>,
-  caf::reacts_to<sse_closed_atom, caf::error /*why the stream ended*/>,
-  // timers
-  caf::reacts_to<deadline_atom,
-                 int64_t /*0 = endpoint, 1 = requests, 2 = POSTs drained*/>>;
+  caf::reacts_to<post_done_atom, post_outcome>,
+  caf::reacts_to<sse_closed_atom, stream_end>,
+  caf::replies_to<stats_atom>::with<session_stats>>;
 
 /// One tool of one server, as a handle a caller can keep.
 using tool_proxy_actor = caf::typed_actor<
@@ -435,11 +502,15 @@ typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
 using supervisor_actor = server_api::extend<
   caf::replies_to<caf::get_atom>::with<link_status>,
   caf::reacts_to<retry_atom>,
-  caf::reacts_to<restart_atom, caf::error /*why*/>,
-  // from its sessions (it subscribes itself) and its timers
+  caf::reacts_to<restart_atom, caf::error /*why*/>>;
+
+/// The supervisor as its sessions and it itself talk to it. Private: what
+/// its session tells it is taken only from its current session (checked by
+/// sender), and the settle note is local-only.
+using supervisor_impl_actor = supervisor_actor::extend<
   caf::reacts_to<tools_changed_atom, std::string, std::vector<tool>>,
   caf::reacts_to<log_atom, std::string, logging_message_params>,
-  caf::reacts_to<tick_atom, uint64_t /*timer id*/>>;
+  caf::reacts_to<settle_atom, settle_lost_calls>>;
 
 /// N supervised sessions to one server with least-in-flight routing.
 using pool_actor = server_api::extend<
@@ -496,3 +567,6 @@ void register_types(caf::actor_system_config& cfg);
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::inbound_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::post_sink_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::post_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::stream_end)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::settle_lost_calls)
