@@ -34,6 +34,9 @@ enum control : int64_t {
   /// Fail the oldest held call with session_expired and quit with it (a
   /// POST answered 404).
   expire_first = 3,
+  /// Fail the oldest held call with outcome_unknown (a POST that broke
+  /// after it was written); the session goes on.
+  unknown_first = 4,
 };
 
 /// The server the fake sessions pretend to talk to.
@@ -41,6 +44,11 @@ struct fake_server {
   /// The next `fail_starts` sessions quit at init with `start_error`.
   int fail_starts = 0;
   caf::error start_error;
+  /// The next `hang_starts` sessions never answer init (a server that
+  /// never answers initialize).
+  int hang_starts = 0;
+  /// The deadline the last ping or listing came with (0 = none).
+  caf::timespan last_timeout{0};
   /// Sessions spawned so far (index = order).
   std::vector<fake_session_actor> sessions;
   /// Calls executed: (session index, tool name, args).
@@ -53,6 +61,7 @@ struct fake_session_state {
   std::shared_ptr<fake_server> server;
   size_t index = 0;
   std::deque<caf::typed_response_promise<call_tool_result>> held;
+  std::vector<caf::typed_response_promise<initialize_result>> hung;
   static inline const char* name = "fake_session";
 };
 
@@ -82,6 +91,12 @@ fake_session(fake_session_actor::stateful_pointer<fake_session_state> self,
   return {
     [self](init_atom) -> caf::result<initialize_result> {
       auto& server = *self->state.server;
+      if (server.hang_starts > 0) {
+        --server.hang_starts;
+        auto rp = self->make_response_promise<initialize_result>();
+        self->state.hung.push_back(rp);
+        return rp;
+      }
       if (server.fail_starts > 0) {
         --server.fail_starts;
         auto err = server.start_error;
@@ -97,7 +112,8 @@ fake_session(fake_session_actor::stateful_pointer<fake_session_state> self,
     [self](list_atom) -> std::vector<tool> {
       return self->state.server->tools;
     },
-    [self](list_atom, call_options&) -> std::vector<tool> {
+    [self](list_atom, call_options& opts) -> std::vector<tool> {
+      self->state.server->last_timeout = opts.timeout;
       return self->state.server->tools;
     },
     [self](call_atom, std::string& name, std::string& args,
@@ -114,7 +130,10 @@ fake_session(fake_session_actor::stateful_pointer<fake_session_state> self,
     [](request_atom, std::string&, std::string&,
        call_options&) -> std::string { return "{}"; },
     [](caf::ping_atom) -> caf::timespan { return 1ms; },
-    [](caf::ping_atom, call_options&) -> caf::timespan { return 1ms; },
+    [self](caf::ping_atom, call_options& opts) -> caf::timespan {
+      self->state.server->last_timeout = opts.timeout;
+      return 1ms;
+    },
     [](caf::subscribe_atom, caf::actor&) {},
     [](caf::unsubscribe_atom, caf::actor&) {},
     [self](caf::close_atom) {
@@ -142,6 +161,13 @@ fake_session(fake_session_actor::stateful_pointer<fake_session_state> self,
           }
           fail_quit(caf::make_error(mcp_errc::connection_lost, "expired"),
                     caf::make_error(mcp_errc::session_expired, "POST -> 404"));
+          break;
+        case unknown_first:
+          if (!st.held.empty()) {
+            st.held.front().deliver(caf::make_error(
+              mcp_errc::outcome_unknown, "POST broke after it was written"));
+            st.held.pop_front();
+          }
           break;
       }
     },

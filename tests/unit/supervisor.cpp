@@ -432,4 +432,173 @@ CAF_TEST(close fails waiting calls with closed) {
   sup = nullptr;
 }
 
+CAF_TEST(tool lists are taken only from the current session) {
+  srv->tools = {make_tool("a", "1")};
+  start(make_config());
+  auto diffs = box->diffs.size();
+  auto impl = caf::actor_cast<caf::actor>(sup);
+  std::vector<tool> forged{make_tool("evil", "x")};
+  // Anybody else: ignored.
+  caf::anon_send(impl, tools_changed_atom::value, std::string{"fake"},
+                 forged);
+  sched.run();
+  CAF_CHECK_EQUAL(box->diffs.size(), diffs);
+  // The current session: taken.
+  auto first = caf::actor_cast<caf::actor>(srv->sessions.back());
+  caf::send_as(first, impl, tools_changed_atom::value, std::string{"fake"},
+               std::vector<tool>{make_tool("b", "2")});
+  sched.run();
+  CAF_REQUIRE_EQUAL(box->diffs.size(), diffs + 1);
+  CAF_CHECK_EQUAL(box->diffs.back().added.size(), 1u);
+  // After a restart, a late list of the old session: ignored.
+  control(srv->sessions.size() - 1, die);
+  wait(100ms);
+  CAF_REQUIRE_EQUAL(status().phase, link_phase::ready);
+  diffs = box->diffs.size();
+  caf::send_as(first, impl, tools_changed_atom::value, std::string{"fake"},
+               forged);
+  sched.run();
+  CAF_CHECK_EQUAL(box->diffs.size(), diffs);
+}
+
+CAF_TEST(waiting calls share one timer on the clock) {
+  auto sc = make_config();
+  sc.backoff.base = 10s;
+  sc.backoff.cap = 10s;
+  start(std::move(sc));
+  srv->fail_starts = 100;
+  srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
+  control(0, die); // backing off for 10 s
+  auto base = sched.clock().schedule().size();
+  std::vector<std::shared_ptr<outcome<call_tool_result>>> calls;
+  for (int i = 0; i < 50; ++i) {
+    calls.push_back(call("echo", "{}", false,
+                         std::chrono::milliseconds{5000 - 50 * i}));
+    CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), base + 1);
+  }
+  wait(2550ms); // the last one's deadline
+  CAF_CHECK(calls.back()->done);
+  CAF_CHECK(!calls.front()->done);
+  wait(2450ms);
+  for (auto& c : calls) {
+    CAF_REQUIRE(c->done);
+    CAF_CHECK(has_code(c->err, mcp_errc::queue_timeout));
+  }
+  CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), base);
+}
+
+CAF_TEST(calls in flight beyond max_in_flight fail at once with queue_full) {
+  auto sc = make_config();
+  sc.max_in_flight = 2;
+  start(std::move(sc));
+  auto a = call("hold", "{}");
+  auto b = call("hold", "{}");
+  auto c = call("hold", "{}");
+  CAF_CHECK(!a->done);
+  CAF_CHECK(!b->done);
+  CAF_REQUIRE(c->done);
+  CAF_CHECK(has_code(c->err, mcp_errc::queue_full));
+  CAF_CHECK_EQUAL(status().in_flight, 2u);
+  control(0, answer_all);
+  auto d = call("echo", "{}");
+  CAF_REQUIRE(d->done);
+  CAF_CHECK(!d->err);
+}
+
+CAF_TEST(a call whose outcome is unknown fails alone and the session stays) {
+  start(make_config());
+  auto a = call("hold", "{}");
+  auto b = call("hold", "{}");
+  control(0, unknown_first);
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::outcome_unknown));
+  CAF_CHECK(!b->done);
+  auto st = status();
+  CAF_CHECK_EQUAL(st.phase, link_phase::ready);
+  CAF_CHECK_EQUAL(st.reconnects, 0u);
+  CAF_CHECK_EQUAL(srv->sessions.size(), 1u);
+}
+
+CAF_TEST(a retryable call whose outcome is unknown is sent once more) {
+  start(make_config());
+  auto a = call("hold", R"({"k":1})", true);
+  control(0, unknown_first);
+  CAF_CHECK(!a->done);
+  CAF_CHECK_EQUAL(executions(R"({"k":1})"), 2u);
+  control(0, unknown_first);
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::connection_lost)
+            || has_code(a->err, mcp_errc::outcome_unknown));
+  CAF_CHECK_EQUAL(executions(R"({"k":1})"), 2u);
+}
+
+CAF_TEST(pings and listings carry what is left of the deadline) {
+  start(make_config());
+  call_options opts;
+  opts.timeout = 5s;
+  auto p = ask<caf::timespan>(caf::ping_atom::value, opts);
+  CAF_REQUIRE(p->done);
+  CAF_CHECK(srv->last_timeout > 0s);
+  CAF_CHECK_LESS_OR_EQUAL(srv->last_timeout, caf::timespan{5s});
+  opts.timeout = 3s;
+  auto l = ask<std::vector<tool>>(list_atom::value, opts);
+  CAF_REQUIRE(l->done);
+  CAF_CHECK(srv->last_timeout > 0s);
+  CAF_CHECK_LESS_OR_EQUAL(srv->last_timeout, caf::timespan{3s});
+}
+
+CAF_TEST(a call that waited in vain says what the session was waiting for) {
+  srv->hang_starts = 1;
+  start(make_config());
+  auto a = call("echo", "{}", false, 1s);
+  wait(1s);
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::queue_timeout));
+  auto text = render(a->err);
+  CAF_CHECK(text.find("answer to initialize") != std::string::npos);
+}
+
+CAF_TEST(messages name the server without the secrets of its URL) {
+  auto sc = make_config();
+  sc.session.server_name = "http://u:pw@127.0.0.1:9/sse?token=S3CRET";
+  sc.backoff.max_attempts = 1;
+  start(std::move(sc));
+  srv->fail_starts = 5;
+  srv->start_error = caf::make_error(mcp_errc::connection_failed, "refused");
+  control(0, die);
+  wait(100ms);
+  auto a = call("echo", "{}");
+  CAF_REQUIRE(a->done);
+  CAF_CHECK(has_code(a->err, mcp_errc::gave_up));
+  auto text = render(a->err);
+  CAF_CHECK_EQUAL(text.find("S3CRET"), std::string::npos);
+  CAF_CHECK_EQUAL(text.find("pw@"), std::string::npos);
+  CAF_CHECK(text.find("127.0.0.1:9") != std::string::npos);
+  CAF_CHECK_EQUAL(status().server.find("S3CRET"), std::string::npos);
+}
+
+CAF_TEST(a subscriber is told once and dropped when it ends) {
+  start(make_config());
+  auto base = subscriber_set::live_entries();
+  auto n = std::make_shared<int>(0);
+  auto sub = sys.spawn([n](caf::event_based_actor*) -> caf::behavior {
+    return {[n](link_atom, link_status&) { ++*n; },
+            [](tools_diff_atom, std::string&, tools_diff&) {},
+            [](log_atom, std::string&, logging_message_params&) {}};
+  });
+  caf::anon_send(sup, caf::subscribe_atom::value, sub);
+  caf::anon_send(sup, caf::subscribe_atom::value, sub);
+  sched.run();
+  CAF_CHECK_EQUAL(*n, 1); // the greeting, once
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base + 1);
+  caf::anon_send(sup, restart_atom::value,
+                 caf::make_error(mcp_errc::timeout, "pings failed"));
+  sched.run();
+  auto after_restart = *n;
+  CAF_CHECK_GREATER(after_restart, 1);
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
