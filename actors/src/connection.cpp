@@ -58,7 +58,8 @@ public:
                      }
                      if (f)
                        f();
-                   });
+                   },
+                   (tag & resend_ok_tag_bit) != 0);
   }
 
   void when_idle(std::function<void()> f) override {

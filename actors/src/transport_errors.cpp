@@ -46,6 +46,12 @@ mcp_errc classify(const transport::transport_error& err, http_phase phase) {
     case transport_errc::read_failed:
     case transport_errc::write_failed:
     case transport_errc::protocol_error:
+      if (phase == http_phase::post)
+        // The POST's connection broke, not the session's stream: if any of
+        // the request left, the server may have run it; if none did, it
+        // provably did not (sent again like a refused connect).
+        return err.request_sent ? mcp_errc::outcome_unknown
+                                : mcp_errc::connection_failed;
       return mcp_errc::connection_lost;
     case transport_errc::event_too_large:
       return mcp_errc::event_too_large;
@@ -62,6 +68,8 @@ caf::error to_error(const transport::transport_error& err, http_phase phase) {
   std::string what = err.message;
   if (what.empty())
     what = transport::to_string(err.code);
+  if (code == mcp_errc::outcome_unknown)
+    what += " (the request was sent: the server may have run it)";
   if (err.status != 0 && what.find(std::to_string(err.status))
                            == std::string::npos)
     what += " (HTTP " + std::to_string(err.status) + ")";

@@ -328,6 +328,55 @@ CAF_TEST(no_answer fails the call with timeout and the next call works) {
   CAF_CHECK_EQUAL(reconnects(c), 0u);
 }
 
+CAF_TEST(post_drop after the call ran never runs a plain call twice) {
+  // The server reads the POST on the warm keep-alive connection, runs the
+  // call and closes the connection without answering the POST. The result
+  // may still come on the stream; either way the call ran exactly once.
+  auto c = ready_client();
+  arm(R"({"fault":"post_drop","calls_only":true,"process":true})");
+  auto k = key("post-drop-ran");
+  auto res = record(c, k);
+  if (!res.ok) {
+    CAF_MESSAGE("post_drop (ran): " << render(res.err));
+    CAF_CHECK(has_code(res.err, mcp_errc::outcome_unknown));
+  } else {
+    CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  }
+  CAF_CHECK_EQUAL(executions(k), 1);
+  // Only the POST's connection broke: the session goes on.
+  record_ok(c, key("post-drop-ran-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+  CAF_CHECK_EQUAL(applied("post_drop") >= 1, true);
+}
+
+CAF_TEST(post_drop before the call ran fails it with outcome_unknown) {
+  // The server read the request and dropped it: it did not run, but the
+  // client cannot know that, so the call fails as maybe-run, never resent.
+  auto c = ready_client();
+  arm(R"({"fault":"post_drop","calls_only":true})");
+  auto k = key("post-drop");
+  auto res = record(c, k);
+  CAF_REQUIRE(!res.ok);
+  CAF_MESSAGE("post_drop: " << render(res.err));
+  CAF_CHECK(has_code(res.err, mcp_errc::outcome_unknown));
+  CAF_CHECK_EQUAL(executions(k), 0);
+  record_ok(c, key("post-drop-next"));
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
+CAF_TEST(post_drop of a retryable call sends it once more) {
+  auto c = ready_client();
+  arm(R"({"fault":"post_drop","calls_only":true})");
+  auto k = key("post-drop-retryable");
+  call_options opts;
+  opts.retryable = true;
+  auto res = record(c, k, opts);
+  CAF_REQUIRE(res.ok);
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(reconnects(c), 0u);
+}
+
 CAF_TEST(post_404 resends the never executed call on a new session) {
   auto c = ready_client();
   arm(R"({"fault":"post_404","calls_only":true})");

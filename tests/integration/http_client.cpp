@@ -611,11 +611,12 @@ private:
 /// Posts and waits for the result (fails the test after wait_limit).
 post_result post_and_wait(post_channel& ch, const std::string& target,
                           const std::string& body = "{}",
-                          header_list extra = {}) {
+                          header_list extra = {}, bool may_resend = false) {
   auto result = std::make_shared<std::promise<post_result>>();
   auto fut = result->get_future();
   ch.post(target, body, std::move(extra),
-          [result](post_result r) { result->set_value(std::move(r)); });
+          [result](post_result r) { result->set_value(std::move(r)); },
+          may_resend);
   if (fut.wait_for(wait_limit) != std::future_status::ready) {
     CAF_FAIL("POST " << target << " got no result within the wait limit");
   }
@@ -1688,7 +1689,9 @@ CAF_TEST(a response with Connection close is not reused) {
   CAF_CHECK_EQUAL(srv.requests().size(), 2u);
 }
 
-CAF_TEST(a reused connection closed before any response byte retries once) {
+CAF_TEST(a written request on a reused connection closed unanswered is not resent) {
+  // The server read the request (it may have run it) and closed: sending
+  // it again could run a tools/call twice (RFC 9110 9.2.2).
   test_server srv{[](server_conn& c) {
     if (c.index() == 0) {
       if (c.read_request())
@@ -1703,6 +1706,31 @@ CAF_TEST(a reused connection closed before any response byte retries once) {
   auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
   CAF_CHECK(post_and_wait(*ch, "/message", "one").ok);
   auto r = post_and_wait(*ch, "/message", "two");
+  CAF_CHECK(!r.ok);
+  CAF_CHECK(r.error.request_sent);
+  CAF_CHECK_EQUAL(r.status, 0);
+  CAF_CHECK_EQUAL(srv.accepts(), 1u);
+  auto reqs = srv.requests();
+  CAF_REQUIRE_EQUAL(reqs.size(), 2u);
+  CAF_CHECK_EQUAL(reqs[1].body, "two");
+  CAF_MESSAGE("code " << code(r.error) << ": " << r.error.message);
+}
+
+CAF_TEST(a resendable request on a reused connection closed unanswered retries once) {
+  test_server srv{[](server_conn& c) {
+    if (c.index() == 0) {
+      if (c.read_request())
+        c.write(accepted);
+      c.read_request(); // the second request: closed without an answer
+      return;
+    }
+    while (c.read_request())
+      c.write(accepted);
+  }};
+  io_runtime rt{2};
+  auto ch = make_post_channel(rt, url_of(srv.url("/sse")), fast_options());
+  CAF_CHECK(post_and_wait(*ch, "/message", "one").ok);
+  auto r = post_and_wait(*ch, "/message", "two", {}, true);
   CAF_CHECK(r.ok);
   CAF_CHECK_EQUAL(srv.accepts(), 2u);
   auto reqs = srv.requests();
@@ -1720,6 +1748,7 @@ CAF_TEST(a fresh connection closed without a response is not retried) {
   auto r = post_and_wait(*ch, "/message");
   CAF_CHECK(!r.ok);
   CAF_CHECK_EQUAL(code(r.error), "read_failed");
+  CAF_CHECK(r.error.request_sent);
   CAF_CHECK_EQUAL(r.status, 0);
   CAF_CHECK_EQUAL(srv.accepts(), 1u);
   CAF_MESSAGE("message: " << r.error.message);
@@ -1852,6 +1881,7 @@ CAF_TEST(a POST to a refused port is connect_failed) {
   auto r = post_and_wait(*ch, "/message?sessionId=1");
   CAF_CHECK(!r.ok);
   CAF_CHECK_EQUAL(code(r.error), "connect_failed");
+  CAF_CHECK(!r.error.request_sent);
   CAF_CHECK_EQUAL(r.error.message, "connect to " + text
                                      + "/message?sessionId=1: Connection refused");
 }
@@ -1900,6 +1930,7 @@ CAF_TEST(a spare that cannot connect leaves the error to the first POST) {
   auto r = post_and_wait(*ch, "/message?sessionId=1");
   CAF_CHECK(!r.ok);
   CAF_CHECK_EQUAL(code(r.error), "connect_failed");
+  CAF_CHECK(!r.error.request_sent);
   CAF_CHECK_EQUAL(r.error.message, "connect to " + text
                                      + "/message?sessionId=1: Connection refused");
 }

@@ -24,8 +24,11 @@
 // then fail with `timeout`), fails expired queued jobs and re-arms.
 //
 // A request that fails on a connection that waited idle (reused, or a
-// spare) before any response byte arrived is retried once on a fresh connection (the server closed it while
-// idle); never otherwise. Every job's `done` runs exactly once: the job
+// spare) before any response byte arrived is sent again once on a fresh
+// connection (the server closed it while idle) if none of it was written,
+// or if its job may be resent (`may_resend`: it changes nothing on the
+// server). A request that was written may have been read and run before
+// the server closed: it fails with `request_sent`, never sent twice. Every job's `done` runs exactly once: the job
 // calls it with `cancelled` from its destructor if nothing else did
 // (runtime shutdown).
 
@@ -68,6 +71,8 @@ struct post_job {
   /// The next job in the channel's queue.
   job_ptr next;
   bool retried = false;
+  /// The caller allows a second send after a written request failed.
+  bool may_resend = false;
 
   post_job() = default;
 
@@ -154,6 +159,8 @@ struct post_conn final : body_consumer {
   std::unique_ptr<response_parser> parser;
   /// The request head, until it is written.
   std::string head;
+  /// Bytes of the current request written (head and body).
+  size_t written = 0;
   /// http: response bytes the parser could not take yet (a cut header).
   std::string pending;
   std::string excerpt;
@@ -394,11 +401,14 @@ private:
     c->parser->body_limit(drain_limit);
     c->parser->get().body() = c.get();
     c->writing = true;
+    c->written = 0;
     std::array<net::const_buffer, 2> buffers{net::buffer(head),
                                              net::buffer(job.body)};
     c->link->stream().visit([&](auto& s) {
       net::async_write(s, buffers,
-                       [self = shared_from_this(), c](error_code ec, size_t) {
+                       [self = shared_from_this(), c](error_code ec,
+                                                      size_t n) {
+                         c->written = n;
                          self->on_write(c, ec);
                        });
     });
@@ -564,11 +574,13 @@ private:
   }
 
   /// A connection that waited idle failed before any byte of the response:
-  /// the server most likely closed it meanwhile, so the request was not
-  /// processed.
+  /// the server most likely closed it meanwhile. Sent again only if none
+  /// of the request left (it cannot have run) or the job may be resent:
+  /// a written request may have been read and run before the close.
   bool may_retry(const conn_ptr& c, const error_code& ec) const {
     return c->idled && !c->job->retried && !is_timeout(ec)
-           && ec != net::error::operation_aborted && !c->got_response_bytes();
+           && ec != net::error::operation_aborted && !c->got_response_bytes()
+           && (c->written == 0 || c->job->may_resend);
   }
 
   void retry(const conn_ptr& c) {
@@ -593,7 +605,9 @@ private:
   }
 
   void fail(const conn_ptr& c, transport_errc code, std::string message) {
-    finish(c, error_result(code, std::move(message)), false);
+    auto r = error_result(code, std::move(message));
+    r.error.request_sent = c->written > 0 || c->got_response_bytes();
+    finish(c, std::move(r), false);
   }
 
   static post_result error_result(transport_errc code, std::string message) {
@@ -725,13 +739,17 @@ public:
     impl_->close();
   }
 
+  using post_channel::post;
+
   void post(std::string target, std::string body, header_list extra,
-            std::function<void(post_result)> done) override {
+            std::function<void(post_result)> done,
+            bool may_resend) override {
     auto job = std::make_unique<post_job>();
     job->target = std::move(target);
     job->body = std::move(body);
     job->extra = std::move(extra);
     job->done = std::move(done);
+    job->may_resend = may_resend;
     job->deadline = clock_type::now() + impl_->opts().post_timeout;
     impl_->post(std::move(job));
   }

@@ -201,6 +201,9 @@ struct transport_error {
   /// SSE only: a valid `retry` value (ms) the stream sent after its last
   /// `on_events` call, so a server that sets `retry` and closes is heard.
   uint64_t retry_ms = 0;
+  /// POST only: bytes of the request left us before it failed, so the
+  /// server may have received (and run) it. False: provably never sent.
+  bool request_sent = false;
 };
 
 /// One dispatched SSE event, owned.
@@ -267,10 +270,14 @@ struct post_result {
 
 /// A small pool of keep-alive connections to one origin for the POSTs of
 /// one MCP session; POSTs wait in FIFO order while all are busy. An idle
-/// connection the server closed is dropped; a POST that fails on a
+/// connection the server closed is dropped. A POST that fails on a
 /// connection that waited idle (reused, or opened by `preconnect`) before
 /// any response byte arrived is sent again, once, on a fresh connection
-/// (the server closed an idle keep-alive). Never otherwise.
+/// only if none of it was written, or if the caller said it may be
+/// (`may_resend`: a request that changes nothing on the server). A request
+/// that was written may have been read and run by the server before it
+/// closed the connection (RFC 9110 9.2.2): it fails with
+/// `error.request_sent` set. Never sent again otherwise.
 /// Closed when the last reference goes.
 class post_channel {
 public:
@@ -281,8 +288,15 @@ public:
   /// `extra` (e.g. MCP-Protocol-Version). Thread-safe. `done` runs exactly
   /// once on an io thread (with `cancelled` if the channel is closed first).
   virtual void post(std::string target, std::string body, header_list extra,
-                    std::function<void(post_result)> done)
+                    std::function<void(post_result)> done, bool may_resend)
     = 0;
+
+  /// A POST that is never sent twice (`may_resend` false).
+  void post(std::string target, std::string body, header_list extra,
+            std::function<void(post_result)> done) {
+    post(std::move(target), std::move(body), std::move(extra),
+         std::move(done), false);
+  }
 
   /// Fails queued POSTs with `cancelled` and closes every connection.
   virtual void close() = 0;
