@@ -1,5 +1,6 @@
 #include "caf_mcp/actors/client.hpp"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -11,17 +12,50 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "caf_mcp/transport/log.hpp"
+#include "caf_mcp/transport/url.hpp"
+
 namespace caf_mcp {
 
 namespace {
 
 using self_ptr = client_actor::stateful_pointer<client_state>;
 
-/// Safety net on top of the deadlines below: a pool or session always
-/// answers or dies, but a caller must never wait forever.
-caf::timespan request_limit(const client_config& cfg) {
-  return cfg.session.max_request_timeout + cfg.session.endpoint_timeout
-         + cfg.session.request_timeout + std::chrono::seconds{5};
+// No request below carries a CAF request timeout: a session answers every
+// request within its own deadline or fails it when it ends, and a pool
+// stays until every request it took is answered. A request timeout would
+// stay on CAF's clock until it is due, long after the answer came.
+
+/// The client's name in logs: its configured name or the redacted URL.
+std::string name_of(self_ptr self) {
+  auto& cfg = self->state.cfg;
+  if (!cfg.name.empty())
+    return cfg.name.find("://") == std::string::npos
+             ? cfg.name
+             : transport::redact(cfg.name);
+  return transport::redact(cfg.session.sse_url);
+}
+
+/// Passes a message from the pool or a session on to the subscribers.
+void forward_to_subscribers(self_ptr self, const caf::message& msg) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (auto& sub : self->state.subscribers)
+    caf::send_as(me, sub, msg);
+}
+
+/// True if the current message comes from the current pool or one of the
+/// client's one-shot sessions (nobody else speaks for the server).
+bool from_server_side(self_ptr self) {
+  auto& st = self->state;
+  auto who = self->current_sender();
+  if (!who)
+    return false;
+  if (st.pool && who == st.pool.address())
+    return true;
+  return std::any_of(st.one_shot.begin(), st.one_shot.end(),
+                     [&](const session_actor& s) {
+                       return s.address() == who;
+                     });
 }
 
 /// One-shot mode: a fresh session for one operation.
@@ -31,13 +65,24 @@ session_actor spawn_session(self_ptr self) {
     st.shared_session = share(st.cfg.session);
   // Started by its first message (the request that follows at once), so a
   // session whose stream fails at once still has the request to answer.
-  auto s = self->system().spawn<caf::lazy_init>(session, st.shared_session);
-  for (auto& sub : st.subscribers)
-    self->send(s, caf::subscribe_atom::value, sub);
+  session_actor s = self->system().spawn<caf::lazy_init>(session,
+                                                         st.shared_session);
+  // The client hears the session's logs and tool lists and passes them on.
+  self->send(s, caf::subscribe_atom::value,
+             caf::actor_cast<caf::actor>(self));
+  st.one_shot.push_back(s);
   return s;
 }
 
-/// Keep-alive mode: the pool, started if there is none.
+void close_session(self_ptr self, const session_actor& s) {
+  auto& os = self->state.one_shot;
+  os.erase(std::remove(os.begin(), os.end(), s), os.end());
+  self->send(s, caf::close_atom::value);
+}
+
+/// Keep-alive mode: the pool, started if there is none. The client is its
+/// only subscriber and passes what its subscribers need on to them, so a
+/// new pool needs no re-subscribing and nobody is subscribed twice.
 pool_actor the_pool(self_ptr self) {
   auto& st = self->state;
   if (!st.pool) {
@@ -45,15 +90,19 @@ pool_actor the_pool(self_ptr self) {
     pc.member.session = st.cfg.session;
     st.pool = self->system().spawn(connection_pool, std::move(pc));
     self->monitor(st.pool);
-    // The client follows tool diffs to keep its proxies current.
     self->send(st.pool, caf::subscribe_atom::value,
                caf::actor_cast<caf::actor>(self));
-    for (auto& sub : st.subscribers)
-      self->send(st.pool, caf::subscribe_atom::value, sub);
   }
   return st.pool;
 }
 
+void end_proxy(self_ptr self, const tool_handle& h) {
+  self->demonitor(h.proxy.address());
+  self->send_exit(h.proxy, caf::exit_reason::user_shutdown);
+}
+
+/// Makes the proxies match `tools`: unchanged tools keep their proxy, new
+/// or changed ones get a new one, removed ones end.
 void update_proxies(self_ptr self, const std::vector<tool>& tools) {
   auto& st = self->state;
   st.tools = tools;
@@ -65,20 +114,17 @@ void update_proxies(self_ptr self, const std::vector<tool>& tools) {
       st.proxies.erase(i);
       continue;
     }
+    // A proxy calls through its client: one live handle for every call
+    // (a replaced pool, the middleware chain later), never a stale one.
     auto proxy = self->system().spawn(tool_proxy, t,
-                                      caf::actor_cast<client_actor>(self),
-                                      st.cfg.is_keep_alive ? st.pool
-                                                           : pool_actor{});
+                                      caf::actor_cast<client_actor>(self));
+    self->monitor(proxy);
     next.emplace(t.name, tool_handle{t, proxy});
   }
   // What is left was removed or changed: its proxy ends.
   for (auto& kvp : st.proxies)
-    self->send_exit(kvp.second.proxy, caf::exit_reason::user_shutdown);
+    end_proxy(self, kvp.second);
   st.proxies = std::move(next);
-}
-
-void close_session(self_ptr self, const session_actor& s) {
-  self->send(s, caf::close_atom::value);
 }
 
 /// Runs `req` on a fresh session that is closed afterwards (one-shot mode).
@@ -88,7 +134,7 @@ caf::result<T> one_shot(self_ptr self,
                         Ts&&... xs) {
   auto rp = self->make_response_promise<T>();
   auto s = spawn_session(self);
-  self->request(s, request_limit(self->state.cfg), std::forward<Ts>(xs)...)
+  self->request(s, caf::infinite, std::forward<Ts>(xs)...)
     .then(
       [self, rp, s, on_value](T& value) mutable {
         close_session(self, s);
@@ -103,11 +149,68 @@ caf::result<T> one_shot(self_ptr self,
   return rp;
 }
 
+caf::result<std::vector<tool>> init(self_ptr self, bool fetch_tools) {
+  auto& st = self->state;
+  if (!st.cfg.middlewares.empty())
+    return caf::make_error(mcp_errc::invalid_argument,
+                           "middlewares are not supported yet");
+  auto rp = self->make_response_promise<std::vector<tool>>();
+  if (!st.cfg.is_keep_alive) {
+    // One session for initialize and the listing.
+    auto s = spawn_session(self);
+    self->request(s, caf::infinite, init_atom::value)
+      .then(
+        [self, rp, s, fetch_tools](initialize_result&) mutable {
+          if (!fetch_tools) {
+            close_session(self, s);
+            rp.deliver(std::vector<tool>{});
+            return;
+          }
+          self->request(s, caf::infinite, list_atom::value)
+            .then(
+              [self, rp, s](std::vector<tool>& tools) mutable {
+                close_session(self, s);
+                update_proxies(self, tools);
+                rp.deliver(std::move(tools));
+              },
+              [self, rp, s](caf::error& err) mutable {
+                close_session(self, s);
+                rp.deliver(std::move(err));
+              });
+        },
+        [self, rp, s](caf::error& err) mutable {
+          close_session(self, s);
+          rp.deliver(std::move(err));
+        });
+    return rp;
+  }
+  auto p = the_pool(self);
+  self->request(p, caf::infinite, init_atom::value)
+    .then(
+      [self, rp, p, fetch_tools](initialize_result&) mutable {
+        if (!fetch_tools) {
+          rp.deliver(std::vector<tool>{});
+          return;
+        }
+        self->request(p, caf::infinite, list_atom::value)
+          .then(
+            [self, rp](std::vector<tool>& tools) mutable {
+              update_proxies(self, tools);
+              rp.deliver(std::move(tools));
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 } // namespace
 
 client_state::~client_state() {
   if (pool)
     caf::anon_send(pool, caf::close_atom::value);
+  for (auto& s : one_shot)
+    caf::anon_send(s, caf::close_atom::value);
 }
 
 client_actor::behavior_type
@@ -115,64 +218,31 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (st.pool && msg.source == st.pool.address())
+    if (st.subscribers.on_down(msg.source))
+      return;
+    if (st.pool && msg.source == st.pool.address()) {
+      CAF_MCP_LOG_WARN("client", name_of(self)
+                                   << ": the pool ended ("
+                                   << render(msg.reason)
+                                   << "); a new one starts on next use");
       st.pool = nullptr;
+      // The next pool lists from scratch: its first diff is the whole list,
+      // not a change against the old pool's list. Proxies stay (they call
+      // through the client) and are matched against that list.
+      st.tools.clear();
+      return;
+    }
+    for (auto i = st.proxies.begin(); i != st.proxies.end(); ++i)
+      if (i->second.proxy.address() == msg.source) {
+        // Killed by somebody else: the next `proxies` request makes a new
+        // one for the tool.
+        st.proxies.erase(i);
+        return;
+      }
   });
   return {
     [self](init_atom, bool fetch_tools) -> caf::result<std::vector<tool>> {
-      auto& st = self->state;
-      if (!st.cfg.middlewares.empty())
-        return caf::make_error(mcp_errc::invalid_argument,
-                               "middlewares are not supported yet");
-      auto rp = self->make_response_promise<std::vector<tool>>();
-      auto limit = request_limit(st.cfg);
-      if (!st.cfg.is_keep_alive) {
-        // One session for initialize and the listing.
-        auto s = spawn_session(self);
-        self->request(s, limit, init_atom::value)
-          .then(
-            [self, rp, s, fetch_tools, limit](initialize_result&) mutable {
-              if (!fetch_tools) {
-                close_session(self, s);
-                rp.deliver(std::vector<tool>{});
-                return;
-              }
-              self->request(s, limit, list_atom::value)
-                .then(
-                  [self, rp, s](std::vector<tool>& tools) mutable {
-                    close_session(self, s);
-                    update_proxies(self, tools);
-                    rp.deliver(std::move(tools));
-                  },
-                  [self, rp, s](caf::error& err) mutable {
-                    close_session(self, s);
-                    rp.deliver(std::move(err));
-                  });
-            },
-            [self, rp, s](caf::error& err) mutable {
-              close_session(self, s);
-              rp.deliver(std::move(err));
-            });
-        return rp;
-      }
-      auto p = the_pool(self);
-      self->request(p, limit, init_atom::value)
-        .then(
-          [self, rp, p, fetch_tools, limit](initialize_result&) mutable {
-            if (!fetch_tools) {
-              rp.deliver(std::vector<tool>{});
-              return;
-            }
-            self->request(p, limit, list_atom::value)
-              .then(
-                [self, rp](std::vector<tool>& tools) mutable {
-                  update_proxies(self, tools);
-                  rp.deliver(std::move(tools));
-                },
-                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      return init(self, fetch_tools);
     },
     [self](list_atom) -> caf::result<std::vector<tool>> {
       auto& st = self->state;
@@ -184,7 +254,7 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
           },
           list_atom::value);
       auto rp = self->make_response_promise<std::vector<tool>>();
-      self->request(the_pool(self), request_limit(st.cfg), list_atom::value)
+      self->request(the_pool(self), caf::infinite, list_atom::value)
         .then(
           [self, rp](std::vector<tool>& tools) mutable {
             update_proxies(self, tools);
@@ -211,16 +281,20 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
       return one_shot<caf::timespan>(self, nullptr, caf::ping_atom::value);
     },
     [self](proxies_atom) -> std::vector<tool_handle> {
+      auto& st = self->state;
+      // Tools whose proxy somebody killed get a new one.
+      if (st.proxies.size() != st.tools.size())
+        update_proxies(self, std::vector<tool>{st.tools});
       std::vector<tool_handle> out;
-      for (auto& kvp : self->state.proxies)
+      for (auto& kvp : st.proxies)
         out.push_back(kvp.second);
       return out;
     },
     [self](caf::subscribe_atom, caf::actor& sub) {
-      auto& st = self->state;
-      if (st.pool)
-        self->send(st.pool, caf::subscribe_atom::value, sub);
-      st.subscribers.emplace_back(std::move(sub));
+      self->state.subscribers.add(self, sub);
+    },
+    [self](caf::unsubscribe_atom, caf::actor& sub) {
+      self->state.subscribers.remove(self, sub.address());
     },
     [self](cleanup_atom) {
       auto& st = self->state;
@@ -230,45 +304,62 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
         st.pool = nullptr;
       }
       for (auto& kvp : st.proxies)
-        self->send_exit(kvp.second.proxy, caf::exit_reason::user_shutdown);
+        end_proxy(self, kvp.second);
       st.proxies.clear();
+      st.tools.clear();
     },
+    [self](caf::get_atom) -> pool_actor { return self->state.pool; },
     [self](stats_atom) -> caf::result<pool_stats> {
       auto& st = self->state;
       if (!st.pool)
         return pool_stats{};
       return self->delegate(st.pool, stats_atom::value);
     },
-    [self](tools_changed_atom, std::string&, std::vector<tool>& tools) {
+    [self](tools_changed_atom, std::string& server,
+           std::vector<tool>& tools) {
+      // From a one-shot session.
+      if (!from_server_side(self))
+        return;
       update_proxies(self, tools);
+      forward_to_subscribers(self,
+                             caf::make_message(tools_changed_atom::value,
+                                               std::move(server), tools));
     },
-    [self](tools_diff_atom, std::string&, tools_diff& d) {
+    [self](tools_diff_atom, std::string& server, tools_diff& d) {
+      if (!from_server_side(self))
+        return;
       update_proxies(self, apply_diff(self->state.tools, d));
+      forward_to_subscribers(self, caf::make_message(tools_diff_atom::value,
+                                                     std::move(server),
+                                                     std::move(d)));
     },
-    [](link_atom, link_status&) {
-      // Subscribers of the client get these from the pool directly.
+    [self](link_atom, link_status& ls) {
+      if (from_server_side(self))
+        forward_to_subscribers(self,
+                               caf::make_message(link_atom::value,
+                                                 std::move(ls)));
     },
-    [](log_atom, std::string&, logging_message_params&) {
-      // Idem.
+    [self](log_atom, std::string& server, logging_message_params& p) {
+      if (from_server_side(self))
+        forward_to_subscribers(self,
+                               caf::make_message(log_atom::value,
+                                                 std::move(server),
+                                                 std::move(p)));
     },
   };
 }
 
 tool_proxy_actor::behavior_type
 tool_proxy(tool_proxy_actor::stateful_pointer<tool_proxy_state> self,
-           tool descriptor, client_actor owner, pool_actor pool) {
+           tool descriptor, client_actor owner) {
   self->state.descriptor = std::move(descriptor);
   self->state.owner = owner;
-  self->state.pool = pool;
   self->monitor(owner);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   return {
     [self](call_atom, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
       auto& st = self->state;
-      if (st.pool)
-        return self->delegate(st.pool, call_atom::value, st.descriptor.name,
-                              std::move(args), std::move(opts));
       return self->delegate(st.owner, call_atom::value, st.descriptor.name,
                             std::move(args), std::move(opts));
     },

@@ -1,4 +1,5 @@
 #include "caf_mcp/actors/connection_pool.hpp"
+#include "caf_mcp/transport/log.hpp"
 
 #include <algorithm>
 #include <map>
@@ -20,8 +21,19 @@ namespace {
 using self_ptr = pool_actor::stateful_pointer<connection_pool_state>;
 
 void publish(self_ptr self, const caf::message& msg) {
+  // As the supervisors do: receivers learn who sent it.
+  auto me = caf::actor_cast<caf::actor>(self);
   for (auto& sub : self->state.subscribers)
-    caf::anon_send(sub, msg);
+    caf::send_as(me, sub, msg);
+}
+
+/// The member whose supervisor sent the current message (null: a stranger).
+pool_member* sending_member(self_ptr self) {
+  auto who = self->current_sender();
+  for (auto& m : self->state.members)
+    if (m.sup.address() == who)
+      return &m;
+  return nullptr;
 }
 
 pool_member* find_member(self_ptr self, uint32_t id) {
@@ -136,6 +148,13 @@ caf::result<T> route_request(self_ptr self, Ts&&... xs) {
   auto& st = self->state;
   if (st.closed)
     return caf::make_error(mcp_errc::closed, "the pool is closed");
+  if (st.cfg.max_in_flight > 0
+      && st.outstanding.size() >= st.cfg.max_in_flight)
+    return caf::make_error(mcp_errc::queue_full,
+                           std::to_string(st.outstanding.size())
+                             + " calls already in flight in the pool of "
+                             + st.cfg.member.session.server_name
+                             + " (max_in_flight)");
   auto m = route(self);
   if (m == nullptr)
     return caf::make_error(mcp_errc::closed, "the pool has no members");
@@ -237,9 +256,14 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.subscribers.on_down(msg.source))
+      return;
     for (auto& m : st.members)
       if (m.sup.address() == msg.source) {
         auto id = m.id;
+        CAF_MCP_LOG_WARN("pool", st.cfg.member.session.server_name
+                                   << ": member " << id << " ended ("
+                                   << render(msg.reason) << "); replacing it");
         remove_member(self, id, false);
         fail_member_requests(self, id, msg.reason);
         if (!st.closed) {
@@ -280,8 +304,7 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
                                           std::move(opts));
     },
     [self](caf::unsubscribe_atom, caf::actor& sub) {
-      auto& subs = self->state.subscribers;
-      subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
+      self->state.subscribers.remove(self, sub.address());
     },
     [self](stats_atom) -> pool_stats { return make_stats(self); },
     [self](health_atom) -> caf::result<std::vector<health_snapshot>> {
@@ -298,13 +321,15 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
     },
     [self](caf::subscribe_atom, caf::actor& sub) {
       auto& st = self->state;
+      if (!st.subscribers.add(self, sub))
+        return; // once only
+      auto me = caf::actor_cast<caf::actor>(self);
       for (auto& m : st.members)
-        caf::anon_send(sub, link_atom::value, m.last);
+        caf::send_as(me, sub, link_atom::value, m.last);
       if (!st.tools.empty())
-        caf::anon_send(sub, tools_diff_atom::value,
-                       st.cfg.member.session.server_name,
-                       diff_tools({}, st.tools));
-      st.subscribers.emplace_back(std::move(sub));
+        caf::send_as(me, sub, tools_diff_atom::value,
+                     st.cfg.member.session.server_name,
+                     diff_tools({}, st.tools));
     },
     [self](retry_atom) {
       for (auto& m : self->state.members)
@@ -328,9 +353,9 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
     },
     [self](link_atom, link_status& ls) {
       auto& st = self->state;
-      auto m = find_member(self, ls.member);
-      if (m == nullptr)
-        return;
+      auto m = sending_member(self);
+      if (m == nullptr || m->id != ls.member)
+        return; // only a member speaks for itself
       m->last = ls;
       publish(self, caf::make_message(link_atom::value, ls));
       if (ls.phase == link_phase::gave_up && !st.closed && any_ready(self)) {
@@ -342,11 +367,13 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
       }
     },
     [self](tools_diff_atom, std::string&, tools_diff& d) {
-      apply_member_diff(self, d);
+      if (sending_member(self) != nullptr)
+        apply_member_diff(self, d);
     },
     [self](log_atom, std::string& server, logging_message_params& params) {
-      publish(self, caf::make_message(log_atom::value, std::move(server),
-                                      std::move(params)));
+      if (sending_member(self) != nullptr)
+        publish(self, caf::make_message(log_atom::value, std::move(server),
+                                        std::move(params)));
     },
   };
 }

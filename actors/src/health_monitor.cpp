@@ -71,10 +71,12 @@ std::string as_ms(caf::timespan x) {
 }
 
 void publish(self_ptr self, const health_snapshot& snap) {
-  // Subscribers are dynamically typed: a typed actor may only anon_send.
+  // Subscribers are dynamically typed (a typed actor may not `send` to
+  // them); they learn who sent it.
   auto msg = caf::make_message(health_atom::value, snap);
+  auto me = caf::actor_cast<caf::actor>(self);
   for (auto& sub : self->state.subscribers)
-    caf::anon_send(sub, msg);
+    caf::send_as(me, sub, msg);
 }
 
 /// Judges `e` again; returns true if its state changed.
@@ -183,8 +185,15 @@ void send_ping(self_ptr self, const std::string& name, health_entry& e) {
       return nullptr;
     return &i->second;
   };
+  // The ping carries its deadline: the supervisor and the session give up
+  // on it when the monitor does, instead of holding it for the default
+  // request timeout. The request timeout here is the same deadline for a
+  // supervisor that does not answer at all (one clock entry per ping, gone
+  // after ping_timeout: at most servers x ping_timeout / interval).
+  call_options opts;
+  opts.timeout = self->state.cfg.ping_timeout;
   self->request(e.supervisor, self->state.cfg.ping_timeout,
-                caf::ping_atom::value)
+                caf::ping_atom::value, opts)
     .then(
       [self, find](caf::timespan rtt) {
         if (auto entry = find())
@@ -248,13 +257,20 @@ void unwatch(self_ptr self, const std::string& name) {
     for (auto& kvp : st.servers)
       if (&kvp.second != &e && kvp.second.supervisor.address() == addr)
         shared = true;
-    if (!shared)
+    if (!shared) {
       self->demonitor(addr);
+      // Leave its subscriber list too: a supervisor that stays (a member
+      // handed to another monitor) must not keep publishing to us.
+      self->send(e.supervisor, caf::unsubscribe_atom::value,
+                 caf::actor_cast<caf::actor>(self));
+    }
   }
   st.servers.erase(i);
 }
 
 void on_down(self_ptr self, caf::down_msg& msg) {
+  if (self->state.subscribers.on_down(msg.source))
+    return;
   for (auto& kvp : self->state.servers) {
     auto& e = kvp.second;
     if (!e.supervisor || e.supervisor.address() != msg.source)
@@ -312,11 +328,14 @@ health_monitor(health_monitor_actor::stateful_pointer<health_monitor_state> self
       return i->second.snapshot;
     },
     [self](caf::subscribe_atom, caf::actor& sub) {
-      if (!sub)
-        return;
+      if (!self->state.subscribers.add(self, sub))
+        return; // null, or subscribed already
+      auto me = caf::actor_cast<caf::actor>(self);
       for (auto& kvp : self->state.servers)
-        caf::anon_send(sub, health_atom::value, kvp.second.snapshot);
-      self->state.subscribers.emplace_back(std::move(sub));
+        caf::send_as(me, sub, health_atom::value, kvp.second.snapshot);
+    },
+    [self](caf::unsubscribe_atom, caf::actor& sub) {
+      self->state.subscribers.remove(self, sub.address());
     },
     [self](link_atom, link_status& st) { on_link(self, st); },
     [](tools_diff_atom, const std::string&, const tools_diff&) {

@@ -4,15 +4,22 @@
 ///
 /// Owns: its configuration, its connection pool (keep-alive mode), the tool
 /// list and one tool_proxy actor per tool, the subscribers.
-/// Receives: init / list / call / ping / proxies / subscribe / cleanup /
-/// stats from callers; tool diffs, link status and logs from its pool.
+/// Receives: init / list / call / ping / proxies / subscribe / unsubscribe
+/// / cleanup / stats from callers; tool diffs, link status and logs from
+/// its pool, tool lists and logs from its one-shot sessions (from nobody
+/// else: checked by sender), which it passes on to its subscribers. It is
+/// the only subscriber of its pool, so a new pool needs no re-subscribing.
 /// Keep-alive mode (default) holds a connection pool of supervised sessions
 /// (`pool.min_members`, default 1): a lost session is replaced with backoff,
 /// calls wait while it reconnects, retryable calls are sent once more (see
 /// supervisor.hpp). One-shot mode opens a fresh, unsupervised session for
 /// every operation and closes it afterwards, as the seed describes.
-/// Monitors: its pool (a dead pool is dropped; the next use starts a new
-/// one) and its tool proxies. Tool proxies call through the pool.
+/// Monitors: its pool (a dead pool is dropped with its tool list; the next
+/// use starts a new one, whose first listing is taken as the whole list),
+/// its tool proxies (one killed by somebody else is made again on the next
+/// `proxies` request) and its subscribers (dropped when they end).
+/// Tool proxies call through the client: every call takes the one live
+/// path (client -> current pool), so a proxy never holds a dead pool.
 
 #include <map>
 #include <string>
@@ -20,6 +27,7 @@
 
 #include "caf_mcp/actors/connection_pool.hpp"
 #include "caf_mcp/actors/session.hpp"
+#include "caf_mcp/actors/subscribers.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 
 namespace caf_mcp {
@@ -49,9 +57,11 @@ struct client_state {
   /// `cfg.session` for the one-shot sessions (made on first use).
   session_config_ptr shared_session;
   pool_actor pool;
+  /// One-shot sessions in use (their logs and tool lists are taken).
+  std::vector<session_actor> one_shot;
   std::vector<tool> tools;
   std::map<std::string, tool_handle> proxies;
-  std::vector<caf::actor> subscribers;
+  subscriber_set subscribers;
   /// Closes the pool when the client goes away.
   ~client_state();
   static inline const char* name = "caf_mcp.client";
@@ -61,17 +71,16 @@ struct client_state {
 client_actor::behavior_type
 client(client_actor::stateful_pointer<client_state> self, client_config cfg);
 
-/// A tool proxy: forwards calls for one tool to its client's pool
-/// (keep-alive mode) or to its client (one-shot mode).
+/// A tool proxy: forwards calls for one tool to its client (which sends
+/// them to its current pool, or a one-shot session). Ends with its client.
 struct tool_proxy_state {
   tool descriptor;
   client_actor owner;
-  pool_actor pool;
   static inline const char* name = "caf_mcp.tool_proxy";
 };
 
 tool_proxy_actor::behavior_type
 tool_proxy(tool_proxy_actor::stateful_pointer<tool_proxy_state> self,
-           tool descriptor, client_actor owner, pool_actor pool);
+           tool descriptor, client_actor owner);
 
 } // namespace caf_mcp

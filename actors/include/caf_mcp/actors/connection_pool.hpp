@@ -18,8 +18,12 @@
 /// with `connection_lost`. The pool itself keeps running.
 /// Health: a health monitor watches every member as "<server>#<member>"
 /// (`health_atom` answers its snapshots).
-/// Tells subscribers: every member's (link_atom, link_status), pool-level
+/// Tells subscribers (each once; dead ones are dropped, `unsubscribe_atom`
+/// removes one): every member's (link_atom, link_status), pool-level
 /// (tools_diff_atom, server, tools_diff) and the members' log messages.
+/// Link status, tool diffs and logs are taken only from its members (by
+/// sender). At most `max_in_flight` calls are in flight in the pool; one
+/// more fails at once with `queue_full`.
 
 #include <cstdint>
 #include <functional>
@@ -32,6 +36,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "caf_mcp/actors/health_monitor.hpp"
+#include "caf_mcp/actors/subscribers.hpp"
 #include "caf_mcp/actors/supervisor.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 
@@ -47,6 +52,10 @@ struct pool_config {
   size_t max_members = 1;
   /// Grow when every ready member has at least this many calls in flight.
   size_t grow_at = 64;
+  /// Calls in flight in the pool (sent to members, not answered), at most;
+  /// one more fails at once with `queue_full` (0 = no pool-level bound;
+  /// each member still has `member.max_in_flight`).
+  size_t max_in_flight = 4096;
   /// Liveness pings for every member (a health monitor owned by the pool;
   /// after `failures_before_restart` failed pings the member restarts its
   /// session). A zero interval turns it off.
@@ -80,7 +89,7 @@ struct connection_pool_state {
   std::unordered_map<uint64_t, pool_request> outstanding;
   uint64_t next_request = 0;
   std::vector<tool> tools;
-  std::vector<caf::actor> subscribers;
+  subscriber_set subscribers;
   health_monitor_actor health;
   bool closed = false;
   ~connection_pool_state();

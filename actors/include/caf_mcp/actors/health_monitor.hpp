@@ -43,6 +43,7 @@
 #include "caf/timespan.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "caf_mcp/actors/subscribers.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 
 namespace caf_mcp {
@@ -101,7 +102,7 @@ struct health_monitor_state {
   health_config cfg;
   /// By server name (so queries come out sorted).
   std::map<std::string, health_entry> servers;
-  std::vector<caf::actor> subscribers;
+  subscriber_set subscribers;
   /// Id of the running periodic timer (0 = not started).
   uint64_t timer_id = 0;
   uint64_t next_generation = 1;

@@ -535,6 +535,7 @@ using health_monitor_actor = caf::typed_actor<
   caf::replies_to<health_atom>::with<std::vector<health_snapshot>>,
   caf::replies_to<health_atom, std::string /*server*/>::with<health_snapshot>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<caf::unsubscribe_atom, caf::actor>,
   caf::reacts_to<link_atom, link_status>,
   caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
   caf::reacts_to<log_atom, std::string, logging_message_params>,
@@ -549,9 +550,13 @@ using client_actor = caf::typed_actor<
   caf::replies_to<caf::ping_atom>::with<caf::timespan>,
   caf::replies_to<proxies_atom>::with<std::vector<tool_handle>>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<caf::unsubscribe_atom, caf::actor>,
   caf::reacts_to<cleanup_atom>,
   /// The pool's statistics (keep-alive mode; empty before first use).
   caf::replies_to<stats_atom>::with<pool_stats>,
+  /// The current pool (keep-alive mode; null before first use): for
+  /// monitoring it. Calls go through the client (its tool proxies too).
+  caf::replies_to<caf::get_atom>::with<pool_actor>,
   // from its sessions or its pool (the client subscribes itself)
   caf::reacts_to<tools_changed_atom, std::string /*server*/,
                  std::vector<tool>>,
