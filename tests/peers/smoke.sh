@@ -153,6 +153,65 @@ case "$NAME" in
     fi
     note "endpoint $ep; POST answered $code ($(head -c 80 "$work/post.body"))"
     ;;
+  other-credentials)
+    # Never print the password: notes and failures show it as ***.
+    hide() { sed -e 's/s3cret/***/g' <<<"$1"; }
+    client="caf-mcp-smoke-$$"
+    init="${INIT/caf-mcp-smoke/$client}"
+    open_stream "$work/stream"
+    ep="$(endpoint "$work/stream")"
+    [[ "$ep" =~ ^http://alice:s3cret@([^/@]+)/message\?sessionId=[0-9a-f-]+$ ]] ||
+      fail "endpoint '$(hide "$ep")' is not http://alice:***@HOST:PORT/message?sessionId=ID"
+    [ "http://${BASH_REMATCH[1]}" = "$ORIGIN" ] || fail "endpoint '$(hide "$ep")' is not on $ORIGIN"
+    bare="${ep/alice:s3cret@/}"
+    # Every POST without alice's credentials is refused, before the session sees it.
+    code="$(post "$bare" "$init")"
+    [ "$code" = 401 ] || fail "POST without credentials: HTTP $code (want 401)"
+    grep -qi '^www-authenticate: basic' "$work/post.h" || fail "401 without WWW-Authenticate: Basic"
+    ! grep -q s3cret "$work/post.body" || fail "the 401 body names the password"
+    code="$(post "$bare" "$init" -u bob:pw)"
+    [ "$code" = 401 ] || fail "POST as bob: HTTP $code (want 401)"
+    code="$(post "$bare" "$init" -u alice:wrong)"
+    [ "$code" = 401 ] || fail "POST as alice with a wrong password: HTTP $code (want 401)"
+    code="$(post "$bare" "$init" -H 'Authorization: Bearer s3cret')"
+    [ "$code" = 401 ] || fail "POST with a bearer token: HTTP $code (want 401)"
+    # The endpoint URL as it is: curl sends its userinfo as Basic credentials.
+    code="$(post "$ep" "$init")"
+    [ "$code" = 202 ] || fail "POST initialize with the endpoint's credentials: HTTP $code (want 202)"
+    wait_for "$work/stream" '^data: .*"id":1[,}].*"serverInfo"|^data: .*"serverInfo".*"id":1[,}]' ||
+      fail "initialize response not on the stream"
+    code="$(post "$ep" "$INITIALIZED")"
+    [ "$code" = 202 ] || fail "POST notifications/initialized: HTTP $code"
+    code="$(post "$ep" "$ECHO")"
+    [ "$code" = 202 ] || fail "POST tools/call echo: HTTP $code"
+    wait_for "$work/stream" '^data: .*"text":"Echo: smoke".*"id":2[,}]|^data: .*"id":2[,}].*"text":"Echo: smoke"' ||
+      fail "echo result not on the stream"
+    # What the peer recorded for this session: labels, never the password.
+    seen="$(curl -sS --max-time 5 "$ORIGIN/seen?client=$client")"
+    want='{"sessions":1,"gets":{"none":1},"posts":['
+    want+='{"method":"initialize","auth":"none","status":401},'
+    want+='{"method":"initialize","auth":"basic:bob","status":401},'
+    want+='{"method":"initialize","auth":"basic:alice","status":401},'
+    want+='{"method":"initialize","auth":"bearer","status":401},'
+    want+='{"method":"initialize","auth":"alice","status":202},'
+    want+='{"method":"notifications/initialized","auth":"alice","status":202},'
+    want+='{"method":"tools/call","auth":"alice","status":202}]}'
+    [ "$seen" = "$want" ] || fail "seen: $(hide "$seen")"
+    note "endpoint $(hide "$ep") on $ORIGIN; POSTs without, with other credentials or a bearer token: 401; with the endpoint's: initialize, initialized and echo answered; seen: $seen"
+    # The error paths: other credentials in the endpoint, another origin.
+    curl -sS -N --max-time 60 -H 'Accept: text/event-stream' "$URL?as=mallory" >"$work/mallory" 2>"$work/mallory.err" &
+    curl_pids+=($!)
+    curl -sS -N --max-time 60 -H 'Accept: text/event-stream' "$URL?host=localhost" >"$work/localhost" 2>"$work/localhost.err" &
+    curl_pids+=($!)
+    ep="$(endpoint "$work/mallory")"
+    [[ "$ep" == "http://mallory:s3cret@${ORIGIN#http://}/message?sessionId="* ]] || fail "?as=mallory: endpoint '$(hide "$ep")'"
+    code="$(post "$ep" "$init")"
+    [ "$code" = 401 ] || fail "POST as mallory: HTTP $code (want 401)"
+    ep="$(endpoint "$work/localhost")"
+    [[ "$ep" == "http://alice:s3cret@localhost:${ORIGIN##*:}/message?sessionId="* ]] || fail "?host=localhost: endpoint '$(hide "$ep")'"
+    note "?as=mallory: endpoint with mallory's credentials, its POST 401; ?host=localhost: $(hide "$ep")"
+    ! grep -q s3cret "$STATE_DIR/$NAME.log" || fail "the peer's log names the password"
+    ;;
   no-endpoint)
     open_stream "$work/stream"
     wait_for "$work/stream.h" '^HTTP/1.1 200' 5 || fail "no 200 response head"

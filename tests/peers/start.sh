@@ -6,12 +6,12 @@
 #   STATE_DIR/NAME.log   its stdout+stderr
 #   STATE_DIR/https.ca   (https only) one line: the path of the test CA's PEM
 # NAME: everything | bearer | other-origin | post-404 | post-503 | no-endpoint |
-#       https | sdk-echo
+#       https | sdk-echo | other-credentials
 # Exit status: 0 running; 1 anything else, with the reason on stderr. Used as
 # the CTest fixture setup peers.start.NAME (tests/peers/CMakeLists.txt).
 set -euo pipefail
 
-NAMES="everything bearer other-origin post-404 post-503 no-endpoint https sdk-echo"
+NAMES="everything bearer other-origin post-404 post-503 no-endpoint https sdk-echo other-credentials"
 PEERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT_DIR="$(cd "$PEERS_DIR/../.." && pwd)"
 START_TIMEOUT="${PEERS_START_TIMEOUT:-30}"   # seconds
