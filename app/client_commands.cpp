@@ -13,12 +13,26 @@
 #include "caf_mcp/actors/client.hpp"
 #include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/transport/http_client.hpp"
+#include "caf_mcp/transport/log.hpp"
 #include "client_options.hpp"
 #include "commands.hpp"
 
 namespace caf_mcp::app {
 
 namespace {
+
+caf::timespan to_span(double s) {
+  return std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>(s));
+}
+
+caf::timespan sc_timeout(const client_options& opts) {
+  return to_span(opts.timeout_s);
+}
+
+caf::timespan sc_max_timeout(const client_options& opts) {
+  return to_span(opts.max_timeout_s);
+}
 
 /// Everything one client subcommand needs, torn down in the right order:
 /// actors first, then the io threads.
@@ -28,7 +42,8 @@ struct client_env {
   std::unique_ptr<caf::actor_system> sys;
   client_actor cli;
 
-  explicit client_env(session_config sc, const client_options& opts)
+  explicit client_env(session_config sc, const client_options& opts,
+                      bool fetch_tools = true)
     : io(make_io_runtime(opts)), cfg(io) {
     sc.io = io;
     sys = std::make_unique<caf::actor_system>(cfg);
@@ -36,6 +51,7 @@ struct client_env {
     cc.name = sc.server_name;
     cc.session = std::move(sc);
     apply_reconnect_options(opts, cc.pool);
+    cc.pool.member.fetch_tools = fetch_tools;
     cli = sys->spawn(client, std::move(cc));
   }
 
@@ -52,22 +68,28 @@ struct client_env {
   }
 };
 
+/// Server-controlled text for a terminal: no escape sequences, no carriage
+/// returns, no bidi overrides (newlines stay).
+std::string safe(const std::string& text) {
+  return log::escape_controls(text, true);
+}
+
 std::string summarize(const content_block& c) {
   switch (c.kind) {
     case content_kind::text:
-      return c.text;
+      return safe(c.text);
     case content_kind::image:
     case content_kind::audio:
       return "[" + std::string{to_string(c.kind)} + " "
-             + (c.mime_type ? *c.mime_type : std::string{"?"}) + ", "
+             + (c.mime_type ? safe(*c.mime_type) : std::string{"?"}) + ", "
              + std::to_string(c.data.size() * 3 / 4) + " bytes]";
     case content_kind::resource:
       if (!c.blob)
-        return c.text;
-      return "[resource " + c.uri + ", "
+        return safe(c.text);
+      return "[resource " + safe(c.uri) + ", "
              + std::to_string(c.data.size() * 3 / 4) + " bytes]";
     case content_kind::resource_link:
-      return "[resource_link " + c.uri + " " + c.name + "]";
+      return "[resource_link " + safe(c.uri) + " " + safe(c.name) + "]";
   }
   return {};
 }
@@ -85,13 +107,15 @@ caf::behavior notification_printer(caf::event_based_actor*) {
       if (p.total)
         line += "/" + num(*p.total);
       if (p.message)
-        line += " " + *p.message;
+        line += " " + log::escape_controls(*p.message);
       std::fprintf(stderr, "%s\n", line.c_str());
     },
     [](log_atom, std::string&, logging_message_params& p) {
+      auto logger = p.logger ? log::escape_controls(*p.logger)
+                             : std::string{};
+      auto data = log::escape_controls(p.data);
       std::fprintf(stderr, "log [%s]%s%s: %s\n", to_string(p.level),
-                   p.logger ? " " : "", p.logger ? p.logger->c_str() : "",
-                   p.data.c_str());
+                   p.logger ? " " : "", logger.c_str(), data.c_str());
     },
     [](tools_changed_atom, std::string&, std::vector<tool>&) {
       // nop
@@ -106,15 +130,18 @@ caf::behavior notification_printer(caf::event_based_actor*) {
 }
 
 int run_tools(const client_options& opts) {
+  apply_logging(opts);
   session_config sc;
   if (auto msg = make_session_config(opts, sc); !msg.empty()) {
     print_error(msg);
     return exit_usage;
   }
-  client_env env{std::move(sc), opts};
+  // One listing, as a call with the --timeout deadline (also while no
+  // session is up): the supervisor does not list on its own here.
+  client_env env{std::move(sc), opts, false};
   caf::scoped_actor self{*env.sys};
   int rc = exit_ok;
-  self->request(env.cli, env.limit(), init_atom::value, true)
+  self->request(env.cli, env.limit(), list_atom::value)
     .receive(
       [&](std::vector<tool>& tools) {
         std::string out;
@@ -128,12 +155,12 @@ int run_tools(const client_options& opts) {
           out += "]\n";
         } else {
           for (auto& t : tools) {
-            out += t.name;
+            out += log::escape_controls(t.name);
             if (t.description) {
               auto d = *t.description;
               auto nl = d.find('\n');
               out += "  ";
-              out += d.substr(0, nl);
+              out += log::escape_controls(d.substr(0, nl));
             }
             out += '\n';
           }
@@ -148,10 +175,16 @@ int run_tools(const client_options& opts) {
 }
 
 int run_call(const client_options& opts, const std::string& tool_name,
-             const std::string& args) {
+             const std::string& given_args) {
+  apply_logging(opts);
   session_config sc;
   if (auto msg = make_session_config(opts, sc); !msg.empty()) {
     print_error(msg);
+    return exit_usage;
+  }
+  std::string args;
+  if (std::string why; !read_args(given_args, args, why)) {
+    print_error(why);
     return exit_usage;
   }
   if (!args.empty())
@@ -166,6 +199,8 @@ int run_call(const client_options& opts, const std::string& tool_name,
   call_options co;
   co.listener = printer;
   co.retryable = opts.retryable;
+  co.timeout = sc_timeout(opts);
+  co.max_timeout = std::max(co.timeout, sc_max_timeout(opts));
   int rc = exit_ok;
   self
     ->request(env.cli, env.limit(), call_atom::value, tool_name, args, co)
@@ -183,7 +218,7 @@ int run_call(const client_options& opts, const std::string& tool_name,
             out += '\n';
           }
           if (!any_text && !res.structured_content.empty()) {
-            out += res.structured_content;
+            out += safe(res.structured_content);
             out += '\n';
           }
         }
@@ -199,6 +234,7 @@ int run_call(const client_options& opts, const std::string& tool_name,
 }
 
 int run_ping(const client_options& opts, int count) {
+  apply_logging(opts);
   session_config sc;
   if (auto msg = make_session_config(opts, sc); !msg.empty()) {
     print_error(msg);
@@ -257,7 +293,9 @@ void add_client_commands(CLI::App& app, int& exit_code) {
               "status 1 if the tool answered isError.");
     add_client_options(*cmd, *opts);
     cmd->add_option("TOOL", *tool_name, "tool name")->required();
-    cmd->add_option("ARGS_JSON", *args, "arguments as a JSON object");
+    cmd->add_option("ARGS_JSON", *args,
+                    "arguments as a JSON object; @FILE reads them from FILE, "
+                    "- from stdin");
     cmd->add_flag("--retryable", opts->retryable,
                   "if the connection is lost while the call runs, send it "
                   "once more on a new session (the tool may then run twice)");

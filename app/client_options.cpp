@@ -5,8 +5,12 @@
 
 #include <CLI/CLI.hpp>
 
+
 #include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/http_client.hpp"
+#include "caf_mcp/transport/log.hpp"
+#include "caf_mcp/transport/url.hpp"
 #include "caf_mcp/messages/error.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 #include "commands.hpp"
@@ -20,21 +24,57 @@ caf::timespan seconds(double s) {
     std::chrono::duration<double>(s));
 }
 
+std::string format_seconds(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", x);
+  return buf;
+}
+
+/// The seconds option validator: a finite number in (0, max]. Its message
+/// never echoes the input (a 309-digit number, or a pasted secret).
+CLI::Validator seconds_in(double max) {
+  return CLI::Validator(
+    [max](std::string& in) -> std::string {
+      double v = 0;
+      try {
+        size_t used = 0;
+        v = std::stod(in, &used);
+        if (used != in.size())
+          return "expected a number of seconds";
+      } catch (...) {
+        return "expected a number of seconds";
+      }
+      if (!std::isfinite(v) || v <= 0 || v > max)
+        return "expected seconds greater than 0 and at most "
+               + format_seconds(max);
+      return {};
+    },
+    "SECONDS");
+}
+
 } // namespace
 
 void add_client_options(CLI::App& cmd, client_options& opts) {
+  constexpr double day = 86400;
   cmd.add_option("--url", opts.url, "SSE URL of the MCP server")->required();
   cmd.add_option("-H,--header", opts.headers,
-                 "extra HTTP header 'Name: value' (repeatable)");
+                 "extra HTTP header 'Name: value' (repeatable, one per -H)")
+    ->allow_extra_args(false);
   cmd.add_option("--timeout", opts.timeout_s,
-                 "seconds to wait for each response (default 60)")
-    ->check(CLI::PositiveNumber);
+                 "seconds a call may take in all, waiting for a session "
+                 "included (default 60)")
+    ->check(seconds_in(day));
+  cmd.add_option("--max-timeout", opts.max_timeout_s,
+                 "seconds a call may take when the server reports progress "
+                 "(each progress notification extends --timeout up to this; "
+                 "default: no further than --timeout)")
+    ->check(seconds_in(day));
   cmd.add_option("--connect-timeout", opts.connect_timeout_s,
                  "seconds for connect + TLS handshake (default 10)")
-    ->check(CLI::PositiveNumber);
+    ->check(seconds_in(day));
   cmd.add_option("--endpoint-timeout", opts.endpoint_timeout_s,
                  "seconds to wait for the endpoint event (default 10)")
-    ->check(CLI::PositiveNumber);
+    ->check(seconds_in(day));
   cmd.add_option("--ca-file", opts.ca_file,
                  "PEM file of CA certificates to trust for https");
   cmd.add_flag("--insecure", opts.insecure,
@@ -55,6 +95,60 @@ void add_client_options(CLI::App& cmd, client_options& opts) {
                  "(default 100, 0 = off)")
     ->check(CLI::Range(0, 1000000));
   cmd.add_flag("--json", opts.json, "machine-readable output");
+  cmd.add_flag("-v,--verbose", opts.verbosity,
+               "log state changes and failures to stderr (-vv: debug, "
+               "-vvv: trace)");
+  cmd.add_option("--log-level", opts.log_level,
+                 "log level: trace, debug, info, warn, error or off")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error",
+                           "off"}));
+}
+
+void apply_logging(const client_options& opts) {
+  log::level lvl = log::level::off;
+  if (!opts.log_level.empty())
+    log::from_string(opts.log_level, lvl);
+  else if (opts.verbosity >= 3)
+    lvl = log::level::trace;
+  else if (opts.verbosity == 2)
+    lvl = log::level::debug;
+  else if (opts.verbosity == 1)
+    lvl = log::level::info;
+  if (lvl != log::level::off)
+    log::set_sink(log::stderr_sink(), lvl);
+}
+
+bool read_args(const std::string& given, std::string& out,
+               std::string& error) {
+  auto slurp = [&out](std::FILE* f) {
+    char buf[65536];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+      out.append(buf, n);
+    return std::ferror(f) == 0;
+  };
+  if (given == "-") {
+    out.clear();
+    if (!slurp(stdin)) {
+      error = "cannot read the arguments from stdin";
+      return false;
+    }
+    return true;
+  }
+  if (!given.empty() && given.front() == '@') {
+    out.clear();
+    auto* f = std::fopen(given.c_str() + 1, "rb");
+    auto ok = f != nullptr && slurp(f);
+    if (f != nullptr)
+      std::fclose(f);
+    if (!ok) {
+      error = "cannot read the arguments file '" + given.substr(1) + "'";
+      return false;
+    }
+    return true;
+  }
+  out = given;
+  return true;
 }
 
 std::shared_ptr<transport::io_runtime>
@@ -77,16 +171,22 @@ void apply_reconnect_options(const client_options& opts, pool_config& out) {
 
 std::string make_session_config(const client_options& opts,
                                 session_config& out) {
-  out.server_name = opts.url;
+  // The server's name in every message: the URL without its secrets.
+  out.server_name = transport::redact(opts.url);
   out.sse_url = opts.url;
   for (auto& h : opts.headers) {
     auto colon = h.find(':');
     if (colon == std::string::npos || colon == 0)
-      return "header '" + h + "' is not of the form 'Name: value'";
+      // Never echo the argument: it may be a token pasted without a name.
+      return "a -H argument is not of the form 'Name: value'";
     auto name = h.substr(0, colon);
     auto value = h.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.erase(0, 1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+      value.pop_back();
+    if (auto why = transport::check_header(name, value); !why.empty())
+      return why;
     out.http.headers.emplace_back(std::move(name), std::move(value));
   }
   if (!is_supported_protocol_version(opts.protocol_version))
@@ -94,6 +194,9 @@ std::string make_session_config(const client_options& opts,
            + "' (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25)";
   out.protocol_version = opts.protocol_version;
   out.request_timeout = seconds(opts.timeout_s);
+  // --timeout bounds a call; progress extends it only up to --max-timeout.
+  out.max_request_timeout = seconds(std::max(opts.timeout_s,
+                                             opts.max_timeout_s));
   out.endpoint_timeout = seconds(opts.endpoint_timeout_s);
   out.http.connect_timeout = std::chrono::duration_cast<
     std::chrono::milliseconds>(seconds(opts.connect_timeout_s));
@@ -116,7 +219,10 @@ app_config::app_config(std::shared_ptr<transport::io_runtime> io) {
 }
 
 void print_error(const std::string& what) {
-  std::fprintf(stderr, "caf-mcp: %s\n", what.c_str());
+  // Errors carry server text (a JSON-RPC error message, a body excerpt):
+  // no escape sequences reach the terminal.
+  auto line = log::escape_controls(what);
+  std::fprintf(stderr, "caf-mcp: %s\n", line.c_str());
 }
 
 int exit_code_for(const caf::error& err) {

@@ -24,6 +24,9 @@ struct client_options {
   std::string url;
   std::vector<std::string> headers;
   double timeout_s = 60;
+  /// Progress notifications may push a call's deadline out to this many
+  /// seconds after it started (0 = no further than --timeout).
+  double max_timeout_s = 0;
   double connect_timeout_s = 10;
   double endpoint_timeout_s = 10;
   std::string ca_file;
@@ -38,7 +41,18 @@ struct client_options {
   size_t io_threads = 1;
   /// Busy-poll window of the io threads in microseconds (0 = off).
   int64_t busy_poll_us = 100;
+  /// -v (info), -vv (debug), -vvv (trace); --log-level wins.
+  int verbosity = 0;
+  std::string log_level;
 };
+
+/// Installs the stderr log sink for -v / --log-level (nothing if neither).
+void apply_logging(const client_options& opts);
+
+/// ARGS_JSON as given, or the contents of FILE for `@FILE`, or stdin for
+/// `-`. Returns false (and sets `error`) if the file cannot be read.
+bool read_args(const std::string& given, std::string& out,
+               std::string& error);
 
 /// Adds --url, -H/--header, --timeout, --connect-timeout, --endpoint-timeout,
 /// --ca-file, --insecure, --protocol-version, --retries and --json to `cmd`

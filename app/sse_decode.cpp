@@ -1,5 +1,6 @@
 // caf-mcp sse-decode: raw SSE bytes on stdin, one JSON line per event on
 // stdout. A debugging tool: `curl -N URL | caf-mcp sse-decode`.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -86,13 +87,17 @@ struct sse_decode_options {
 int run_sse_decode(const sse_decode_options& opts) {
   transport::sse_parser parser{opts.max_event_size};
   json_lines_sink sink;
-  std::vector<char> buf(opts.chunk_size);
+  // The buffer grows while input fills it, up to chunk_size: a huge
+  // --chunk-size costs memory only for input that is really there.
+  std::vector<char> buf(std::min(opts.chunk_size, size_t{65536}));
   for (;;) {
     // Fill the buffer as far as possible so each put() sees exactly
     // chunk_size bytes (except the last), whatever the pipe delivers.
     size_t filled = 0;
     bool eof = false;
-    while (filled < buf.size()) {
+    while (filled < opts.chunk_size) {
+      if (filled == buf.size())
+        buf.resize(std::min(opts.chunk_size, buf.size() * 2));
       auto n = ::read(STDIN_FILENO, buf.data() + filled, buf.size() - filled);
       if (n < 0) {
         if (errno == EINTR)

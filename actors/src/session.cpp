@@ -14,6 +14,7 @@
 
 #include "caf_mcp/actors/connection.hpp"
 #include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/log.hpp"
 
 namespace caf_mcp {
@@ -34,8 +35,11 @@ constexpr uint64_t tag_flags = ack_tag_bit | notification_tag_bit
 /// The name of the server in messages and logs: its configured name, or
 /// its redacted URL.
 std::string display_name(const session_config& cfg) {
-  return cfg.server_name.empty() ? transport::redact(cfg.sse_url)
-                                 : cfg.server_name;
+  if (cfg.server_name.empty())
+    return transport::redact(cfg.sse_url);
+  if (cfg.server_name.find("://") != std::string::npos)
+    return transport::redact(cfg.server_name);
+  return cfg.server_name;
 }
 
 /// `reason` as a connection_lost error (as it is, if it is one already:
@@ -703,9 +707,16 @@ void init_session(self_ptr self, session_config_ptr cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   auto parsed = transport::parse_url(st.cfg->sse_url);
-  if (!parsed) {
+  std::string bad_header;
+  for (auto& h : st.cfg->http.headers)
+    if (bad_header.empty())
+      bad_header = transport::check_header(h.first, h.second);
+  if (!parsed || !bad_header.empty()) {
+    // A header the transport would drop (or that would split the request)
+    // is refused, not ignored.
     auto err = caf::make_error(mcp_errc::invalid_argument,
-                               "bad SSE URL: " + parsed.message);
+                               !parsed ? "bad SSE URL: " + parsed.message
+                                       : bad_header);
     // Stay alive in the closed phase: every request is answered with this
     // error (quitting here would leave callers with CAF's generic
     // "receiver down" instead of our code). A close message ends it.

@@ -75,12 +75,13 @@ void write(level x, std::string_view component, std::string_view text) {
     (*s)(x, component, text);
 }
 
-std::string escape_controls(std::string_view text) {
+std::string escape_controls(std::string_view text, bool keep_newlines) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\t' || (c >= 0x20 && c < 0x7F)) {
+    if (c == '\t' || (c == '\n' && keep_newlines)
+        || (c >= 0x20 && c < 0x7F)) {
       out += static_cast<char>(c);
       continue;
     }

@@ -53,10 +53,11 @@ void write(level x, std::string_view component, std::string_view text);
 /// as `\xHH` so server-controlled text cannot drive the terminal.
 sink stderr_sink();
 
-/// Escapes C0 controls (but tab), DEL, C1 controls and the Unicode
-/// bidirectional overrides (U+202A..U+202E, U+2066..U+2069) as `\xHH` or
-/// `\u{HHHH}`. Used for every text a human reads on a terminal.
-std::string escape_controls(std::string_view text);
+/// Escapes C0 controls (but tab, and LF if `keep_newlines`), DEL, C1
+/// controls and the Unicode bidirectional overrides (U+202A..U+202E,
+/// U+2066..U+2069) as `\xHH` or `\u{HHHH}`. Used for every
+/// server-controlled text a human reads on a terminal.
+std::string escape_controls(std::string_view text, bool keep_newlines = false);
 
 } // namespace caf_mcp::log
 

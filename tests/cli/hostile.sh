@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# What hostile input and misbehaving servers showed (issue 10): secrets stay
+# out of every output, --timeout bounds a call, bad option values and bad
+# headers are usage errors (exit 2), server text cannot drive the terminal,
+# arguments come from a file or stdin, one value per -H, `tools` honours
+# --timeout without a session, sse-decode allocates for its input only.
+#
+# usage: hostile.sh CAF_MCP_BIN. Every wait is bounded (timeout N, counted
+# polls); loopback only.
+set -u
+BIN="$1"
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
+
+# start_server NAME ARGS...: a demo server on a free port; sets PORT_<NAME>.
+start_server() {
+  local name="$1"
+  shift
+  "$BIN" demo-server --port 0 --host 127.0.0.1 --port-file "$tmp/$name.port" \
+    "$@" >"$tmp/$name.log" 2>&1 &
+  pids+=($!)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -s "$tmp/$name.port" ] && break
+    sleep 0.05
+  done
+  [ -s "$tmp/$name.port" ] || give_up "demo server $name did not start"
+  printf -v "PORT_$name" '%s' "$(cat "$tmp/$name.port")"
+}
+
+start_server demo
+# Every POST is read and never answered: initialize gets no response.
+start_server mute --fault-after '0:{"fault":"no_answer","count":-1}'
+closed_port=$(python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+)
+DEMO="http://127.0.0.1:$PORT_demo/sse"
+
+# -- secrets stay out of every output -------------------------------------
+for target in "$closed_port" "$PORT_mute"; do
+  url="http://alice:pw-S3CRET1@127.0.0.1:$target/sse?token=S3CRET2&x=1"
+  for cmd in "tools" "call echo {}" "ping --count 1"; do
+    # shellcheck disable=SC2086
+    timeout 20 "$BIN" $cmd --url "$url" -H 'Authorization: Bearer S3CRET3' \
+      --timeout 2 --retries 1 --endpoint-timeout 1 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "$cmd against port $target fails with exit 3" 3 "$rc"
+    if grep -q 'S3CRET' "$tmp/out" "$tmp/err"; then
+      bad "$cmd against port $target printed a secret: $(cat "$tmp/err")"
+    else
+      ok
+    fi
+    check_match "$cmd names the server redacted" 'token=REDACTED|127\.0\.0\.1' \
+      "$(cat "$tmp/err")"
+  done
+done
+# The cause of a call that waited in vain is given.
+timeout 20 "$BIN" call --url "http://127.0.0.1:$PORT_mute/sse" echo '{}' \
+  --timeout 2 --retries 1 >/dev/null 2>"$tmp/err"
+check_match "a call without an initialize answer says why" \
+  'initialize' "$(cat "$tmp/err")"
+
+# -- bad option values are usage errors ------------------------------------
+for v in nan inf -inf 1e300 -1 0 abc 5x; do
+  "$BIN" call --url "$DEMO" echo '{}' --timeout "$v" >/dev/null 2>"$tmp/err"
+  check "--timeout $v is a usage error" 2 $?
+  len=$(wc -c <"$tmp/err")
+  if [ "$len" -lt 200 ] && ! grep -q '0000000000' "$tmp/err"; then ok; else
+    bad "--timeout $v: message too long: $(head -c 300 "$tmp/err")"
+  fi
+done
+"$BIN" tools --url "$DEMO" --connect-timeout nan >/dev/null 2>&1
+check "--connect-timeout nan is a usage error" 2 $?
+
+# -- bad headers are refused, not dropped ----------------------------------
+for h in $'X-A: b\r\nX-Evil: 1' $'X-A: b\nc' 'Host: evil' 'content-length: 5' \
+         'Transfer-Encoding: chunked' 'Connection: close' 'Bad Name: x' \
+         'no-colon-S3CRET4'; do
+  "$BIN" call --url "$DEMO" -H "$h" echo '{"text":"x"}' >"$tmp/out" 2>"$tmp/err"
+  check "-H '${h//$'\r'/\\r}' is a usage error" 2 $?
+  if grep -q 'S3CRET4\|evil\|chunked' "$tmp/err"; then
+    bad "-H message echoed the value: $(cat "$tmp/err")"
+  else
+    ok
+  fi
+done
+
+# -- one value per -H ----------------------------------------------------------
+out=$("$BIN" call --url "$DEMO" -H 'X-A: b' echo '{"text":"one-value"}' 2>&1)
+check "-H takes one value; the positionals after it stay" 0 $?
+check_match "the call after -H answered" 'one-value' "$out"
+
+# -- server text cannot drive the terminal -------------------------------------
+"$BIN" call --url "$DEMO" echo \
+  '{"text":"a\u001b]0;pwned\u0007b\r\u202e\u009bc\nnext"}' >"$tmp/out" 2>&1
+check "an echo with control characters works" 0 $?
+if grep -qP '[\x1b\x07\x0d]' "$tmp/out" || grep -qP '\xe2\x80\xae|\xc2\x9b' "$tmp/out"; then
+  bad "raw control characters reached the terminal: $(od -c "$tmp/out" | head -3)"
+else
+  ok
+fi
+check "newlines in tool text stay newlines" 2 "$(wc -l <"$tmp/out")"
+
+# -- arguments from a file or stdin ----------------------------------------------
+python3 - "$tmp/args.json" <<'PY'
+import json, sys
+json.dump({"text": "x" * 1500000}, open(sys.argv[1], "w"))
+PY
+"$BIN" call --url "$DEMO" echo "@$tmp/args.json" >"$tmp/out" 2>"$tmp/err"
+check "1.5 MB of arguments from @FILE" 0 $?
+check "the whole text came back" 1500001 "$(wc -c <"$tmp/out")"
+"$BIN" call --url "$DEMO" echo - <"$tmp/args.json" >"$tmp/out" 2>&1
+check "arguments from stdin (-)" 0 $?
+"$BIN" call --url "$DEMO" echo "@$tmp/missing.json" >/dev/null 2>&1
+check "a missing @FILE is a usage error" 2 $?
+
+# -- tools honours --timeout while no session comes up ---------------------------
+start=$(date +%s)
+timeout 15 "$BIN" tools --url "http://127.0.0.1:$closed_port/sse" --retries -1 \
+  --timeout 2 >/dev/null 2>"$tmp/err"
+rc=$?
+took=$(($(date +%s) - start))
+check "tools --retries -1 --timeout 2 gives up with exit 3" 3 "$rc"
+if [ "$took" -le 6 ]; then ok; else bad "tools took $took s for --timeout 2"; fi
+
+# -- --timeout bounds a call that reports progress ---------------------------------
+# slow sends progress every 100 ms for 10 s: without --max-timeout the call
+# ends at --timeout.
+start=$(date +%s)
+timeout 15 "$BIN" call --url "$DEMO" slow '{"ms":10000}' --timeout 1 \
+  >/dev/null 2>"$tmp/err"
+rc=$?
+took=$(($(date +%s) - start))
+check "a progressing call ends at --timeout (exit 3)" 3 "$rc"
+check_match "with the timeout code" '^caf-mcp: timeout' "$(tail -1 "$tmp/err")"
+if [ "$took" -le 4 ]; then ok; else bad "the call took $took s for --timeout 1"; fi
+timeout 15 "$BIN" call --url "$DEMO" slow '{"ms":1500}' --timeout 1 \
+  --max-timeout 5 >/dev/null 2>&1
+check "--max-timeout lets progress extend the call" 0 $?
+
+# -- sse-decode allocates for its input, not for --chunk-size ---------------------
+printf 'data: hello\n\n' >"$tmp/in.sse"
+(ulimit -v 300000; "$BIN" sse-decode --chunk-size 1073741824 <"$tmp/in.sse" \
+  >"$tmp/out" 2>"$tmp/err")
+check "sse-decode --chunk-size 1 GiB under a 300 MB limit" 0 $?
+check_match "and decodes" '"data":"hello"' "$(cat "$tmp/out")"
+
+# -- -v logs state changes, without secrets -----------------------------------------
+"$BIN" call -v --url "http://127.0.0.1:$PORT_demo/sse?token=S3CRET5" \
+  -H 'Authorization: Bearer S3CRET6' echo '{"text":"v"}' >/dev/null 2>"$tmp/err"
+check "call -v works" 0 $?
+check_match "-v logs the session becoming ready" 'caf-mcp info session.*ready' \
+  "$(cat "$tmp/err")"
+if grep -q 'S3CRET' "$tmp/err"; then bad "-v printed a secret"; else ok; fi
+
+summary

@@ -1,0 +1,18 @@
+#pragma once
+
+/// Rules for HTTP headers a user configures (the CLI's -H, a session's
+/// `http.headers`, the node's config).
+
+#include <string>
+#include <string_view>
+
+namespace caf_mcp::transport {
+
+/// Why the header `name: value` may not be configured; empty if it may.
+/// Names must be HTTP tokens (RFC 9110 5.6.2); values must not contain CR,
+/// LF or NUL (they would split the request); Host, Content-Length,
+/// Transfer-Encoding and Connection (any case) are set by the transport
+/// itself. The reason names the header but never contains its value.
+std::string check_header(std::string_view name, std::string_view value);
+
+} // namespace caf_mcp::transport
