@@ -140,23 +140,34 @@ public:
     return clock_;
   }
 
+  /// Counts a job as queued unless the scheduler is stopping (then the job
+  /// is released at once). Count first, then check: `stop()` sets
+  /// `stopping_` and then waits for `queued_` to reach zero, so with both
+  /// sequentially consistent either `stop()` sees this job counted (and
+  /// waits for it) or this thread sees `stopping_` (and undoes the count).
+  /// Checking first let a job slip in between and run against a destroyed
+  /// coordinator.
+  bool admit(caf::resumable* job) {
+    queued_.fetch_add(1);
+    if (stopping_.load()) {
+      done_jobs(1);
+      cleanup_and_release(job);
+      return false;
+    }
+    return true;
+  }
+
   /// Queues `job` on io thread `i` (from any thread).
   void post_job(size_t i, caf::resumable* job) {
-    if (stopping_.load(std::memory_order_relaxed)) {
-      cleanup_and_release(job);
+    if (!admit(job))
       return;
-    }
-    queued_.fetch_add(1, std::memory_order_relaxed);
     io_->post(i, &run_task, this, job);
   }
 
   /// Queues `job` on `w`'s run queue (on `w`'s thread).
   void push_local(io_worker* w, caf::resumable* job) {
-    if (stopping_.load(std::memory_order_relaxed)) {
-      cleanup_and_release(job);
+    if (!admit(job))
       return;
-    }
-    queued_.fetch_add(1, std::memory_order_relaxed);
     w->ready.push_back(job);
     if (!w->drain_queued) {
       w->drain_queued = true;

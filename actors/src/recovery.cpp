@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "caf_mcp/actors/recovery.hpp"
 
 #include <string>
@@ -74,16 +75,22 @@ retry_after(const caf::error& err, std::chrono::system_clock::time_point now) {
   if (ctx.size() >= 3 && ctx.match_element<std::string>(2)) {
     auto& str = ctx.get_as<std::string>(2);
     if (str.compare(0, prefix.size(), prefix) == 0) {
+      // A huge `retry` asks for the longest wait there is: it saturates
+      // (the backoff clamps every floor to its cap) instead of being
+      // ignored. 12 digits are ~31 years of milliseconds.
+      constexpr uint64_t max_ms = 999'999'999'999;
       uint64_t ms = 0;
       auto digits = std::string_view{str}.substr(prefix.size());
-      auto ok = !digits.empty() && digits.size() <= 12;
+      auto ok = !digits.empty();
       for (auto c : digits) {
         if (c < '0' || c > '9') {
           ok = false;
           break;
         }
-        ms = ms * 10 + static_cast<uint64_t>(c - '0');
+        ms = ms >= max_ms / 10 ? max_ms
+                               : ms * 10 + static_cast<uint64_t>(c - '0');
       }
+      ms = std::min(ms, max_ms);
       if (ok) {
         auto d = std::chrono::nanoseconds{std::chrono::milliseconds{ms}};
         if (!out || d > *out)

@@ -12,7 +12,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
-#include "caf_mcp/actors/connection.hpp"
+#include "caf_mcp/actors/session_stream.hpp"
 #include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/log.hpp"

@@ -132,20 +132,24 @@ class sse_session;
 /// The open sessions by id; shared by all io threads.
 class session_registry {
 public:
-  /// `id` must stay valid until `remove(id)` (it views the session's id).
+  /// The registry owns its keys: a key that viewed the session's own id
+  /// could outlive the session, which another io thread may free.
   void add(std::string_view id, const std::shared_ptr<sse_session>& s) {
+    std::string key{id};
     std::lock_guard<std::mutex> guard{mtx_};
-    map_.emplace(id, s);
+    map_.emplace(std::move(key), s);
   }
 
   void remove(std::string_view id) {
+    std::string key{id};
     std::lock_guard<std::mutex> guard{mtx_};
-    map_.erase(id);
+    map_.erase(key);
   }
 
   std::shared_ptr<sse_session> find(std::string_view id) {
+    std::string key{id};
     std::lock_guard<std::mutex> guard{mtx_};
-    auto i = map_.find(id);
+    auto i = map_.find(key);
     return i != map_.end() ? i->second.lock() : nullptr;
   }
 
@@ -156,7 +160,7 @@ public:
 
   /// Forgets all sessions and returns those still alive.
   std::vector<std::shared_ptr<sse_session>> take_all() {
-    std::unordered_map<std::string_view, std::weak_ptr<sse_session>> map;
+    std::unordered_map<std::string, std::weak_ptr<sse_session>> map;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       map.swap(map_);
@@ -171,7 +175,7 @@ public:
 
 private:
   mutable std::mutex mtx_;
-  std::unordered_map<std::string_view, std::weak_ptr<sse_session>> map_;
+  std::unordered_map<std::string, std::weak_ptr<sse_session>> map_;
 };
 
 class http_connection;

@@ -2,12 +2,14 @@
 #include "caf/test/unit_test.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 
 #include "caf/after.hpp"
 
+#include "caf_mcp/transport/log.hpp"
 #include "live_fixture.hpp"
 
 using namespace caf_mcp;
@@ -125,6 +127,20 @@ CAF_TEST(a short timeout fails a slow call with the timeout code) {
 
 CAF_TEST(one shot mode opens a fresh session per call) {
   CAF_REQUIRE(!url.empty());
+  // Count the sessions that became ready through the library's log.
+  auto ready = std::make_shared<std::atomic<int>>(0);
+  caf_mcp::log::set_sink(
+    [ready](caf_mcp::log::level, std::string_view component,
+            std::string_view text) {
+      if (component == "session" && text.find(": ready") != text.npos)
+        ++*ready;
+    },
+    caf_mcp::log::level::info);
+  struct log_off {
+    ~log_off() {
+      caf_mcp::log::reset();
+    }
+  } restore;
   auto c = make_client(make_session_config(url), false);
   auto tools = ask<std::vector<tool>>(c, init_atom::value, true);
   CAF_REQUIRE(tools.ok);
@@ -137,6 +153,9 @@ CAF_TEST(one shot mode opens a fresh session per call) {
     CAF_REQUIRE(res.ok);
     CAF_CHECK_EQUAL(joined_text(res.value), std::to_string(1 + i));
   }
+  // init (with its listing) and each call: a session of their own. A
+  // keep-alive client would have made one.
+  CAF_CHECK_EQUAL(ready->load(), 4);
 }
 
 CAF_TEST(many concurrent calls on one session all complete) {

@@ -196,13 +196,63 @@ CAF_TEST(subscribers get one pool level tool diff) {
 
 CAF_TEST(close fails nothing silently and ends the members) {
   start(make_config(2, 2));
-  auto a = call("hold", "{}");
+  auto members = ask<std::vector<supervisor_actor>>(caf::get_atom::value);
+  CAF_REQUIRE(members->done);
+  std::vector<std::shared_ptr<outcome<call_tool_result>>> held;
+  for (int i = 0; i < 4; ++i)
+    held.push_back(call("hold", "{}"));
+  CAF_CHECK_EQUAL(stats().in_flight, 4u);
   caf::anon_send(pool, caf::close_atom::value);
   sched.run();
-  CAF_REQUIRE(a->done);
-  CAF_CHECK(a->err);
-  CAF_MESSAGE("in flight at close: " << render(a->err));
+  // Every call in flight is answered, each with the code for a close.
+  for (auto& h : held) {
+    CAF_REQUIRE(h->done);
+    CAF_CHECK(has_code(h->err, mcp_errc::closed));
+  }
+  CAF_MESSAGE("in flight at close: " << render(held[0]->err));
+  // A call after the close is refused with the same code.
+  auto late = call("echo", "{}");
+  CAF_REQUIRE(late->done);
+  CAF_CHECK(has_code(late->err, mcp_errc::closed)
+            || late->err == caf::sec::request_receiver_down);
+  // The members are gone.
+  for (auto& m : members->value) {
+    auto st = ask_via_helper<link_status>(*this, m, caf::get_atom::value);
+    CAF_CHECK(st->err);
+  }
   pool = nullptr;
+}
+
+CAF_TEST(the calls on a member that dies fail and the others go on) {
+  start(make_config(2, 2));
+  auto members = ask<std::vector<supervisor_actor>>(caf::get_atom::value);
+  CAF_REQUIRE(members->done);
+  CAF_REQUIRE_EQUAL(members->value.size(), 2u);
+  std::vector<std::shared_ptr<outcome<call_tool_result>>> held;
+  for (int i = 0; i < 4; ++i)
+    held.push_back(call("hold", "{}"));
+  CAF_CHECK_EQUAL(per_session("hold"), (std::vector<size_t>{2, 2}));
+  caf::anon_send_exit(members->value[0], caf::exit_reason::kill);
+  sched.run();
+  // Member 0 held calls 0 and 2 (least in flight, in turn).
+  size_t failed = 0;
+  for (auto& h : held)
+    if (h->done) {
+      ++failed;
+      CAF_CHECK(has_code(h->err, mcp_errc::connection_lost));
+    }
+  CAF_CHECK_EQUAL(failed, 2u);
+  // The other member's calls are still held, and answer.
+  caf::anon_send(srv->sessions[1], control_atom::value, int64_t{answer_all});
+  sched.run();
+  for (auto& h : held)
+    CAF_CHECK(h->done);
+  size_t ok = 0;
+  for (auto& h : held)
+    if (!h->err)
+      ++ok;
+  CAF_CHECK_EQUAL(ok, 2u);
+  CAF_CHECK_EQUAL(stats().replaced, 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -94,6 +94,16 @@ CAF_TEST(retry after comes from the second context element) {
   auto junk = caf::make_error(mcp_errc::connection_lost, "x", std::string{},
                               std::string{"sse_retry_ms=12x"});
   CAF_CHECK(!retry_after(junk, now));
+  // A huge retry saturates instead of being ignored (the backoff clamps it
+  // to its cap); so does one beyond 64 bits.
+  for (auto digits : {std::string(13, '9'), std::string(40, '7')}) {
+    auto huge = caf::make_error(mcp_errc::connection_lost, "x", std::string{},
+                                "sse_retry_ms=" + digits);
+    auto r = retry_after(huge, now);
+    CAF_REQUIRE(r.has_value());
+    CAF_CHECK_EQUAL(*r, std::chrono::nanoseconds{
+                          std::chrono::milliseconds{999'999'999'999}});
+  }
   CAF_CHECK_EQUAL(render(sse), "connection_lost: stream ended sse_retry_ms=1500");
 }
 

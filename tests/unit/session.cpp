@@ -14,7 +14,7 @@
 #include "caf/all.hpp"
 
 #include "unit/actor_test.hpp"
-#include "caf_mcp/actors/connection.hpp"
+#include "caf_mcp/actors/session_stream.hpp"
 #include "caf_mcp/actors/session.hpp"
 
 using namespace caf_mcp;

@@ -146,6 +146,9 @@ private:
       *request += last_id;
       *request += "\r\n";
     }
+    // The parser reads identity bodies only: say so (a server may still
+    // compress; that is refused at the header, see on_read_header).
+    *request += "Accept-Encoding: identity\r\n";
     *request += "\r\n";
     arm_timer(clock_type::now() + opts().connect_timeout);
     link_->stream().visit([this, &request](auto& s) {
@@ -162,6 +165,12 @@ private:
       return;
     if (ec || timed_out_) // the deadline closed the socket as this succeeded
       return fail_step(step::write, cut(ec), opts().connect_timeout);
+    read_header();
+  }
+
+  /// Reads the next response header (again after an interim 1xx answer),
+  /// still under the connect deadline.
+  void read_header() {
     parser_.emplace();
     parser_->body_limit(boost::none); // the stream has no end
     parser_->get().body() = static_cast<body_consumer*>(this);
@@ -181,6 +190,17 @@ private:
       return fail_step(step::read_header, cut(ec), opts().connect_timeout);
     auto& res = parser_->get();
     auto status = static_cast<int>(res.result_int());
+    if (status >= 100 && status <= 199 && status != 101) {
+      // An interim answer (100 Continue, 103 Early Hints): the final one
+      // follows on the same connection (RFC 9110 15.2). A server that
+      // sends nothing else is stopped by the header deadline.
+      if (++interim_answers_ > max_interim_answers)
+        return finish(make_error(transport_errc::protocol_error,
+                                 "GET " + url_text_ + ": more than "
+                                   + std::to_string(max_interim_answers)
+                                   + " interim (1xx) answers"));
+      return read_header();
+    }
     if (status < 200 || status > 299) {
       auto reason = printable(res.reason(), 80);
       reply_ = std::make_unique<transport_error>(make_error(
@@ -206,6 +226,18 @@ private:
                                  + " with Content-Type '"
                                  + printable(content_type, 80)
                                  + "', expected text/event-stream",
+                               status));
+    auto coding = res[http::field::content_encoding];
+    if (!coding.empty() && !iequals(coding, "identity"))
+      // Compressed events cannot be parsed: say so at once instead of
+      // waiting for an endpoint event that never decodes.
+      return finish(make_error(transport_errc::bad_content_type,
+                               "GET " + url_text_ + " -> "
+                                 + std::to_string(status)
+                                 + " with Content-Encoding '"
+                                 + printable(coding, 40)
+                                 + "'; caf-mcp reads uncompressed event "
+                                   "streams only (it asks for identity)",
                                status));
     mode_ = mode::events;
     parser_->eager(true); // parse every chunk in the buffer per put
@@ -507,6 +539,9 @@ private:
   /// A non-2xx answer: its error, completed with the body excerpt.
   std::unique_ptr<transport_error> reply_;
   mode mode_ = mode::header;
+  /// Interim (1xx) answers skipped before the final header.
+  int interim_answers_ = 0;
+  static constexpr int max_interim_answers = 8;
   bool overflow_ = false;
   /// Plain http: the last read filled the buffer, read again at once.
   bool read_again_ = false;

@@ -2,7 +2,7 @@
 
 /// The session actor: the MCP lifecycle over one connection.
 ///
-/// Owns: its SSE stream (connection.hpp; or, as a test seam, a connection
+/// Owns: its SSE stream (session_stream.hpp; or, as a test seam, a connection
 /// actor from `session_config::make_connection`), the JSON-RPC id counter,
 /// the table of pending requests (id -> promise, deadline, progress
 /// listener) and one timer for all their deadlines (armed for the

@@ -17,7 +17,7 @@
 /// pool, supervisor and session all answer `server_api` (init, list, call,
 /// request, ping, subscribe, close); one-shot clients use sessions directly.
 ///
-/// The session owns its SSE stream (actors/connection.hpp): the io thread
+/// The session owns its SSE stream (actors/session_stream.hpp): the io thread
 /// decodes the events and sends them to the session, and the session POSTs
 /// through the `post_sink` it got with the endpoint.
 ///
@@ -242,7 +242,7 @@ typename Inspector::result_type inspect(Inspector& f, session_stats& x) {
 /// actor that stands for the SSE stream and its POST channel. It quits with
 /// the classified error when the "stream" ends; the session monitors it.
 /// `post_atom` and `header_atom` serve sessions that got no sink (a null
-/// `post_sink_ptr`). The real transport needs no actor (connection.hpp).
+/// `post_sink_ptr`). The real transport needs no actor (session_stream.hpp).
 using connection_actor = caf::typed_actor<
   // session -> connection
   caf::reacts_to<post_atom, uint64_t /*tag*/, std::string /*body*/>,

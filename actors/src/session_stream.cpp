@@ -1,4 +1,4 @@
-#include "caf_mcp/actors/connection.hpp"
+#include "caf_mcp/actors/session_stream.hpp"
 
 #include <functional>
 #include <mutex>
