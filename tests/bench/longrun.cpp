@@ -36,12 +36,12 @@
 #include <unistd.h>
 
 #include "caf/all.hpp"
-#include "caf/detail/simple_actor_clock.hpp"
 
 #include "caf_mcp/actors/client.hpp"
 #include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/actors/subscribers.hpp"
 #include "caf_mcp/messages/protocol.hpp"
+#include "bench_util.hpp"
 
 using namespace caf_mcp;
 using namespace std::chrono_literals;
@@ -52,22 +52,6 @@ std::atomic<bool> stop_flag{false};
 
 void on_signal(int) {
   stop_flag = true;
-}
-
-long rss_kib() {
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
-}
-
-size_t clock_entries(caf::actor_system& sys) {
-  // A racy read of a size, for a diagnostic only.
-  if (auto c = dynamic_cast<caf::detail::simple_actor_clock*>(&sys.clock()))
-    return c->schedule().size();
-  return 0;
 }
 
 /// One demo server child process.
@@ -111,13 +95,6 @@ struct counters {
   std::atomic<uint64_t> outstanding{0};
   std::mutex mtx;
   std::map<std::string, uint64_t> failed;
-};
-
-struct config : caf::actor_system_config {
-  explicit config(std::shared_ptr<transport::io_runtime> io) {
-    register_types(*this);
-    use_io_scheduler(*this, std::move(io));
-  }
 };
 
 struct sample {
@@ -173,7 +150,7 @@ int main(int argc, char** argv) {
   auto cnt = std::make_shared<counters>();
   std::vector<sample> samples;
   {
-    config cfg{io};
+    bench::io_config cfg{io};
     caf::actor_system sys{cfg};
     std::vector<client_actor> clients;
     for (size_t i = 0; i < procs.size(); ++i) {
@@ -285,8 +262,8 @@ int main(int argc, char** argv) {
         next_sample += 10;
         sample s;
         s.t = now;
-        s.rss = rss_kib();
-        s.clock = clock_entries(sys);
+        s.rss = bench::rss_kib();
+        s.clock = bench::clock_entries(sys);
         s.subs = subscriber_set::live_entries();
         s.outstanding = cnt->outstanding.load();
         samples.push_back(s);

@@ -21,44 +21,21 @@
 #include <string>
 
 #include "caf/all.hpp"
-#include "caf/detail/simple_actor_clock.hpp"
 
 #include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/actors/supervisor.hpp"
 #include "caf_mcp/messages/protocol.hpp"
+#include "bench_util.hpp"
 
 using namespace caf_mcp;
 using namespace std::chrono_literals;
 
 namespace {
 
-long rss_kib() {
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
-}
-
-size_t clock_entries(caf::actor_system& sys) {
-  // A racy read of a size, for a diagnostic only.
-  if (auto c = dynamic_cast<caf::detail::simple_actor_clock*>(&sys.clock()))
-    return c->schedule().size();
-  return 0;
-}
-
 struct counts {
   uint64_t sent = 0;
   uint64_t ok = 0;
   std::map<std::string, uint64_t> failed;
-};
-
-struct config : caf::actor_system_config {
-  explicit config(std::shared_ptr<transport::io_runtime> io) {
-    register_types(*this);
-    use_io_scheduler(*this, std::move(io));
-  }
 };
 
 } // namespace
@@ -80,7 +57,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto io = std::make_shared<transport::io_runtime>(1);
-  config cfg{io};
+  bench::io_config cfg{io};
   caf::actor_system sys{cfg};
   supervisor_config sc;
   sc.session.server_name = "stalled";
@@ -139,7 +116,7 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(out->ok),
                         failed.c_str(),
                         static_cast<unsigned long long>(st.in_flight),
-                        rss_kib(), clock_entries(self->system()));
+                        bench::rss_kib(), bench::clock_entries(self->system()));
             std::fflush(stdout);
           });
       }
