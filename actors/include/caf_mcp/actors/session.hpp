@@ -9,10 +9,15 @@
 /// earliest; when it fires it sweeps the table), calls queued until the
 /// session is ready, its subscribers. (It keeps no copy of the tool list:
 /// callers and subscribers get it.)
-/// Receives: init/list/call/request/ping/subscribe/close from callers;
-/// endpoint (with the `post_sink` it POSTs through from then on), inbound
-/// batches, POST outcomes and the end of the stream straight from the io
-/// threads; its own deadline timers.
+/// Receives: init/list/call/request/ping/subscribe/unsubscribe/close from
+/// callers (`session_actor`); endpoint (with the `post_sink` it POSTs
+/// through from then on), inbound batches, POST outcomes and the end of the
+/// stream straight from the io threads, and `stats_atom`
+/// (`session_impl_actor`, private to it and its transport). Its timers are
+/// `actor_timer`s (one clock entry each). At most `max_in_flight` requests
+/// are pending (`queue_full` beyond); tool lists are bounded by `max_tools`
+/// and `max_tools_bytes`; list_changed is coalesced. Subscribers are kept
+/// once each and dropped when they end.
 /// Lifecycle: connecting (waiting for `endpoint`, bounded by
 /// endpoint_timeout) -> initializing (`initialize`, then
 /// `notifications/initialized`, whose POST must be accepted before anything

@@ -8,9 +8,15 @@
 /// deadline), the calls in flight on the current session, the last tool
 /// list, its subscribers.
 /// Receives: the caller interface of a session (init, list, call, request,
-/// ping, subscribe, close) plus `get_atom` (status), `retry_atom` (try again
-/// after giving up) and `(restart_atom, why)` (from a health monitor).
-/// Monitors: its session. A session that ends, fails to start, or fails a
+/// ping, subscribe, unsubscribe, close) plus `get_atom` (status),
+/// `retry_atom` (try again after giving up) and `(restart_atom, why)` (from
+/// a health monitor); privately (`supervisor_impl_actor`) tool lists and
+/// logs from its current session only (checked by sender) and its settle
+/// note. Calls in flight are bounded by `max_in_flight` (`queue_full`); a
+/// call whose POST broke after it was written fails alone with
+/// `outcome_unknown` (a retryable one is sent once more). Its timers
+/// (reconnect, waiting calls, parked resends) are `actor_timer`s.
+/// Monitors: its session and its subscribers. A session that ends, fails to start, or fails a
 /// call with `connection_lost` / `session_expired` is replaced after
 /// `backoff.next_delay()` (the server's Retry-After is a floor); failures
 /// that retrying cannot fix (see recovery.hpp) give up at once, and
