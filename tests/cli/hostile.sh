@@ -67,6 +67,41 @@ for target in "$closed_port" "$PORT_mute"; do
       "$(cat "$tmp/err")"
   done
 done
+# Each kind of message that names the server, from servers that redirect
+# (http_status, gave_up), send an endless line (event_too_large, gave_up) or
+# keep the call waiting for a session (queue_timeout): the URL is redacted.
+start_hostile() {
+  python3 "$(dirname "${BASH_SOURCE[0]}")/hostile_server.py" "$1" "$tmp/$1.port" \
+    >"$tmp/$1.log" 2>&1 &
+  pids+=($!)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -s "$tmp/$1.port" ] && break
+    sleep 0.05
+  done
+  [ -s "$tmp/$1.port" ] || give_up "hostile server $1 did not start"
+  printf -v "${1}_port" '%s' "$(cat "$tmp/$1.port")"
+}
+start_hostile redirect
+start_hostile endless
+for spec in "$redirect_port:3:gave_up:http_status" \
+            "$endless_port:2:gave_up:event_too_large" \
+            "$endless_port:100:queue_timeout:event_too_large"; do
+  IFS=: read -r p retries kind inner <<<"$spec"
+  timeout 30 "$BIN" call echo '{}' --timeout 2 --retries "$retries" \
+    --url "http://alice:pw-S3CRET1@127.0.0.1:$p/sse?token=S3CRET2&x=1" \
+    -H 'Authorization: Bearer S3CRET3' >"$tmp/out" 2>"$tmp/err"
+  check "$kind ($inner) fails with exit 3" 3 $?
+  check_match "$kind ($inner) is the message" "^caf-mcp: $kind: .*$inner" "$(cat "$tmp/err")"
+  check_match "$kind ($inner) names the server redacted" \
+    "127\.0\.0\.1:$p/sse\?token=REDACTED&x=1" "$(cat "$tmp/err")"
+  if grep -q 'S3CRET\|alice' "$tmp/out" "$tmp/err"; then
+    bad "$kind ($inner) printed a secret: $(cat "$tmp/err")"
+  else
+    ok
+  fi
+done
+
 # The cause of a call that waited in vain is given.
 timeout 20 "$BIN" call --url "http://127.0.0.1:$PORT_mute/sse" echo '{}' \
   --timeout 2 --retries 1 >/dev/null 2>"$tmp/err"
