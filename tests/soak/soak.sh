@@ -97,9 +97,8 @@ if [ -z "$RETRYABLE" ]; then
   # A SIGKILLed process closes its sockets one by one: calls that failed on
   # the first closed ones are replaced at once, and a replacement may still
   # be written to a connection (or the listen backlog) that closes next, so
-  # its outcome is unknown too. CI saw 127 for 8 x 15 once; twice the calls
-  # in flight per kill is the bound, a failure rate this soak does not reach
-  # unless a kill costs more than the calls it caught (about 1 in 15,000).
+  # its outcome is unknown too (CI saw 127 for 8 x 15 once). The bound is
+  # twice the calls in flight per kill.
   if [ "$failed" -gt $((2 * CONCURRENCY * RESTARTS)) ]; then
     log "FAIL: $failed failures, more than 2 x $CONCURRENCY in flight x $RESTARTS kills"
     exit 1
