@@ -27,4 +27,7 @@ void add_client_commands(CLI::App& app, int& exit_code);
 
 void add_bench(CLI::App& app, int& exit_code);
 
+/// The node (docs/node.md).
+void add_node(CLI::App& app, int& exit_code);
+
 } // namespace caf_mcp::app

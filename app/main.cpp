@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   add_bench(app, exit_code);
   add_sse_decode(app, exit_code);
   add_demo_server(app, exit_code);
+  add_node(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

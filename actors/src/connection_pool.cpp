@@ -236,7 +236,7 @@ void apply_member_diff(self_ptr self, const tools_diff& d) {
 } // namespace
 
 connection_pool_state::~connection_pool_state() {
-  if (health)
+  if (health && owns_health)
     caf::anon_send_exit(health, caf::exit_reason::user_shutdown);
 }
 
@@ -248,9 +248,13 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
     st.cfg = std::move(cfg);
     st.cfg.min_members = std::max<size_t>(st.cfg.min_members, 1);
     st.cfg.max_members = std::max(st.cfg.max_members, st.cfg.min_members);
-    if (st.cfg.health.interval.count() > 0
-        && validate(st.cfg.health).empty())
+    if (st.cfg.shared_health) {
+      st.health = st.cfg.shared_health;
+    } else if (st.cfg.health.interval.count() > 0
+               && validate(st.cfg.health).empty()) {
       st.health = self->system().spawn(health_monitor, st.cfg.health);
+      st.owns_health = true;
+    }
     for (size_t i = 0; i < st.cfg.min_members; ++i)
       add_member(self);
   }
@@ -341,12 +345,14 @@ connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
       for (auto& m : st.members) {
         self->demonitor(m.sup.address());
         self->send(m.sup, caf::close_atom::value);
+        if (st.health && !st.owns_health)
+          self->send(st.health, unwatch_atom::value,
+                     m.last.server + "#" + std::to_string(m.id));
       }
       st.members.clear();
-      if (st.health) {
+      if (st.health && st.owns_health)
         self->send_exit(st.health, caf::exit_reason::user_shutdown);
-        st.health = nullptr;
-      }
+      st.health = nullptr;
       // Stay until every outstanding request was answered (with `closed`
       // by the closing members at the latest), so no caller is left waiting.
       maybe_quit(self);

@@ -211,6 +211,25 @@ void register_types(caf::actor_system_config& cfg) {
     "std::vector<caf_mcp::supervisor_actor>");
   cfg.add_message_type<pool_actor>("caf_mcp::pool_actor");
   cfg.add_message_type<health_monitor_actor>("caf_mcp::health_monitor_actor");
+  // The node.
+  cfg.add_message_type<server_info>("caf_mcp::server_info");
+  cfg.add_message_type<std::vector<server_info>>(
+    "std::vector<caf_mcp::server_info>");
+  cfg.add_message_type<server_detail>("caf_mcp::server_detail");
+  cfg.add_message_type<node_event>("caf_mcp::node_event");
+  cfg.add_message_type<registry_actor>("caf_mcp::registry_actor");
+}
+
+bool operator==(const server_info& x, const server_info& y) {
+  return x.name == y.name && x.url == y.url && x.transport == y.transport
+         && x.description == y.description && x.state == y.state
+         && x.phase == y.phase && x.connected_since_ms == y.connected_since_ms
+         && x.reconnects == y.reconnects && x.last_error == y.last_error
+         && x.rtt_ms == y.rtt_ms && x.in_flight == y.in_flight
+         && x.calls_ok == y.calls_ok && x.calls_failed == y.calls_failed
+         && x.calls_is_error == y.calls_is_error
+         && x.tool_count == y.tool_count && x.node == y.node
+         && x.disabled == y.disabled;
 }
 
 } // namespace caf_mcp

@@ -17,7 +17,8 @@
 /// so the failure was that member's); calls in flight on a dead member fail
 /// with `connection_lost`. The pool itself keeps running.
 /// Health: a health monitor watches every member as "<server>#<member>"
-/// (`health_atom` answers its snapshots).
+/// (`health_atom` answers its snapshots): the pool's own, or one shared by
+/// many pools (`pool_config::shared_health`, the node's).
 /// Tells subscribers (each once; dead ones are dropped, `unsubscribe_atom`
 /// removes one): every member's (link_atom, link_status), pool-level
 /// (tools_diff_atom, server, tools_diff) and the members' log messages.
@@ -60,6 +61,10 @@ struct pool_config {
   /// after `failures_before_restart` failed pings the member restarts its
   /// session). A zero interval turns it off.
   health_config health;
+  /// A health monitor shared with other pools (the node's one): if set,
+  /// the pool watches and unwatches its members there, spawns none of its
+  /// own and leaves it running when it closes; `health` is then unused.
+  health_monitor_actor shared_health;
 };
 
 struct pool_member {
@@ -91,6 +96,8 @@ struct connection_pool_state {
   std::vector<tool> tools;
   subscriber_set subscribers;
   health_monitor_actor health;
+  /// `health` was spawned by this pool (not `cfg.shared_health`).
+  bool owns_health = false;
   bool closed = false;
   ~connection_pool_state();
   static inline const char* name = "caf_mcp.connection_pool";

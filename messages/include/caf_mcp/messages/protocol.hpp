@@ -103,6 +103,10 @@ using tick_atom = caf::atom_constant<caf::atom("mcp_tick")>;
 using watch_atom = caf::atom_constant<caf::atom("mcp_watch")>;
 /// Remove a server from a health monitor.
 using unwatch_atom = caf::atom_constant<caf::atom("mcp_unwat")>;
+/// Ask a node's registry for its servers (all, or one by name).
+using servers_atom = caf::atom_constant<caf::atom("mcp_srvs")>;
+/// From a node's registry to its subscribers: one node event.
+using node_event_atom = caf::atom_constant<caf::atom("mcp_nevt")>;
 
 // -- types that travel between actors -----------------------------------------
 
@@ -563,6 +567,103 @@ using client_actor = caf::typed_actor<
   caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
   caf::reacts_to<link_atom, link_status>,
   caf::reacts_to<log_atom, std::string, logging_message_params>>;
+
+// -- the node ---------------------------------------------------------------------
+
+/// One configured server of a node, as `GET /api/servers` shows it (NODE.md
+/// "SERVER"). A pool's members are summed; its state is `healthy` if every
+/// member is, `down` if every member is, else `degraded`; its phase is the
+/// best member's (ready before connecting before backing off before
+/// gave_up before closed).
+struct server_info {
+  std::string name;
+  /// Redacted (transport::redact): no userinfo, no secret query values.
+  std::string url;
+  /// "sse" (the only transport today).
+  std::string transport;
+  std::string description;
+  health_state state = health_state::down;
+  link_phase phase = link_phase::connecting;
+  /// System clock, ms since the epoch, when the oldest ready member became
+  /// ready (0 = not connected).
+  int64_t connected_since_ms = 0;
+  uint64_t reconnects = 0;
+  /// The last error as one redacted line ("" if none).
+  std::string last_error;
+  /// Smoothed ping round trip (0 = not measured yet).
+  double rtt_ms = 0;
+  uint64_t in_flight = 0;
+  uint64_t calls_ok = 0;
+  uint64_t calls_failed = 0;
+  /// Calls answered with `isError: true` (also counted in calls_ok).
+  uint64_t calls_is_error = 0;
+  uint64_t tool_count = 0;
+  /// The node that holds the session.
+  std::string node;
+  /// Configured but not started (`disabled: true`).
+  bool disabled = false;
+};
+
+bool operator==(const server_info& x, const server_info& y);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, server_info& x) {
+  return f(caf::meta::type_name("server_info"), x.name, x.url, x.transport,
+           x.description, x.state, x.phase, x.connected_since_ms,
+           x.reconnects, x.last_error, x.rtt_ms, x.in_flight, x.calls_ok,
+           x.calls_failed, x.calls_is_error, x.tool_count, x.node,
+           x.disabled);
+}
+
+/// One server with its tools.
+struct server_detail {
+  server_info info;
+  std::vector<tool> tools;
+};
+
+inline bool operator==(const server_detail& x, const server_detail& y) {
+  return x.info == y.info && x.tools == y.tools;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, server_detail& x) {
+  return f(caf::meta::type_name("server_detail"), x.info, x.tools);
+}
+
+/// One event of a node (NODE.md "Events"): `kind` is the SSE event name
+/// (server, tools, log, progress, call, node, config), `data` one JSON
+/// object (with "server" where it applies). Ids grow by one per event.
+struct node_event {
+  uint64_t id = 0;
+  std::string kind;
+  std::string server;
+  std::string data;
+};
+
+inline bool operator==(const node_event& x, const node_event& y) {
+  return x.id == y.id && x.kind == y.kind && x.server == y.server
+         && x.data == y.data;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_event& x) {
+  return f(caf::meta::type_name("node_event"), x.id, x.kind, x.server,
+           x.data);
+}
+
+/// A node's registry: its servers, their tools, calls by server and tool
+/// name. The HTTP API talks to it, and other CAF nodes will. Subscribers
+/// get `(node_event_atom, node_event)`.
+using registry_actor = caf::typed_actor<
+  caf::replies_to<servers_atom>::with<std::vector<server_info>>,
+  /// unknown server: invalid_argument
+  caf::replies_to<servers_atom, std::string>::with<server_detail>,
+  /// (server, tool, arguments JSON object, options); unknown server or
+  /// tool: invalid_argument; draining: service_unavailable.
+  caf::replies_to<call_atom, std::string, std::string, std::string,
+                  call_options>::with<call_tool_result>,
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<caf::unsubscribe_atom, caf::actor>>;
 
 /// Registers our error category and every type that may cross CAF nodes
 /// with `cfg` (call once per actor system config).

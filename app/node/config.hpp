@@ -1,0 +1,151 @@
+#pragma once
+
+/// The node's config file (NODE.md "The config file"): pure code, no
+/// sockets, no actors; unit-tested alone (suite node_config).
+///
+/// - JSON with `//` and `/* */` comments and trailing commas.
+/// - The server table is `mcpServers` (Claude, Cursor) or `servers` (VS
+///   Code); both at once is an error. Server names `[A-Za-z0-9_.-]{1,64}`.
+/// - Keys of a server: `url` / `sse_url` / `serverUrl` (one of them),
+///   `type`, `headers`, `timeout` (s), `is_keep_alive`, `description` /
+///   `desc`, `disabled`, `pool` {min, max}, `env_prefix`, `middlewares`
+///   (kept as JSON text for the middleware chain).
+/// - Variables in every string value: `${VAR}`, `${VAR:-default}` (the
+///   default also when VAR is empty, as in a shell) and `${env:VAR}`;
+///   `$$` is a literal `$`. The result is not expanded again. An unset
+///   variable without a default is an error naming the variable.
+/// - `env_prefix: "P_"` reads P_URL, P_TOKEN (Authorization: Bearer),
+///   P_USER_AGENT (default "OxyGent/1.0", as the seed), P_TIMEOUT and
+///   P_KEEP_ALIVE like the seed's `SSEConfig.from_environment`; what the
+///   file says wins.
+/// - Unknown keys are warnings. Errors name the file, the server and the
+///   key, and never hold a secret (header values, tokens, variable values,
+///   URL userinfo and secret query values).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace caf_mcp::node {
+
+/// Looks up an environment variable.
+using env_lookup =
+  std::function<std::optional<std::string>(const std::string& name)>;
+
+/// The process environment.
+env_lookup process_env();
+
+enum class transport_kind { auto_detect, sse, streamable_http };
+
+/// "auto", "sse" or "streamable-http".
+const char* to_string(transport_kind x) noexcept;
+
+/// Flipped by the Streamable HTTP transport (issue 15); until then a
+/// server that asks for it is a config error, and auto-detect means SSE.
+constexpr bool streamable_http_supported = false;
+
+struct server_settings {
+  std::string name;
+  /// May hold secrets: show only `transport::redact(url)`.
+  std::string url;
+  transport_kind transport = transport_kind::auto_detect;
+  /// Values are secrets.
+  std::vector<std::pair<std::string, std::string>> headers;
+  double timeout_s = 60;
+  bool keep_alive = true;
+  std::string description;
+  bool disabled = false;
+  size_t pool_min = 1;
+  size_t pool_max = 1;
+  std::string env_prefix;
+  /// The `middlewares` array as JSON text ("" if absent).
+  std::string middlewares_json;
+};
+
+bool operator==(const server_settings& x, const server_settings& y);
+
+inline bool operator!=(const server_settings& x, const server_settings& y) {
+  return !(x == y);
+}
+
+struct node_settings {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  /// A secret.
+  std::string token;
+  std::string name;
+  double drain_timeout_s = 10;
+};
+
+struct cluster_peer {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct cluster_settings {
+  bool present = false;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_cafile;
+  std::vector<cluster_peer> peers;
+};
+
+struct node_config {
+  node_settings node;
+  /// Sorted by name.
+  std::vector<server_settings> servers;
+  cluster_settings cluster;
+  /// One line each, no secrets.
+  std::vector<std::string> warnings;
+};
+
+struct config_error {
+  /// The file's base name ("node.json").
+  std::string file;
+  /// "" outside the server table.
+  std::string server;
+  /// The key ("timeout", "node.listen"); "" for the whole file.
+  std::string key;
+  std::string message;
+
+  /// `node.json: server "billing": "timeout": expected a number`.
+  std::string to_string() const;
+};
+
+struct config_result {
+  std::optional<node_config> config;
+  std::optional<config_error> error;
+};
+
+/// Parses and validates config text; `file_label` names it in messages.
+config_result parse_config(std::string_view text, std::string_view file_label,
+                           const env_lookup& env);
+
+/// Reads and parses a file (an unreadable file is an error too).
+config_result load_config_file(const std::string& path, const env_lookup& env);
+
+struct config_diff {
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  std::vector<std::string> changed;
+  std::vector<std::string> unchanged;
+};
+
+/// Servers by name: what a reload from `before` to `after` does.
+config_diff diff(const node_config& before, const node_config& after);
+
+/// Parses "HOST:PORT" or "[V6]:PORT"; returns "" or what is wrong.
+std::string parse_listen(std::string_view text, std::string& host,
+                         uint16_t& port);
+
+/// 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(std::string_view host);
+
+} // namespace caf_mcp::node

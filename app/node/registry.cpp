@@ -1,0 +1,634 @@
+// The node's registry: see registry.hpp.
+#include "registry.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "caf/all.hpp"
+
+#include "caf_mcp/transport/log.hpp"
+
+#include "node_json.hpp"
+
+namespace caf_mcp::node {
+
+namespace {
+
+using self_ptr = registry_impl_actor::stateful_pointer<registry_state>;
+
+/// Link statuses and health snapshots kept per server at most: members
+/// that were replaced and never said "closed" are dropped oldest first.
+constexpr size_t max_members_kept = 1100;
+
+int phase_rank(link_phase p) noexcept {
+  switch (p) {
+    case link_phase::ready:
+      return 0;
+    case link_phase::connecting:
+      return 1;
+    case link_phase::backing_off:
+      return 2;
+    case link_phase::gave_up:
+      return 3;
+    case link_phase::closed:
+      return 4;
+  }
+  return 5;
+}
+
+/// A member's state as the node judges it: the health monitor's verdict
+/// while the link is ready; a link that lost its server and failed to get
+/// it back (backing off, or connecting again after a failed attempt) is
+/// down, not merely degraded: the node shows what callers get.
+health_state member_state(const link_status& ls, const health_snapshot* hs) {
+  switch (ls.phase) {
+    case link_phase::ready:
+      return hs != nullptr && hs->phase == link_phase::ready
+               ? hs->state
+               : health_state::healthy;
+    case link_phase::connecting:
+      return ls.attempts > 0 ? health_state::down : health_state::degraded;
+    case link_phase::backing_off:
+    case link_phase::gave_up:
+    case link_phase::closed:
+      return health_state::down;
+  }
+  return health_state::down;
+}
+
+void publish(self_ptr self, std::string kind, std::string server,
+             std::string data) {
+  auto& st = self->state;
+  node_event ev{++st.next_event, std::move(kind), std::move(server),
+                std::move(data)};
+  auto msg = caf::make_message(node_event_atom::value, std::move(ev));
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (auto& sub : st.subscribers)
+    caf::send_as(me, sub, msg);
+}
+
+void publish_state_if_changed(self_ptr self, server_slot& slot) {
+  auto info = summarize(slot, self->state.cfg.node_name);
+  if (slot.published && info.state == slot.last_state
+      && info.phase == slot.last_phase)
+    return;
+  slot.published = true;
+  slot.last_state = info.state;
+  slot.last_phase = info.phase;
+  publish(self, "server", info.name, server_json(info));
+}
+
+server_slot* find_slot(self_ptr self, const std::string& name) {
+  auto i = self->state.servers.find(name);
+  return i != self->state.servers.end() ? &i->second : nullptr;
+}
+
+/// The slot whose current client sent the message being handled.
+server_slot* slot_of_sender(self_ptr self) {
+  auto src = self->current_sender();
+  if (src == nullptr)
+    return nullptr;
+  for (auto& kvp : self->state.servers)
+    if (kvp.second.client && kvp.second.client.address() == src)
+      return &kvp.second;
+  return nullptr;
+}
+
+void start_server(self_ptr self, server_slot& slot) {
+  auto& st = self->state;
+  slot.generation = ++st.next_generation;
+  slot.links.clear();
+  slot.health.clear();
+  if (slot.spec.disabled)
+    return;
+  auto cfg = slot.spec.client;
+  cfg.name = slot.spec.name;
+  cfg.session.server_name = slot.spec.name;
+  cfg.pool.shared_health = st.health;
+  slot.client = self->spawn(client, std::move(cfg));
+  self->monitor(slot.client);
+  self->send(slot.client, caf::subscribe_atom::value,
+             caf::actor_cast<caf::actor>(self));
+  auto name = slot.spec.name;
+  auto gen = slot.generation;
+  self->request(slot.client, caf::infinite, init_atom::value, true)
+    .then(
+      [self, name, gen](std::vector<tool>& tools) {
+        self->send(self, listed_atom::value, name, gen, std::move(tools));
+      },
+      [name](caf::error& err) {
+        CAF_MCP_LOG_INFO("node", "server " << name << ": first listing "
+                                            "failed: " << render(err));
+      });
+}
+
+/// Fails a call the registry still holds (its client is gone).
+void fail_call(self_ptr self, uint64_t id, const caf::error& err);
+
+void stop_server(self_ptr self, server_slot& slot, const char* why) {
+  if (slot.client) {
+    self->demonitor(slot.client.address());
+    self->send(slot.client, cleanup_atom::value);
+    self->send_exit(slot.client, caf::exit_reason::user_shutdown);
+    slot.client = nullptr;
+  }
+  // Its calls fail now; late answers find no call any more.
+  std::vector<uint64_t> ids;
+  for (auto& kvp : self->state.calls)
+    if (kvp.second.server == slot.spec.name
+        && kvp.second.generation == slot.generation)
+      ids.push_back(kvp.first);
+  for (auto id : ids)
+    fail_call(self, id, caf::make_error(mcp_errc::closed, why));
+  slot.links.clear();
+  slot.health.clear();
+}
+
+void finish_drain_if_done(self_ptr self) {
+  auto& st = self->state;
+  if (!st.draining || !st.calls.empty() || st.drain_waiters.empty())
+    return;
+  for (auto& kvp : st.servers)
+    stop_server(self, kvp.second, "the node is shutting down");
+  for (auto& rp : st.drain_waiters)
+    rp.deliver(st.drain_left_over);
+  st.drain_waiters.clear();
+}
+
+void end_call(self_ptr self, uint64_t id, caf::expected<call_tool_result> res) {
+  auto& st = self->state;
+  auto i = st.calls.find(id);
+  if (i == st.calls.end())
+    return;
+  auto call = std::move(i->second);
+  st.calls.erase(i);
+  auto elapsed = std::chrono::steady_clock::now() - call.start;
+  auto secs = std::chrono::duration<double>(elapsed).count();
+  std::string outcome;
+  if (res)
+    outcome = res->is_error ? "is_error" : "ok";
+  else
+    outcome = error_code_name(res.error());
+  if (auto slot = find_slot(self, call.server);
+      slot != nullptr && slot->generation == call.generation) {
+    if (slot->in_flight > 0)
+      --slot->in_flight;
+    if (res) {
+      ++slot->calls_ok;
+      if (res->is_error)
+        ++slot->calls_is_error;
+    } else {
+      ++slot->calls_failed;
+    }
+    ++slot->calls[{call.tool, outcome}];
+    slot->durations.observe(secs);
+  }
+  if (call.relay)
+    self->send_exit(call.relay, caf::exit_reason::normal);
+  publish(self, "call", call.server,
+          call_event_json(call.server, call.tool, outcome, secs * 1000.0));
+  if (res)
+    call.promise.deliver(std::move(*res));
+  else
+    call.promise.deliver(std::move(res.error()));
+  finish_drain_if_done(self);
+}
+
+void fail_call(self_ptr self, uint64_t id, const caf::error& err) {
+  end_call(self, id, err);
+}
+
+void trim(std::map<uint32_t, link_status>& links) {
+  while (links.size() > max_members_kept)
+    links.erase(links.begin());
+}
+
+void spawn_health(self_ptr self) {
+  auto& st = self->state;
+  st.health = self->spawn(health_monitor, st.cfg.health);
+  self->monitor(st.health);
+  self->send(st.health, caf::subscribe_atom::value,
+             caf::actor_cast<caf::actor>(self));
+}
+
+std::string render_metrics(self_ptr self) {
+  auto& st = self->state;
+  metrics_writer w;
+  auto gauge_each = [&](const char* name, const char* help, auto value_of) {
+    w.family(name, help, metric_type::gauge);
+    for (auto& kvp : st.servers)
+      w.sample({{"server", kvp.first}}, value_of(kvp.second));
+  };
+  std::vector<server_info> infos;
+  infos.reserve(st.servers.size());
+  for (auto& kvp : st.servers)
+    infos.push_back(summarize(kvp.second, st.cfg.node_name));
+  w.family("caf_mcp_server_up",
+           "1 when the server's link is ready, else 0.", metric_type::gauge);
+  for (auto& info : infos)
+    w.sample({{"server", info.name}},
+             info.phase == link_phase::ready ? 1.0 : 0.0);
+  w.family("caf_mcp_server_state",
+           "1 for the server's current state (healthy, degraded, down).",
+           metric_type::gauge);
+  for (auto& info : infos)
+    for (auto s : {health_state::healthy, health_state::degraded,
+                   health_state::down})
+      w.sample({{"server", info.name}, {"state", to_string(s)}},
+               info.state == s ? 1.0 : 0.0);
+  w.family("caf_mcp_tool_calls_total",
+           "Tool calls through the node by outcome (ok, is_error, or the "
+           "error code).",
+           metric_type::counter);
+  for (auto& kvp : st.servers)
+    for (auto& c : kvp.second.calls)
+      w.sample({{"server", kvp.first},
+                {"tool", c.first.first},
+                {"outcome", c.first.second}},
+               static_cast<double>(c.second));
+  w.family("caf_mcp_tool_call_duration_seconds",
+           "Duration of tool calls through the node.",
+           metric_type::histogram);
+  for (auto& kvp : st.servers)
+    w.histogram_sample({{"server", kvp.first}}, kvp.second.durations);
+  w.family("caf_mcp_reconnects_total",
+           "Sessions restarted after a lost or failed one.",
+           metric_type::counter);
+  for (auto& info : infos)
+    w.sample({{"server", info.name}}, static_cast<double>(info.reconnects));
+  gauge_each("caf_mcp_in_flight", "Calls in flight through the node.",
+             [](const server_slot& s) {
+               return static_cast<double>(s.in_flight);
+             });
+  gauge_each("caf_mcp_tools", "Tools the server offers.",
+             [](const server_slot& s) {
+               return static_cast<double>(s.tools.size());
+             });
+  w.family("caf_mcp_ping_rtt_seconds",
+           "Smoothed ping round trip (0 before the first ping).",
+           metric_type::gauge);
+  for (auto& info : infos)
+    w.sample({{"server", info.name}}, info.rtt_ms / 1000.0);
+  w.family("caf_mcp_notifications_total",
+           "Notifications from the server by kind (log, progress, tools).",
+           metric_type::counter);
+  for (auto& kvp : st.servers)
+    for (auto& n : kvp.second.notifications)
+      w.sample({{"server", kvp.first}, {"kind", n.first}},
+               static_cast<double>(n.second));
+  // The result cache arrives with the middlewares (issue 14): zero until
+  // then, so dashboards can be built now.
+  for (auto name : {"caf_mcp_cache_hits_total", "caf_mcp_cache_misses_total"}) {
+    w.family(name, "Result cache lookups (the cache middleware).",
+             metric_type::counter);
+    for (auto& kvp : st.servers)
+      w.sample({{"server", kvp.first}}, 0.0);
+  }
+  return w.take();
+}
+
+} // namespace
+
+server_info summarize(const server_slot& slot, const std::string& node_name) {
+  server_info x;
+  x.name = slot.spec.name;
+  x.url = slot.spec.url;
+  x.transport = slot.spec.transport;
+  x.description = slot.spec.description;
+  x.node = node_name;
+  x.tool_count = slot.tools.size();
+  x.in_flight = slot.in_flight;
+  x.calls_ok = slot.calls_ok;
+  x.calls_failed = slot.calls_failed;
+  x.calls_is_error = slot.calls_is_error;
+  x.reconnects = slot.reconnects_base;
+  x.disabled = slot.spec.disabled;
+  if (slot.spec.disabled) {
+    x.state = health_state::down;
+    x.phase = link_phase::closed;
+    return x;
+  }
+  if (slot.links.empty()) {
+    // Just started: nothing heard from its pool yet.
+    x.state = health_state::degraded;
+    x.phase = link_phase::connecting;
+    return x;
+  }
+  size_t healthy = 0;
+  size_t down = 0;
+  int best = 99;
+  double rtt_sum = 0;
+  size_t rtt_n = 0;
+  int64_t latest_error_ms = -1;
+  for (auto& [member, ls] : slot.links) {
+    auto h = slot.health.find(member);
+    const health_snapshot* hs = h != slot.health.end() ? &h->second : nullptr;
+    auto state = member_state(ls, hs);
+    if (state == health_state::healthy)
+      ++healthy;
+    else if (state == health_state::down)
+      ++down;
+    auto rank = phase_rank(ls.phase);
+    if (rank < best) {
+      best = rank;
+      x.phase = ls.phase;
+    }
+    x.reconnects += ls.reconnects;
+    if (ls.ready_since_ms > 0
+        && (x.connected_since_ms == 0 || ls.ready_since_ms < x.connected_since_ms))
+      x.connected_since_ms = ls.ready_since_ms;
+    if (hs != nullptr && hs->rtt_smoothed.count() > 0) {
+      rtt_sum += std::chrono::duration<double, std::milli>(hs->rtt_smoothed)
+                   .count();
+      ++rtt_n;
+    }
+    if (ls.last_error) {
+      // The member heard from last decides (by sessions started).
+      auto key = static_cast<int64_t>(ls.sessions_started);
+      if (key > latest_error_ms) {
+        latest_error_ms = key;
+        x.last_error = render(ls.last_error);
+      }
+    }
+  }
+  auto n = slot.links.size();
+  x.state = healthy == n ? health_state::healthy
+            : down == n  ? health_state::down
+                         : health_state::degraded;
+  if (rtt_n > 0)
+    x.rtt_ms = rtt_sum / static_cast<double>(rtt_n);
+  return x;
+}
+
+registry_state::~registry_state() {
+  for (auto& kvp : servers)
+    if (kvp.second.client)
+      caf::anon_send_exit(kvp.second.client, caf::exit_reason::user_shutdown);
+  if (health)
+    caf::anon_send_exit(health, caf::exit_reason::user_shutdown);
+}
+
+registry_impl_actor::behavior_type
+registry(registry_impl_actor::stateful_pointer<registry_state> self,
+         registry_config cfg) {
+  self->state.cfg = std::move(cfg);
+  spawn_health(self);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.subscribers.on_down(msg.source))
+      return;
+    if (st.health && msg.source == st.health.address()) {
+      // Pools keep the old handle; their members go unpinged until the
+      // servers are started again (reload). Say so.
+      CAF_MCP_LOG_ERROR("node", "the health monitor died: "
+                                  << render(msg.reason));
+      st.health = nullptr;
+      return;
+    }
+    for (auto& kvp : st.servers) {
+      auto& slot = kvp.second;
+      if (slot.client && slot.client.address() == msg.source) {
+        CAF_MCP_LOG_WARN("node", "server " << kvp.first
+                                           << ": client died ("
+                                           << render(msg.reason)
+                                           << "), starting it again");
+        slot.client = nullptr;
+        stop_server(self, slot, "the server's client died");
+        if (!st.draining)
+          start_server(self, slot);
+        publish_state_if_changed(self, slot);
+        return;
+      }
+    }
+  });
+  return {
+    // -- public interface ---------------------------------------------------
+    [self](servers_atom) {
+      auto& st = self->state;
+      std::vector<server_info> out;
+      out.reserve(st.servers.size());
+      for (auto& kvp : st.servers)
+        out.push_back(summarize(kvp.second, st.cfg.node_name));
+      return out;
+    },
+    [self](servers_atom, const std::string& name) -> caf::result<server_detail> {
+      auto slot = find_slot(self, name);
+      if (slot == nullptr)
+        return caf::make_error(mcp_errc::invalid_argument,
+                               "unknown server \"" + name + "\"");
+      return server_detail{summarize(*slot, self->state.cfg.node_name),
+                           slot->tools};
+    },
+    [self](call_atom, std::string& server, std::string& tool_name,
+           std::string& args,
+           call_options& opts) -> caf::result<call_tool_result> {
+      auto& st = self->state;
+      auto slot = find_slot(self, server);
+      if (slot == nullptr)
+        return caf::make_error(mcp_errc::invalid_argument,
+                               "unknown server \"" + server + "\"");
+      if (st.draining)
+        return caf::make_error(mcp_errc::service_unavailable,
+                               "the node is shutting down");
+      if (slot->spec.disabled || !slot->client)
+        return caf::make_error(mcp_errc::service_unavailable,
+                               "server \"" + server + "\" is disabled");
+      if (!slot->tools.empty()
+          && std::none_of(slot->tools.begin(), slot->tools.end(),
+                          [&](const tool& t) { return t.name == tool_name; }))
+        return caf::make_error(mcp_errc::invalid_argument,
+                               "server \"" + server + "\" has no tool \""
+                                 + tool_name + "\"");
+      if (st.calls.size() >= st.cfg.max_in_flight)
+        return caf::make_error(mcp_errc::queue_full,
+                               "too many calls in flight in the node "
+                               "(max_in_flight)");
+      auto id = ++st.next_call;
+      auto& call = st.calls[id];
+      call.server = server;
+      call.tool = tool_name;
+      call.generation = slot->generation;
+      call.start = std::chrono::steady_clock::now();
+      call.promise = self->make_response_promise<call_tool_result>();
+      call.relay = opts.listener;
+      ++slot->in_flight;
+      auto rp = call.promise;
+      self
+        ->request(slot->client, caf::infinite, call_atom::value,
+                  std::move(tool_name), std::move(args), std::move(opts))
+        .then([self, id](call_tool_result& res) { end_call(self, id, res); },
+              [self, id](caf::error& err) { end_call(self, id, err); });
+      return rp;
+    },
+    [self](caf::subscribe_atom, caf::actor& sub) {
+      self->state.subscribers.add(self, sub);
+    },
+    [self](caf::unsubscribe_atom, caf::actor& sub) {
+      self->state.subscribers.remove(self, sub.address());
+    },
+    // -- the node -----------------------------------------------------------
+    [self](reload_atom, server_table_ptr& table) {
+      auto& st = self->state;
+      reload_result out;
+      std::map<std::string, const server_spec*> next;
+      for (auto& spec : *table)
+        next.emplace(spec.name, &spec);
+      for (auto i = st.servers.begin(); i != st.servers.end();) {
+        if (next.count(i->first) == 0) {
+          out.removed.push_back(i->first);
+          stop_server(self, i->second, "the server was removed from the config");
+          i = st.servers.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      for (auto& [name, spec] : next) {
+        auto i = st.servers.find(name);
+        if (i == st.servers.end()) {
+          out.added.push_back(name);
+          auto& slot = st.servers[name];
+          slot.spec = *spec;
+          if (!st.draining)
+            start_server(self, slot);
+          publish_state_if_changed(self, slot);
+        } else if (i->second.spec.fingerprint != spec->fingerprint) {
+          out.changed.push_back(name);
+          auto& slot = i->second;
+          stop_server(self, slot, "the server's config changed");
+          slot.spec = *spec;
+          slot.tools.clear();
+          if (!st.draining)
+            start_server(self, slot);
+          publish_state_if_changed(self, slot);
+        } else {
+          out.unchanged.push_back(name);
+        }
+      }
+      publish(self, "config", "",
+              config_event_json("reloaded", out.added, out.removed,
+                                out.changed, ""));
+      return out;
+    },
+    [self](drain_atom, caf::timespan timeout) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      st.draining = true;
+      auto rp = self->make_response_promise<uint64_t>();
+      st.drain_waiters.push_back(rp);
+      if (st.calls.empty()) {
+        finish_drain_if_done(self);
+      } else {
+        self->delayed_send(self, timeout, drain_timeout_atom::value);
+      }
+      return rp;
+    },
+    [self](drain_timeout_atom) {
+      auto& st = self->state;
+      if (st.calls.empty())
+        return;
+      st.drain_left_over = st.calls.size();
+      std::vector<uint64_t> ids;
+      for (auto& kvp : st.calls)
+        ids.push_back(kvp.first);
+      for (auto id : ids)
+        fail_call(self, id,
+                  caf::make_error(mcp_errc::closed,
+                                  "the node shut down before the call "
+                                  "finished (drain_timeout_s)"));
+    },
+    [self](metrics_atom) {
+      return render_metrics(self);
+    },
+    [self](config_atom, std::string& data) {
+      publish(self, "config", "", std::move(data));
+    },
+    [self](call_progress_atom, std::string& server, std::string& tool_name,
+           std::string& token, progress_params& p) {
+      if (auto slot = find_slot(self, server))
+        ++slot->notifications["progress"];
+      auto data = progress_event_json(server, tool_name, token, p);
+      publish(self, "progress", std::move(server), std::move(data));
+    },
+    [self](listed_atom, std::string& name, uint64_t gen,
+           std::vector<tool>& tools) {
+      auto slot = find_slot(self, name);
+      if (slot == nullptr || slot->generation != gen)
+        return;
+      auto d = diff_tools(slot->tools, tools);
+      slot->tools = std::move(tools);
+      if (!empty(d))
+        publish(self, "tools", name,
+                tools_event_json(name, d, slot->tools.size()));
+    },
+    // -- from clients and the health monitor --------------------------------
+    [self](link_atom, link_status& ls) {
+      auto slot = slot_of_sender(self);
+      if (slot == nullptr)
+        return;
+      if (ls.phase == link_phase::closed) {
+        if (auto i = slot->links.find(ls.member); i != slot->links.end()) {
+          slot->reconnects_base += ls.reconnects;
+          slot->links.erase(i);
+        }
+        slot->health.erase(ls.member);
+      } else {
+        slot->links[ls.member] = std::move(ls);
+        trim(slot->links);
+      }
+      publish_state_if_changed(self, *slot);
+    },
+    [self](tools_diff_atom, std::string&, tools_diff& d) {
+      auto slot = slot_of_sender(self);
+      if (slot == nullptr)
+        return;
+      ++slot->notifications["tools"];
+      slot->tools = apply_diff(slot->tools, d);
+      auto& name = slot->spec.name;
+      publish(self, "tools", name,
+              tools_event_json(name, d, slot->tools.size()));
+    },
+    [self](tools_changed_atom, std::string&, std::vector<tool>& tools) {
+      auto slot = slot_of_sender(self);
+      if (slot == nullptr)
+        return;
+      auto d = diff_tools(slot->tools, tools);
+      slot->tools = std::move(tools);
+      if (!empty(d)) {
+        ++slot->notifications["tools"];
+        auto& name = slot->spec.name;
+        publish(self, "tools", name,
+                tools_event_json(name, d, slot->tools.size()));
+      }
+    },
+    [self](log_atom, std::string&, logging_message_params& p) {
+      auto slot = slot_of_sender(self);
+      if (slot == nullptr)
+        return;
+      ++slot->notifications["log"];
+      auto& name = slot->spec.name;
+      publish(self, "log", name, log_event_json(name, p));
+    },
+    [self](health_atom, health_snapshot& hs) {
+      auto& st = self->state;
+      if (!st.health || self->current_sender() != st.health.address())
+        return;
+      auto hash = hs.server.rfind('#');
+      if (hash == std::string::npos)
+        return;
+      auto slot = find_slot(self, hs.server.substr(0, hash));
+      if (slot == nullptr)
+        return;
+      uint32_t member = 0;
+      try {
+        member = static_cast<uint32_t>(std::stoul(hs.server.substr(hash + 1)));
+      } catch (...) {
+        return;
+      }
+      if (slot->links.count(member) == 0)
+        return; // not (or no longer) a member we know
+      slot->health[member] = std::move(hs);
+      publish_state_if_changed(self, *slot);
+    },
+  };
+}
+
+} // namespace caf_mcp::node

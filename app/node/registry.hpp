@@ -1,0 +1,184 @@
+#pragma once
+
+/// The node's registry: one client (pool, supervisors) per configured
+/// server, one health monitor for all of them, the node's events and the
+/// counters behind /metrics.
+///
+/// Owns: the clients (it spawns, monitors and closes them), the shared
+/// health monitor, per-server counters and the aggregated view of each
+/// server (link status per pool member, health snapshot per member, tools).
+/// Receives: the public `registry_actor` interface (servers, one server,
+/// call, subscribe); from the node: reload (a new server table), drain,
+/// metrics, config events; from its clients: link status, tool diffs, logs
+/// (only from the current client of a server: checked by sender); from the
+/// health monitor: snapshots "<server>#<member>".
+/// Tells subscribers (`subscriber_set`: de-duplicated, monitored):
+/// `(node_event_atom, node_event)` for server state/phase changes, tool
+/// diffs, log notifications, progress of calls that asked for it, call
+/// outcomes and reloads. A subscriber must keep up; the HTTP event hub
+/// (event_hub.hpp) is the one that copes with slow browsers.
+/// Calls: at most `max_in_flight` in flight in the node (one more fails at
+/// once with `queue_full`); each call is answered exactly once, by the
+/// client (which enforces its deadline) or with `closed` when its server
+/// is removed or the node drains.
+/// Monitors: its clients (one that dies is spawned again with its config)
+/// and the health monitor (spawned again too).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "caf_mcp/actors/client.hpp"
+#include "caf_mcp/actors/health_monitor.hpp"
+#include "caf_mcp/actors/subscribers.hpp"
+#include "caf_mcp/messages/protocol.hpp"
+
+#include "metrics_text.hpp"
+
+namespace caf_mcp::node {
+
+/// node -> registry: a new server table (reload).
+using reload_atom = caf::atom_constant<caf::atom("nd_reload")>;
+/// node -> registry: stop taking calls, finish or fail those in flight.
+using drain_atom = caf::atom_constant<caf::atom("nd_drain")>;
+/// node -> registry: the Prometheus text of the servers.
+using metrics_atom = caf::atom_constant<caf::atom("nd_metric")>;
+/// node -> registry: publish a config event (a rejected reload).
+using config_atom = caf::atom_constant<caf::atom("nd_config")>;
+/// registry -> itself: the drain deadline passed.
+using drain_timeout_atom = caf::atom_constant<caf::atom("nd_dtime")>;
+/// progress relay -> registry: progress of a call that asked for events.
+using call_progress_atom = caf::atom_constant<caf::atom("nd_cprog")>;
+/// registry -> itself: the initial listing of a server ended.
+using listed_atom = caf::atom_constant<caf::atom("nd_listed")>;
+
+/// One server as the node runs it.
+struct server_spec {
+  std::string name;
+  /// Ready to spawn; the registry sets `pool.shared_health`.
+  client_config client;
+  /// For the API: the redacted URL, "sse", the description.
+  std::string url;
+  std::string transport = "sse";
+  std::string description;
+  bool disabled = false;
+  /// Equal fingerprints mean "unchanged" on reload (the node builds it
+  /// from every setting, secrets included; it is never shown).
+  std::string fingerprint;
+};
+
+using server_table = std::vector<server_spec>;
+using server_table_ptr = std::shared_ptr<const server_table>;
+
+/// What a reload did.
+struct reload_result {
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  std::vector<std::string> changed;
+  std::vector<std::string> unchanged;
+};
+
+struct registry_config {
+  /// This node's name (the "node" field of every server).
+  std::string node_name;
+  health_config health;
+  /// Calls in flight in the whole node, at most.
+  size_t max_in_flight = 16384;
+};
+
+/// The registry's full interface (the node's private part added).
+using registry_impl_actor = registry_actor::extend<
+  caf::replies_to<reload_atom, server_table_ptr>::with<reload_result>,
+  /// Stop taking calls (service_unavailable), let those in flight finish
+  /// until the timeout, fail the rest (`closed`), close every client;
+  /// answers with the number of calls that did not finish in time.
+  caf::replies_to<drain_atom, caf::timespan>::with<uint64_t>,
+  caf::replies_to<metrics_atom>::with<std::string>,
+  caf::reacts_to<config_atom, std::string /*event data JSON*/>,
+  /// (server, tool, call token, params) from a call's progress relay.
+  caf::reacts_to<call_progress_atom, std::string, std::string, std::string,
+                 progress_params>,
+  caf::reacts_to<drain_timeout_atom>,
+  caf::reacts_to<listed_atom, std::string, uint64_t /*generation*/,
+                 std::vector<tool>>,
+  // from clients and the health monitor
+  caf::reacts_to<link_atom, link_status>,
+  caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
+  caf::reacts_to<tools_changed_atom, std::string, std::vector<tool>>,
+  caf::reacts_to<log_atom, std::string, logging_message_params>,
+  caf::reacts_to<health_atom, health_snapshot>>;
+
+/// What the registry keeps per server.
+struct server_slot {
+  server_spec spec;
+  client_actor client;
+  /// Changes with every client spawned for this server (late answers of
+  /// an old one are ignored).
+  uint64_t generation = 0;
+  std::vector<tool> tools;
+  std::map<uint32_t, link_status> links;
+  std::map<uint32_t, health_snapshot> health;
+  /// Reconnects of members that are gone (a replaced member's count stays).
+  uint64_t reconnects_base = 0;
+  uint64_t in_flight = 0;
+  uint64_t calls_ok = 0;
+  uint64_t calls_failed = 0;
+  uint64_t calls_is_error = 0;
+  /// Calls by (tool, outcome).
+  std::map<std::pair<std::string, std::string>, uint64_t> calls;
+  /// Notifications by kind ("log", "progress", "tools").
+  std::map<std::string, uint64_t> notifications;
+  histogram durations;
+  /// The state and phase last published as a `server` event.
+  health_state last_state = health_state::down;
+  link_phase last_phase = link_phase::closed;
+  bool published = false;
+};
+
+/// A call in flight through the registry.
+struct registry_call {
+  std::string server;
+  std::string tool;
+  uint64_t generation = 0;
+  std::chrono::steady_clock::time_point start;
+  caf::typed_response_promise<call_tool_result> promise;
+  caf::actor relay;
+};
+
+struct registry_state {
+  registry_config cfg;
+  std::map<std::string, server_slot> servers;
+  health_monitor_actor health;
+  subscriber_set subscribers;
+  std::unordered_map<uint64_t, registry_call> calls;
+  uint64_t next_call = 0;
+  uint64_t next_event = 0;
+  uint64_t next_generation = 0;
+  bool draining = false;
+  std::vector<caf::typed_response_promise<uint64_t>> drain_waiters;
+  uint64_t drain_left_over = 0;
+  ~registry_state();
+  static inline const char* name = "caf_mcp.node_registry";
+};
+
+/// Spawn with `system.spawn(registry, cfg)`, then send a reload with the
+/// first server table.
+registry_impl_actor::behavior_type
+registry(registry_impl_actor::stateful_pointer<registry_state> self,
+         registry_config cfg);
+
+/// The aggregate of a pool's members (pure): see server_info's comment.
+server_info summarize(const server_slot& slot, const std::string& node_name);
+
+} // namespace caf_mcp::node
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::node::server_table_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::node::reload_result)

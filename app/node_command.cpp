@@ -1,0 +1,340 @@
+// `caf-mcp node`: many servers from one config, the JSON API, events and
+// metrics on one HTTP listener (docs/node.md).
+//
+// Threads: SIGINT, SIGTERM and SIGHUP are blocked before any thread starts
+// and taken by the main thread with sigwait, so no handler runs in a
+// signal context. Actors and every socket (the HTTP listener included) run
+// on one io runtime.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "caf/all.hpp"
+
+#include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/transport/http_client.hpp"
+#include "caf_mcp/transport/http_server.hpp"
+#include "caf_mcp/transport/log.hpp"
+#include "caf_mcp/transport/url.hpp"
+
+#include "client_options.hpp"
+#include "commands.hpp"
+#include "node/api.hpp"
+#include "node/config.hpp"
+#include "node/event_hub.hpp"
+#include "node/node_json.hpp"
+#include "node/registry.hpp"
+
+namespace caf_mcp::app {
+
+namespace {
+
+struct node_options {
+  std::string config_file;
+  std::string listen;
+  std::string log_level;
+  int verbose = 0;
+};
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
+    return "node";
+  std::string name = buf;
+  // A node name follows the server-name rule.
+  for (auto& c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'
+          || c == '-'))
+      c = '-';
+  return name.substr(0, 64);
+}
+
+/// The registry's form of a configured server. The fingerprint holds every
+/// setting (secrets too) and stays in memory: it only decides "unchanged".
+node::server_spec make_spec(const node::server_settings& s,
+                            const std::shared_ptr<transport::io_runtime>& io) {
+  using std::chrono::duration;
+  using std::chrono::duration_cast;
+  node::server_spec out;
+  out.name = s.name;
+  out.url = transport::redact(s.url);
+  out.transport = "sse";
+  out.description = s.description;
+  out.disabled = s.disabled;
+  auto& c = out.client;
+  c.name = s.name;
+  c.desc = s.description;
+  c.is_keep_alive = s.keep_alive;
+  auto& ses = c.session;
+  ses.server_name = s.name;
+  ses.sse_url = s.url;
+  ses.http.headers = s.headers;
+  ses.io = io;
+  ses.request_timeout = duration_cast<caf::timespan>(duration<double>(s.timeout_s));
+  ses.max_request_timeout = std::max(ses.max_request_timeout,
+                                     ses.request_timeout);
+  ses.http.post_timeout = duration_cast<std::chrono::milliseconds>(
+    duration<double>(s.timeout_s));
+  ses.client_info.name = "caf-mcp-node";
+  c.pool.min_members = s.pool_min;
+  c.pool.max_members = s.pool_max;
+  // A node lives for months: it never stops trying a server.
+  c.pool.member.backoff.max_attempts = 0;
+  std::string fp;
+  auto add = [&fp](const std::string& x) {
+    fp += std::to_string(x.size());
+    fp += ':';
+    fp += x;
+  };
+  add(s.name);
+  add(s.url);
+  add(node::to_string(s.transport));
+  for (auto& [k, v] : s.headers) {
+    add(k);
+    add(v);
+  }
+  add(std::to_string(s.timeout_s));
+  add(s.keep_alive ? "1" : "0");
+  add(s.description);
+  add(s.disabled ? "1" : "0");
+  add(std::to_string(s.pool_min));
+  add(std::to_string(s.pool_max));
+  add(s.middlewares_json);
+  out.fingerprint = std::move(fp);
+  return out;
+}
+
+node::server_table_ptr
+make_table(const node::node_config& cfg,
+           const std::shared_ptr<transport::io_runtime>& io) {
+  auto table = std::make_shared<node::server_table>();
+  for (auto& s : cfg.servers)
+    table->push_back(make_spec(s, io));
+  return table;
+}
+
+void print_warnings(const node::node_config& cfg, const std::string& file) {
+  for (auto& w : cfg.warnings)
+    std::fprintf(stderr, "caf-mcp node: %s: warning: %s\n", file.c_str(),
+                 log::escape_controls(w).c_str());
+}
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string out;
+  for (auto& x : xs) {
+    if (!out.empty())
+      out += ", ";
+    out += x;
+  }
+  return out.empty() ? "-" : out;
+}
+
+int run_node(const node_options& opts) {
+  // Signals first: every thread started from here on inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  auto env = node::process_env();
+  node::node_config cfg;
+  std::string label = "(no config)";
+  if (!opts.config_file.empty()) {
+    auto res = node::load_config_file(opts.config_file, env);
+    if (res.error) {
+      std::fprintf(stderr, "caf-mcp node: %s\n",
+                   log::escape_controls(res.error->to_string()).c_str());
+      return exit_usage;
+    }
+    cfg = std::move(*res.config);
+    label = res.error ? "" : opts.config_file;
+    print_warnings(cfg, opts.config_file);
+  } else {
+    std::fprintf(stderr, "caf-mcp node: no --config: starting with no "
+                         "servers (the embedded demo servers come with the "
+                         "dashboard release)\n");
+  }
+  if (!opts.listen.empty()) {
+    auto problem = node::parse_listen(opts.listen, cfg.node.listen_host,
+                                      cfg.node.listen_port);
+    if (!problem.empty()) {
+      std::fprintf(stderr, "caf-mcp node: --listen: %s\n", problem.c_str());
+      return exit_usage;
+    }
+    if (!node::is_loopback_host(cfg.node.listen_host)
+        && cfg.node.token.empty()) {
+      std::fprintf(stderr, "caf-mcp node: --listen: listening on a "
+                           "non-loopback address needs node.token\n");
+      return exit_usage;
+    }
+  }
+  if (cfg.node.name.empty())
+    cfg.node.name = host_name();
+  auto io = std::make_shared<transport::io_runtime>(1);
+  int rc = exit_ok;
+  {
+    app_config sys_cfg{io};
+    caf::actor_system sys{sys_cfg};
+    node::registry_config reg_cfg;
+    reg_cfg.node_name = cfg.node.name;
+    auto reg = sys.spawn(node::registry, reg_cfg);
+    caf::scoped_actor self{sys};
+    self->request(reg, std::chrono::seconds{30}, node::reload_atom::value,
+                  make_table(cfg, io))
+      .receive([](node::reload_result&) {},
+               [&](caf::error& err) {
+                 std::fprintf(stderr, "caf-mcp node: cannot start: %s\n",
+                              render(err).c_str());
+                 rc = exit_failure;
+               });
+    if (rc != exit_ok)
+      return rc;
+    auto hub = std::make_shared<node::event_hub>();
+    node::api_config api_cfg{cfg.node.token, cfg.node.name, reg, hub};
+    auto bridge = node::spawn_api_bridge(sys, api_cfg);
+    node::api_handler handler{api_cfg, bridge};
+    transport::http_server_options http_opts;
+    http_opts.log_name = "node";
+    auto server = std::make_unique<transport::http_server>(io->context(0),
+                                                           handler, http_opts);
+    auto problem = server->listen(cfg.node.listen_host, cfg.node.listen_port);
+    if (!problem.empty()) {
+      std::fprintf(stderr, "caf-mcp node: %s\n", problem.c_str());
+      self->send_exit(reg, caf::exit_reason::user_shutdown);
+      self->send_exit(bridge, caf::exit_reason::user_shutdown);
+      return exit_failure;
+    }
+    server->start();
+    std::printf("caf-mcp node listening on http://%s:%u/\n",
+                server->address().c_str(),
+                static_cast<unsigned>(server->port()));
+    std::fflush(stdout);
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&sigs, &sig) != 0)
+        continue;
+      if (sig == SIGHUP) {
+        if (opts.config_file.empty()) {
+          std::fprintf(stderr, "caf-mcp node: SIGHUP: no config file to "
+                               "reload\n");
+          continue;
+        }
+        auto res = node::load_config_file(opts.config_file, env);
+        if (res.error) {
+          auto line = res.error->to_string();
+          std::fprintf(stderr, "caf-mcp node: reload rejected, keeping the "
+                               "running config: %s\n",
+                       log::escape_controls(line).c_str());
+          self->send(reg, node::config_atom::value,
+                     node::config_event_json("rejected", {}, {}, {}, line));
+          continue;
+        }
+        print_warnings(*res.config, opts.config_file);
+        // node.* and cluster.* take effect at the next start; the server
+        // table now.
+        self->request(reg, std::chrono::seconds{30}, node::reload_atom::value,
+                      make_table(*res.config, io))
+          .receive(
+            [](node::reload_result& r) {
+              std::fprintf(stderr,
+                           "caf-mcp node: reloaded: added %s; removed %s; "
+                           "changed %s; unchanged %s\n",
+                           join(r.added).c_str(), join(r.removed).c_str(),
+                           join(r.changed).c_str(), join(r.unchanged).c_str());
+            },
+            [](caf::error& err) {
+              std::fprintf(stderr, "caf-mcp node: reload failed: %s\n",
+                           render(err).c_str());
+            });
+        continue;
+      }
+      break; // SIGINT or SIGTERM
+    }
+    // Drain: no new calls, those in flight until drain_timeout_s.
+    std::fprintf(stderr, "caf-mcp node: draining (up to %g s)\n",
+                 cfg.node.drain_timeout_s);
+    handler.set_draining();
+    auto drain = std::chrono::duration_cast<caf::timespan>(
+      std::chrono::duration<double>(cfg.node.drain_timeout_s));
+    self->request(reg, drain + std::chrono::seconds{10},
+                  node::drain_atom::value, drain)
+      .receive(
+        [](uint64_t left) {
+          if (left > 0)
+            std::fprintf(stderr, "caf-mcp node: %llu calls failed at the "
+                                 "drain deadline\n",
+                         static_cast<unsigned long long>(left));
+        },
+        [](caf::error& err) {
+          std::fprintf(stderr, "caf-mcp node: drain: %s\n",
+                       render(err).c_str());
+        });
+    // The answers of the last calls leave before the sockets close (a
+    // bounded wait: 2 s).
+    for (int i = 0; i < 200 && handler.unanswered() > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    server->close_all();
+    self->send_exit(bridge, caf::exit_reason::user_shutdown);
+    self->send_exit(reg, caf::exit_reason::user_shutdown);
+    server.reset();
+  }
+  io->stop();
+  std::fprintf(stderr, "caf-mcp node: stopped\n");
+  return rc;
+}
+
+} // namespace
+
+void add_node(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<node_options>();
+  auto cmd = app.add_subcommand(
+    "node",
+    "Run the node: one session pool per server of the config file, the "
+    "JSON API, the event stream and Prometheus metrics on one HTTP "
+    "listener (docs/node.md). Prints 'caf-mcp node listening on "
+    "http://HOST:PORT/' once listening; SIGHUP reloads the config, SIGINT "
+    "and SIGTERM drain and exit 0. Config errors exit 2.");
+  cmd->add_option("--config", opts->config_file,
+                  "the config file (JSON with comments; mcpServers or "
+                  "servers)");
+  cmd->add_option("--listen", opts->listen,
+                  "HOST:PORT to listen on, overrides node.listen (port 0 "
+                  "picks a free one; default 127.0.0.1:8080)");
+  cmd->add_option("--log-level", opts->log_level,
+                  "error, warn, info or debug (default warn)");
+  cmd->add_flag("-v", opts->verbose, "more log lines (-v info, -vv debug)");
+  cmd->callback([opts, &exit_code] {
+    auto level = opts->verbose >= 2 ? log::level::debug
+                 : opts->verbose == 1 ? log::level::info
+                                      : log::level::warn;
+    if (!opts->log_level.empty()) {
+      if (opts->log_level == "error")
+        level = log::level::error;
+      else if (opts->log_level == "warn")
+        level = log::level::warn;
+      else if (opts->log_level == "info")
+        level = log::level::info;
+      else if (opts->log_level == "debug")
+        level = log::level::debug;
+      else {
+        std::fprintf(stderr, "caf-mcp node: --log-level: expected error, "
+                             "warn, info or debug\n");
+        exit_code = exit_usage;
+        return;
+      }
+    }
+    log::set_sink(log::stderr_sink(), level);
+    exit_code = run_node(*opts);
+  });
+}
+
+} // namespace caf_mcp::app
