@@ -27,6 +27,9 @@ void add_client_commands(CLI::App& app, int& exit_code);
 
 void add_bench(CLI::App& app, int& exit_code);
 
+/// Calls through a node's HTTP API (docs/node.md, "Speed").
+void add_bench_node(CLI::App& app, int& exit_code);
+
 /// The node (docs/node.md).
 void add_node(CLI::App& app, int& exit_code);
 

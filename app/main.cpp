@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   add_sse_decode(app, exit_code);
   add_demo_server(app, exit_code);
   add_node(app, exit_code);
+  add_bench_node(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

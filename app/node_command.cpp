@@ -42,6 +42,7 @@ struct node_options {
   std::string listen;
   std::string log_level;
   int verbose = 0;
+  int busy_poll_us = 0;
 };
 
 std::string host_name() {
@@ -179,7 +180,8 @@ int run_node(const node_options& opts) {
   }
   if (cfg.node.name.empty())
     cfg.node.name = host_name();
-  auto io = std::make_shared<transport::io_runtime>(1);
+  auto io = std::make_shared<transport::io_runtime>(
+    1, std::chrono::microseconds{opts.busy_poll_us});
   int rc = exit_ok;
   {
     app_config sys_cfg{io};
@@ -312,6 +314,11 @@ void add_node(CLI::App& app, int& exit_code) {
   cmd->add_option("--log-level", opts->log_level,
                   "error, warn, info or debug (default warn)");
   cmd->add_flag("-v", opts->verbose, "more log lines (-v info, -vv debug)");
+  cmd->add_option("--busy-poll-us", opts->busy_poll_us,
+                  "microseconds the io thread keeps polling before it sleeps: "
+                  "lower latency per call for CPU time while busy (default 0 "
+                  "= off)")
+    ->check(CLI::Range(0, 1000000));
   cmd->callback([opts, &exit_code] {
     auto level = opts->verbose >= 2 ? log::level::debug
                  : opts->verbose == 1 ? log::level::info
