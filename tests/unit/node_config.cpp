@@ -1,0 +1,420 @@
+#define CAF_SUITE node_config
+#include "caf/test/unit_test.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config.hpp"
+
+using namespace caf_mcp::node;
+
+namespace {
+
+/// A fake environment.
+struct fake_env {
+  std::map<std::string, std::string> vars;
+
+  env_lookup lookup() const {
+    return [this](const std::string& name) -> std::optional<std::string> {
+      auto i = vars.find(name);
+      if (i == vars.end())
+        return std::nullopt;
+      return i->second;
+    };
+  }
+};
+
+struct fixture {
+  fake_env env;
+
+  config_result parse(const std::string& text) {
+    return parse_config(text, "node.json", env.lookup());
+  }
+
+  /// The config of `text`; fails the test on an error.
+  node_config ok(const std::string& text) {
+    auto res = parse(text);
+    if (res.error)
+      CAF_FAIL("unexpected error: " << res.error->to_string());
+    return *res.config;
+  }
+
+  /// The error line of `text`; fails the test if it loads.
+  std::string error(const std::string& text) {
+    auto res = parse(text);
+    if (!res.error)
+      CAF_FAIL("expected an error for " << text);
+    return res.error->to_string();
+  }
+
+  /// One server config wrapped in a file.
+  static std::string server(const std::string& body,
+                            const std::string& name = "s") {
+    return R"({"mcpServers":{")" + name + R"(":)" + body + "}}";
+  }
+
+  static std::string header(const server_settings& s, const std::string& n) {
+    for (auto& [k, v] : s.headers)
+      if (k == n)
+        return v;
+    return "<none>";
+  }
+};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(node_config_tests, fixture)
+
+CAF_TEST(an empty object is a node without servers) {
+  auto cfg = ok("{}");
+  CAF_CHECK(cfg.servers.empty());
+  CAF_CHECK_EQUAL(cfg.node.listen_host, "127.0.0.1");
+  CAF_CHECK_EQUAL(cfg.node.listen_port, 8080u);
+  CAF_CHECK_EQUAL(cfg.node.drain_timeout_s, 10.0);
+  CAF_CHECK(cfg.warnings.empty());
+}
+
+CAF_TEST(both roots name servers and are sorted by name) {
+  auto a = ok(R"({"mcpServers":{"b":{"url":"http://h/sse"},"a":{"url":"http://h/x"}}})");
+  CAF_REQUIRE_EQUAL(a.servers.size(), 2u);
+  CAF_CHECK_EQUAL(a.servers[0].name, "a");
+  CAF_CHECK_EQUAL(a.servers[1].name, "b");
+  auto b = ok(R"({"servers":{"v":{"url":"http://h/sse"}}})");
+  CAF_REQUIRE_EQUAL(b.servers.size(), 1u);
+  CAF_CHECK_EQUAL(b.servers[0].name, "v");
+  CAF_CHECK_EQUAL(error(R"({"mcpServers":{},"servers":{}})"),
+                  R"(node.json: "servers": both "mcpServers" and "servers" hold servers; keep one)");
+}
+
+CAF_TEST(comments and trailing commas are allowed) {
+  auto cfg = ok("// head\n{ /* a */ \"mcpServers\": {\"x\": {\"url\": "
+                "\"http://h/sse\", }, }, }\n");
+  CAF_CHECK_EQUAL(cfg.servers.size(), 1u);
+}
+
+CAF_TEST(a syntax error gives line and column and no file text) {
+  auto e = error("{\n  \"node\": {\"token\": \"S3CRET\" \n  oops }\n}");
+  CAF_CHECK(contains(e, "node.json: not valid JSON at line 3"));
+  CAF_CHECK(!contains(e, "S3CRET"));
+  CAF_CHECK(!contains(e, "oops"));
+}
+
+CAF_TEST(the three url keys and only one of them) {
+  CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/a"})")).servers[0].url, "http://h/a");
+  CAF_CHECK_EQUAL(ok(server(R"({"sse_url":"http://h/b"})")).servers[0].url, "http://h/b");
+  CAF_CHECK_EQUAL(ok(server(R"({"serverUrl":"http://h/c"})")).servers[0].url, "http://h/c");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/a","sse_url":"http://h/b"})")),
+                  R"(node.json: server "s": "sse_url": both "url" and "sse_url" give the URL; keep one)");
+  CAF_CHECK_EQUAL(error(server(R"({"desc":"x"})")),
+                  R"(node.json: server "s": "url": missing (url, sse_url or serverUrl))");
+  auto e = error(server(R"({"url":"ftp://u:S3CRET@h/x?token=S3CRET"})"));
+  CAF_CHECK(contains(e, R"(server "s": "url": )"));
+  CAF_CHECK(!contains(e, "S3CRET"));
+}
+
+CAF_TEST(types of transport) {
+  CAF_CHECK(ok(server(R"({"url":"http://h/","type":"sse"})")).servers[0].transport
+            == transport_kind::sse);
+  CAF_CHECK(ok(server(R"({"url":"http://h/"})")).servers[0].transport
+            == transport_kind::auto_detect);
+  for (auto t : {"http", "streamable-http", "streamableHttp"}) {
+    auto text = server(R"({"url":"http://h/","type":")" + std::string{t} + R"("})");
+    if (streamable_http_supported)
+      CAF_CHECK(ok(text).servers[0].transport == transport_kind::streamable_http);
+    else
+      CAF_CHECK_EQUAL(error(text), R"(node.json: server "s": "type": transport "streamable-http" is not supported yet (use "sse"))");
+  }
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","type":"carrier-pigeon"})")),
+                     R"("type": unknown transport)"));
+}
+
+CAF_TEST(OxyGent keys) {
+  auto cfg = ok(server(R"({"url":"http://h/","desc":"d1","is_keep_alive":false,
+    "timeout":2.5,"headers":{"X-A":"1","Authorization":"Bearer t"},
+    "middlewares":[{"type":"cache","ttl_s":30}]})"));
+  auto& s = cfg.servers[0];
+  CAF_CHECK_EQUAL(s.description, "d1");
+  CAF_CHECK_EQUAL(s.keep_alive, false);
+  CAF_CHECK_EQUAL(s.timeout_s, 2.5);
+  CAF_CHECK_EQUAL(header(s, "X-A"), "1");
+  CAF_CHECK_EQUAL(header(s, "Authorization"), "Bearer t");
+  CAF_CHECK_EQUAL(s.middlewares_json, R"([{"type":"cache","ttl_s":30}])");
+  CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/","description":"d2"})")).servers[0].description,
+                  "d2");
+  CAF_CHECK(ok(server(R"({"url":"http://h/"})")).servers[0].middlewares_json.empty());
+}
+
+CAF_TEST(wrong types name the key) {
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","timeout":"soon"})", "billing")),
+                  R"(node.json: server "billing": "timeout": expected a number)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","is_keep_alive":1})")),
+                  R"(node.json: server "s": "is_keep_alive": expected a boolean)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":5})")),
+                  R"(node.json: server "s": "url": expected a string)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","headers":[]})")),
+                  R"(node.json: server "s": "headers": expected an object)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":{}})")),
+                  R"(node.json: server "s": "middlewares": expected an array)");
+  CAF_CHECK_EQUAL(error(server(R"("http://h/")")),
+                  R"(node.json: server "s": expected an object)");
+  CAF_CHECK_EQUAL(error(R"({"node":{"drain_timeout_s":true}})"),
+                  R"(node.json: "node.drain_timeout_s": expected a number)");
+}
+
+CAF_TEST(numbers and booleans may come from variables) {
+  env.vars["T"] = "7";
+  env.vars["K"] = "false";
+  auto s = ok(server(R"({"url":"http://h/","timeout":"${T}","is_keep_alive":"${K}"})")).servers[0];
+  CAF_CHECK_EQUAL(s.timeout_s, 7.0);
+  CAF_CHECK_EQUAL(s.keep_alive, false);
+}
+
+CAF_TEST(bounds of timeout and pool) {
+  for (auto t : {"0", "-1", "86401", "1e400"})
+    CAF_CHECK(contains(error(server(std::string{R"({"url":"http://h/","timeout":)"} + t + "}")),
+                       R"("timeout": expected seconds in (0, 86400])"));
+  auto s = ok(server(R"({"url":"http://h/","pool":{"min":2,"max":5}})")).servers[0];
+  CAF_CHECK_EQUAL(s.pool_min, 2u);
+  CAF_CHECK_EQUAL(s.pool_max, 5u);
+  auto t = ok(server(R"({"url":"http://h/","pool":{"min":3}})")).servers[0];
+  CAF_CHECK_EQUAL(t.pool_max, 3u);
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","pool":{"min":3,"max":2}})")),
+                  R"(node.json: server "s": "pool.max": must not be less than pool.min)");
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","pool":{"min":0}})")),
+                     R"("pool.min": expected a whole number from 1 to 1024)"));
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","pool":{"max":1.5}})")),
+                     R"("pool.max": expected a whole number)"));
+}
+
+CAF_TEST(disabled servers are kept and validated) {
+  auto s = ok(server(R"({"url":"http://h/","disabled":true})")).servers[0];
+  CAF_CHECK(s.disabled);
+  CAF_CHECK(contains(error(server(R"({"disabled":true})")), R"("url": missing)"));
+}
+
+CAF_TEST(stdio servers are refused unless disabled) {
+  CAF_CHECK_EQUAL(error(server(R"({"command":"npx","args":["x"]})")),
+                  R"(node.json: server "s": "command": stdio servers are not supported (the node speaks HTTP); disable it or give a url)");
+  auto cfg = ok(server(R"({"command":"npx","disabled":true})"));
+  CAF_REQUIRE_EQUAL(cfg.warnings.size(), 1u);
+  CAF_CHECK(contains(cfg.warnings[0], "stdio"));
+}
+
+CAF_TEST(server names follow the rule) {
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/"})", "bad name")),
+                  R"(node.json: server "bad name": a server name is 1 to 64 of A-Z a-z 0-9 _ . -)");
+  ok(server(R"({"url":"http://h/"})", "a.B-c_9"));
+  CAF_CHECK(!error(server(R"({"url":"http://h/"})", std::string(65, 'x'))).empty());
+}
+
+CAF_TEST(bad headers are refused without their values) {
+  auto e = error(server(R"({"url":"http://h/","headers":{"X-A":"S3CRET\r\nX-B: 1"}})"));
+  CAF_CHECK(contains(e, R"(server "s": "headers": )"));
+  CAF_CHECK(!contains(e, "S3CRET"));
+  auto f = error(server(R"({"url":"http://h/","headers":{"Host":"S3CRET"}})"));
+  CAF_CHECK(!contains(f, "S3CRET"));
+  auto g = error(server(R"({"url":"http://h/","headers":{"bad name":"S3CRET"}})"));
+  CAF_CHECK(!contains(g, "S3CRET"));
+}
+
+CAF_TEST(variables in every form) {
+  env.vars["A"] = "alpha";
+  env.vars["EMPTY"] = "";
+  auto s = ok(server(R"({"url":"http://h/${A}/${env:A}/${B:-beta}/${EMPTY:-gamma}/${A:-x}/$$/$x",
+                        "headers":{"X-H":"${A}"},"desc":"${EMPTY}"})")).servers[0];
+  CAF_CHECK_EQUAL(s.url, "http://h/alpha/alpha/beta/gamma/alpha/$/$x");
+  CAF_CHECK_EQUAL(header(s, "X-H"), "alpha");
+  CAF_CHECK_EQUAL(s.description, "");
+  // Expanded once: a value holding ${...} stays as it is.
+  env.vars["NESTED"] = "${A}";
+  CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/","desc":"${NESTED}"})")).servers[0].description,
+                  "${A}");
+}
+
+CAF_TEST(variable errors name the variable and never a value) {
+  env.vars["SECRETVAR"] = "S3CRET";
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","headers":{"X":"${NOPE}"}})")),
+                  R"(node.json: server "s": "headers": environment variable NOPE is not set)");
+  CAF_CHECK_EQUAL(error(R"({"node":{"token":"${env:NOPE2}"}})"),
+                  R"(node.json: "node.token": environment variable NOPE2 is not set)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/${SECRETVAR"})")),
+                  R"(node.json: server "s": "url": unterminated ${ in a value)");
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/${BAD-NAME}"})")), "bad variable name"));
+  // A variable's value never shows in an error about it.
+  env.vars["TMO"] = "S3CRET";
+  auto e = error(server(R"({"url":"http://h/","timeout":"${TMO}"})"));
+  CAF_CHECK_EQUAL(e, R"(node.json: server "s": "timeout": expected a number)");
+}
+
+CAF_TEST(env_prefix reads the seed variables and the file wins) {
+  env.vars["P_URL"] = "http://h/from-env";
+  env.vars["P_TOKEN"] = "tok";
+  env.vars["P_TIMEOUT"] = "12.5";
+  env.vars["P_KEEP_ALIVE"] = "FALSE";
+  auto s = ok(server(R"({"env_prefix":"P_"})")).servers[0];
+  CAF_CHECK_EQUAL(s.url, "http://h/from-env");
+  CAF_CHECK_EQUAL(header(s, "Authorization"), "Bearer tok");
+  CAF_CHECK_EQUAL(header(s, "User-Agent"), "OxyGent/1.0");
+  CAF_CHECK_EQUAL(s.timeout_s, 12.5);
+  CAF_CHECK_EQUAL(s.keep_alive, false);
+  env.vars["P_KEEP_ALIVE"] = "True";
+  env.vars["P_USER_AGENT"] = "agent/2";
+  auto t = ok(server(R"({"env_prefix":"P_","url":"http://h/file","timeout":3,
+                        "headers":{"authorization":"Bearer file"}})")).servers[0];
+  CAF_CHECK_EQUAL(t.url, "http://h/file");
+  CAF_CHECK_EQUAL(header(t, "authorization"), "Bearer file");
+  CAF_CHECK_EQUAL(header(t, "Authorization"), "<none>");
+  CAF_CHECK_EQUAL(header(t, "User-Agent"), "agent/2");
+  CAF_CHECK_EQUAL(t.timeout_s, 3.0);
+  CAF_CHECK_EQUAL(t.keep_alive, true);
+}
+
+CAF_TEST(env_prefix without a token adds no Authorization) {
+  env.vars["Q_URL"] = "http://h/q";
+  auto s = ok(server(R"({"env_prefix":"Q_"})")).servers[0];
+  CAF_CHECK_EQUAL(header(s, "Authorization"), "<none>");
+  CAF_CHECK_EQUAL(s.timeout_s, 60.0);
+  CAF_CHECK_EQUAL(s.keep_alive, true);
+}
+
+CAF_TEST(env_prefix with a bad timeout names the variable) {
+  env.vars["P_URL"] = "http://h/";
+  env.vars["P_TIMEOUT"] = "S3CRET";
+  auto e = error(server(R"({"env_prefix":"P_"})"));
+  CAF_CHECK_EQUAL(e, R"(node.json: server "s": "env_prefix": environment variable P_TIMEOUT: expected seconds in (0, 86400])");
+}
+
+CAF_TEST(node keys) {
+  env.vars["TOK"] = "S3CRET-T";
+  auto cfg = ok(R"({"node":{"listen":"[::1]:0","token":"${TOK}","name":"n-1","drain_timeout_s":2}})");
+  CAF_CHECK_EQUAL(cfg.node.listen_host, "::1");
+  CAF_CHECK_EQUAL(cfg.node.listen_port, 0u);
+  CAF_CHECK_EQUAL(cfg.node.token, "S3CRET-T");
+  CAF_CHECK_EQUAL(cfg.node.name, "n-1");
+  CAF_CHECK_EQUAL(cfg.node.drain_timeout_s, 2.0);
+  CAF_CHECK_EQUAL(error(R"({"node":{"listen":"0.0.0.0:80"}})"),
+                  R"(node.json: "node.listen": listening on a non-loopback address needs node.token)");
+  auto open = ok(R"({"node":{"listen":"0.0.0.0:80","token":"x"}})");
+  CAF_CHECK_EQUAL(open.node.listen_host, "0.0.0.0");
+  CAF_CHECK(contains(error(R"({"node":{"listen":"nope"}})"), R"("node.listen": expected HOST:PORT)"));
+  CAF_CHECK(contains(error(R"({"node":{"listen":"h:99999"}})"), "port"));
+  CAF_CHECK(contains(error(R"({"node":{"name":"a b"}})"), R"("node.name")"));
+}
+
+CAF_TEST(listen addresses and loopback) {
+  std::string host;
+  uint16_t port = 0;
+  CAF_CHECK_EQUAL(parse_listen("127.0.0.1:8080", host, port), "");
+  CAF_CHECK_EQUAL(host, "127.0.0.1");
+  CAF_CHECK_EQUAL(port, 8080u);
+  CAF_CHECK_EQUAL(parse_listen("[::1]:9", host, port), "");
+  CAF_CHECK_EQUAL(host, "::1");
+  CAF_CHECK(!parse_listen("::1:9", host, port).empty());
+  CAF_CHECK(!parse_listen(":9", host, port).empty());
+  CAF_CHECK(!parse_listen("h:", host, port).empty());
+  CAF_CHECK(is_loopback_host("127.0.0.1"));
+  CAF_CHECK(is_loopback_host("127.1.2.3"));
+  CAF_CHECK(is_loopback_host("::1"));
+  CAF_CHECK(is_loopback_host("localhost"));
+  CAF_CHECK(!is_loopback_host("0.0.0.0"));
+  CAF_CHECK(!is_loopback_host("127.evil.com"));
+  CAF_CHECK(!is_loopback_host("10.0.0.1"));
+}
+
+CAF_TEST(cluster keys) {
+  auto cfg = ok(R"({"cluster":{"listen":"127.0.0.1:4242","tls":{"certificate":"c","key":"k","cafile":"a"},
+                    "peers":[{"name":"b","host":"127.0.0.1","port":4243}]}})");
+  CAF_CHECK(cfg.cluster.present);
+  CAF_CHECK_EQUAL(cfg.cluster.listen_port, 4242u);
+  CAF_CHECK_EQUAL(cfg.cluster.tls_certificate, "c");
+  CAF_REQUIRE_EQUAL(cfg.cluster.peers.size(), 1u);
+  CAF_CHECK_EQUAL(cfg.cluster.peers[0].port, 4243u);
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"listen":"10.1.1.1:4242"}})"),
+                  R"(node.json: "cluster.listen": a cluster port on a non-loopback address needs "tls" (CAF's BASP has no authentication))");
+  ok(R"({"cluster":{"listen":"10.1.1.1:4242","tls":{}}})");
+  CAF_CHECK(contains(error(R"({"cluster":{"peers":[{"name":"b"}]}})"), "host and port"));
+}
+
+CAF_TEST(unknown keys are warnings with their path) {
+  auto cfg = ok(R"({"extra":1,"node":{"colour":"red"},"inputs":[],
+                    "mcpServers":{"s":{"url":"http://h/","bogus":1,"pool":{"size":2}}},
+                    "cluster":{"x":1}})");
+  CAF_REQUIRE_EQUAL(cfg.warnings.size(), 5u);
+  CAF_CHECK_EQUAL(cfg.warnings[0], R"(unknown key "extra" (ignored))");
+  CAF_CHECK_EQUAL(cfg.warnings[1], R"(node: unknown key "colour" (ignored))");
+  CAF_CHECK_EQUAL(cfg.warnings[2], R"(server "s": unknown key "bogus" (ignored))");
+  CAF_CHECK_EQUAL(cfg.warnings[3], R"(server "s": pool: unknown key "size" (ignored))");
+  CAF_CHECK_EQUAL(cfg.warnings[4], R"(cluster: unknown key "x" (ignored))");
+}
+
+CAF_TEST(no secret in any error or warning) {
+  env.vars["SEC"] = "S3CRET-V";
+  std::vector<std::string> texts = {
+    server(R"({"url":"http://u:S3CRET@h/?token=S3CRET","timeout":"x"})"),
+    server(R"({"url":"http://h/?api_key=${SEC}","headers":{"X":"S3CRET\n"}})"),
+    R"({"node":{"token":"S3CRET","listen":"8.8.8.8"}})",
+    server(R"({"url":"http://h/","headers":{"Authorization":"Bearer S3CRET"},"pool":{"min":"${SEC}"}})"),
+    server(R"({"url":"http://h/","headers":{"Authorization":"Bearer S3CRET"},"S3CRETKEY_NOT":1,"type":"http"})"),
+  };
+  for (auto& text : texts) {
+    auto res = parse(text);
+    CAF_REQUIRE(res.error);
+    CAF_CHECK(!contains(res.error->to_string(), "S3CRET"));
+  }
+  auto cfg = ok(server(R"({"url":"http://h/?token=${SEC}","headers":{"X":"${SEC}"},"zz":1})"));
+  for (auto& w : cfg.warnings)
+    CAF_CHECK(!contains(w, "S3CRET"));
+}
+
+CAF_TEST(reload diffs by name and settings) {
+  auto before = ok(R"({"mcpServers":{"a":{"url":"http://h/a"},"b":{"url":"http://h/b"},
+                                     "c":{"url":"http://h/c"}}})");
+  auto after = ok(R"({"mcpServers":{"a":{"url":"http://h/a"},"b":{"url":"http://h/b","timeout":5},
+                                    "d":{"url":"http://h/d"}}})");
+  auto d = diff(before, after);
+  CAF_CHECK_EQUAL(d.added, std::vector<std::string>{"d"});
+  CAF_CHECK_EQUAL(d.removed, std::vector<std::string>{"c"});
+  CAF_CHECK_EQUAL(d.changed, std::vector<std::string>{"b"});
+  CAF_CHECK_EQUAL(d.unchanged, std::vector<std::string>{"a"});
+  // A header value change is a change (secrets included).
+  auto h1 = ok(server(R"({"url":"http://h/","headers":{"A":"1"}})"));
+  auto h2 = ok(server(R"({"url":"http://h/","headers":{"A":"2"}})"));
+  CAF_CHECK_EQUAL(diff(h1, h2).changed, std::vector<std::string>{"s"});
+}
+
+CAF_TEST(a missing file is an error naming it) {
+  auto res = load_config_file("/nonexistent/dir/node.json", env.lookup());
+  CAF_REQUIRE(res.error);
+  CAF_CHECK_EQUAL(res.error->to_string(),
+                  "node.json: cannot read the file: No such file or directory");
+}
+
+CAF_TEST(the example config loads) {
+  env.vars["METRICS_TOKEN"] = "m-token";
+  env.vars["LOGS_TOKEN"] = "l-token";
+  auto res = load_config_file(CAF_MCP_SOURCE_DIR "/deploy/node.example.json",
+                              env.lookup());
+  if (res.error)
+    CAF_FAIL(res.error->to_string());
+  auto& cfg = *res.config;
+  CAF_CHECK(cfg.warnings.empty());
+  CAF_REQUIRE_EQUAL(cfg.servers.size(), 3u);
+  CAF_CHECK_EQUAL(cfg.servers[0].name, "alerts_stream");
+  CAF_CHECK(cfg.servers[0].disabled);
+  CAF_CHECK(!cfg.servers[0].keep_alive);
+  CAF_CHECK_EQUAL(cfg.servers[1].name, "logs_stream");
+  CAF_CHECK_EQUAL(header(cfg.servers[1], "Authorization"), "Bearer l-token");
+  CAF_CHECK_EQUAL(header(cfg.servers[1], "User-Agent"), "OxyGent/1.0");
+  CAF_CHECK_EQUAL(cfg.servers[2].name, "metrics_stream");
+  CAF_CHECK_EQUAL(header(cfg.servers[2], "Authorization"), "Bearer m-token");
+  CAF_CHECK_EQUAL(cfg.servers[2].pool_max, 4u);
+  CAF_CHECK_EQUAL(cfg.node.token, "");
+  CAF_CHECK_EQUAL(cfg.cluster.peers.size(), 1u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
