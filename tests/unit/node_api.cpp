@@ -48,6 +48,9 @@ public:
   }
   void on_close(std::function<void()>) override {
   }
+  const void* native_executor() const noexcept override {
+    return nullptr;
+  }
 
   std::string written;
   size_t waiting = 0;

@@ -337,6 +337,10 @@ public:
     on_close_ = std::move(fn);
   }
 
+  const void* native_executor() const noexcept override {
+    return &executor_;
+  }
+
   /// Closes from any thread.
   void close_from_outside() {
     net::dispatch(executor_, [self = shared_from_this()] { self->close(); });
@@ -733,6 +737,10 @@ void http_server::stop() {
 
 size_t http_server::close_all() {
   stop();
+  return close_streams();
+}
+
+size_t http_server::close_streams() {
   std::vector<std::weak_ptr<stream_impl>> streams;
   std::vector<std::weak_ptr<connection>> held;
   {

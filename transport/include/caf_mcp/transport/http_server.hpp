@@ -185,6 +185,12 @@ public:
   /// Runs `fn` once when the stream ends (client gone, error, close; on
   /// the stream's executor). Set it before anything can close the stream.
   virtual void on_close(std::function<void()> fn) = 0;
+
+  /// The stream's `boost::asio::any_io_executor`, type-erased so that this
+  /// header stays free of Asio: code that includes Asio casts it back and
+  /// uses it for timers and work that must run beside the stream (the
+  /// demo server's sessions do).
+  virtual const void* native_executor() const noexcept = 0;
 };
 
 /// Gets every request.
@@ -239,8 +245,12 @@ public:
   /// Stops accepting (thread-safe). Open connections stay.
   void stop();
 
-  /// Stops accepting, ends every event stream and held request (thread-
-  /// safe). Returns the number of event streams it ended.
+  /// Ends every event stream and held request, and keeps accepting
+  /// (thread-safe): what a restarting server looks like to its clients.
+  /// Returns the number of event streams it ended.
+  size_t close_streams();
+
+  /// Stops accepting, then `close_streams` (thread-safe).
   size_t close_all();
 
   /// Event streams open now.
