@@ -31,6 +31,7 @@
 #pragma GCC diagnostic pop
 
 #include "caf_mcp/transport/log.hpp"
+#include "caf_mcp/transport/url.hpp"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -50,37 +51,7 @@ request_type& req_of(void* impl) noexcept {
 /// Output buffers above this size are released after a write.
 constexpr size_t keep_buffer_capacity = 1024 * 1024;
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 } // namespace
-
-std::string percent_decode(std::string_view text, bool plus_as_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = text[i];
-    if (c == '+' && plus_as_space) {
-      out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0
-               && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16
-                               + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 
 // -- http_request ---------------------------------------------------------------
 

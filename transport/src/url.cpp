@@ -50,27 +50,6 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-/// Decodes %XX triplets (and '+' as space if `plus_is_space`). Malformed
-/// triplets are copied as they are.
-std::string percent_decode(std::string_view x, bool plus_is_space) {
-  std::string result;
-  result.reserve(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    auto c = x[i];
-    if (c == '%' && i + 2 < x.size()) {
-      auto hi = hex_value(x[i + 1]);
-      auto lo = hex_value(x[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        result += static_cast<char>((hi << 4) | lo);
-        i += 2;
-        continue;
-      }
-    }
-    result += (plus_is_space && c == '+') ? ' ' : c;
-  }
-  return result;
-}
-
 bool starts_with(std::string_view x, std::string_view prefix) noexcept {
   return x.substr(0, prefix.size()) == prefix;
 }
@@ -664,6 +643,25 @@ std::string redact(std::string_view url_text) {
   } catch (...) {
     return std::string{invalid};
   }
+}
+
+std::string percent_decode(std::string_view x, bool plus_is_space) {
+  std::string result;
+  result.reserve(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    auto c = x[i];
+    if (c == '%' && i + 2 < x.size()) {
+      auto hi = hex_value(x[i + 1]);
+      auto lo = hex_value(x[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        result += static_cast<char>((hi << 4) | lo);
+        i += 2;
+        continue;
+      }
+    }
+    result += (plus_is_space && c == '+') ? ' ' : c;
+  }
+  return result;
 }
 
 } // namespace caf_mcp::transport

@@ -86,12 +86,9 @@ private:
   const std::string* remote_;
 };
 
-/// Decodes %XX escapes (a malformed one stays as it is); with
-/// `plus_as_space` (query strings) '+' is a space.
-std::string percent_decode(std::string_view text, bool plus_as_space);
-
 /// Returns the value of `key` in a raw query string (`a=1&b=2`),
-/// percent-decoded (and '+' as space); `found` tells whether it was there.
+/// percent-decoded (and '+' as space, transport::percent_decode); `found`
+/// tells whether it was there.
 std::string query_param(std::string_view query, std::string_view key,
                         bool* found = nullptr);
 

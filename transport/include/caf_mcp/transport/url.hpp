@@ -110,6 +110,10 @@ bool same_origin(std::string_view a, std::string_view b);
 /// considered a secret and its value is hidden by `redact`.
 bool is_secret_param(std::string_view name) noexcept;
 
+/// Decodes %XX escapes (a malformed one stays as it is); with
+/// `plus_is_space` (query strings) '+' is a space.
+std::string percent_decode(std::string_view x, bool plus_is_space);
+
 /// Returns a form of any URL or URL reference that is safe for logs and
 /// error messages: userinfo removed, fragment dropped, values of secret
 /// query parameters replaced by "REDACTED". Returns "<invalid url>" for text
