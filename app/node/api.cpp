@@ -110,7 +110,7 @@ const char* page_html = R"(<!doctype html>
 
 route route_request(std::string_view method, std::string_view path) {
   route r;
-  auto is_get = method == "GET" || method == "HEAD";
+  auto is_get = method == "GET";
   auto only = [&](bool ok, const char* allow, route::kind_t k) {
     if (ok) {
       r.kind = k;
@@ -291,7 +291,11 @@ caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg) {
                 [job](call_tool_result& res) {
                   answer(job, json_response(200, to_json_text(res)));
                 },
-                [job](caf::error& err) {
+                [self, job, relay](caf::error& err) {
+                  // A call the registry refused never reached the relay's
+                  // owner: end the relay here (twice is harmless).
+                  if (relay)
+                    self->send_exit(relay, caf::exit_reason::normal);
                   answer_error(job, call_error_status(err), err);
                 });
             return;

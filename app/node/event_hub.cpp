@@ -56,11 +56,12 @@ uint64_t parse_last_event_id(std::string_view text) noexcept {
 
 void event_hub::send(const std::shared_ptr<transport::event_stream>& s,
                      std::shared_ptr<const std::string> text) {
-  s->dispatch([s, text = std::move(text), this] {
+  s->dispatch([s, text = std::move(text), max = max_pending_,
+               dropped = dropped_] {
     if (!s->is_open())
       return;
-    if (s->pending() > max_pending_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (s->pending() > max) {
+      dropped->fetch_add(1, std::memory_order_relaxed);
       return;
     }
     s->append(*text);

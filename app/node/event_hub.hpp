@@ -74,7 +74,7 @@ public:
 
   /// Events dropped for slow streams so far.
   uint64_t dropped() const noexcept {
-    return dropped_.load(std::memory_order_relaxed);
+    return dropped_->load(std::memory_order_relaxed);
   }
 
   /// Open streams.
@@ -88,7 +88,10 @@ private:
   event_ring ring_;
   std::vector<std::shared_ptr<transport::event_stream>> streams_;
   size_t max_pending_;
-  std::atomic<uint64_t> dropped_{0};
+  /// Shared with the work queued on the streams' io threads, which may run
+  /// after the hub is gone.
+  std::shared_ptr<std::atomic<uint64_t>> dropped_
+    = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 } // namespace caf_mcp::node

@@ -88,10 +88,14 @@ server_slot* slot_of_sender(self_ptr self) {
   auto src = self->current_sender();
   if (src == nullptr)
     return nullptr;
-  for (auto& kvp : self->state.servers)
-    if (kvp.second.client && kvp.second.client.address() == src)
-      return &kvp.second;
-  return nullptr;
+  auto& st = self->state;
+  auto i = st.by_client.find(caf::actor_cast<caf::actor_addr>(src));
+  if (i == st.by_client.end())
+    return nullptr;
+  auto slot = find_slot(self, i->second);
+  return slot != nullptr && slot->client && slot->client.address() == src
+           ? slot
+           : nullptr;
 }
 
 void start_server(self_ptr self, server_slot& slot) {
@@ -106,6 +110,7 @@ void start_server(self_ptr self, server_slot& slot) {
   cfg.session.server_name = slot.spec.name;
   cfg.pool.shared_health = st.health;
   slot.client = self->spawn(client, std::move(cfg));
+  st.by_client[slot.client.address()] = slot.spec.name;
   self->monitor(slot.client);
   self->send(slot.client, caf::subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
@@ -127,6 +132,7 @@ void fail_call(self_ptr self, uint64_t id, const caf::error& err);
 
 void stop_server(self_ptr self, server_slot& slot, const char* why) {
   if (slot.client) {
+    self->state.by_client.erase(slot.client.address());
     self->demonitor(slot.client.address());
     self->send(slot.client, cleanup_atom::value);
     self->send_exit(slot.client, caf::exit_reason::user_shutdown);
@@ -396,6 +402,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
                                            << ": client died ("
                                            << render(msg.reason)
                                            << "), starting it again");
+        st.by_client.erase(msg.source);
         slot.client = nullptr;
         stop_server(self, slot, "the server's client died");
         if (!st.draining)

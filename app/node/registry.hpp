@@ -156,6 +156,9 @@ struct registry_call {
 struct registry_state {
   registry_config cfg;
   std::map<std::string, server_slot> servers;
+  /// The server of each running client (messages from clients are
+  /// matched by sender).
+  std::unordered_map<caf::actor_addr, std::string> by_client;
   health_monitor_actor health;
   subscriber_set subscribers;
   std::unordered_map<uint64_t, registry_call> calls;

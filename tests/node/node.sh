@@ -298,9 +298,27 @@ api GET /api/servers "" -H "Authorization: Bearer T0KEN-S3CRET"
 check "the token: 200" 200 "$CODE"
 api GET /healthz
 check "healthz needs no token" 200 "$CODE"
+# A call longer than drain_timeout_s (5 s) fails with a code at SIGTERM.
+curl -s -m 30 -X POST "${URL}api/servers/demo/tools/slow/call" -d '{"ms":20000}' \
+  -H "Authorization: Bearer T0KEN-S3CRET" -o "$tmp/late" -w '%{http_code}' \
+  >"$tmp/late.code" 2>/dev/null &
+late=$!
+for ((i = 0; i < 100; i++)); do
+  n=$(curl -s -H "Authorization: Bearer T0KEN-S3CRET" "${URL}metrics" \
+        | grep '^caf_mcp_in_flight{server="demo"}' | cut -d' ' -f2)
+  [ "$n" == 1 ] && break
+  sleep 0.05
+done
+check "one long call in flight before SIGTERM" 1 "$n"
 kill -TERM "$node_pid"
 wait "$node_pid"
+check "SIGTERM with a call past the drain timeout: exit 0" 0 $?
 node_pid=""
+wait "$late"
+check "the call past the drain timeout: 503" 503 "$(cat "$tmp/late.code")"
+check "its code" closed "$(field code "$(cat "$tmp/late")")"
+grep -q "1 calls failed at the drain deadline" "$tmp/node.err" && ok \
+  || bad "no drain-deadline line: $(tail -3 "$tmp/node.err")"
 
 # -- config errors exit 2 -------------------------------------------------------------------------
 printf '{"node":{"listen":"0.0.0.0:0"}}' >"$tmp/open.json"
