@@ -406,6 +406,8 @@ void parse_cluster(ctx& c, const json::value& v, cluster_settings& cl) {
       c.warn_unknown("cluster: ", key);
     }
   }
+  if (tls && (cl.tls_certificate.empty() || cl.tls_key.empty()))
+    fail("", "cluster.tls", "needs \"certificate\" and \"key\"");
   if (!is_loopback_host(cl.listen_host) && !tls)
     fail("", "cluster.listen",
          "a cluster port on a non-loopback address needs \"tls\" (CAF's "
@@ -612,17 +614,24 @@ std::string parse_listen(std::string_view text, std::string& host,
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost" || host == "::1" || host == "[::1]")
     return true;
-  if (host.substr(0, 4) != "127.")
-    return false;
-  // 127.0.0.0/8 written as a dotted quad.
-  int dots = 0;
-  for (auto ch : host) {
-    if (ch == '.')
-      ++dots;
-    else if (ch < '0' || ch > '9')
+  // 127.0.0.0/8 written as a dotted quad: four parts of 1 to 3 digits, each
+  // at most 255 ("127..." or "127.999.0.1" are no addresses at all).
+  int parts = 0;
+  while (true) {
+    auto dot = host.find('.');
+    auto part = host.substr(0, dot);
+    if (part.empty() || part.size() > 3
+        || !std::all_of(part.begin(), part.end(),
+                        [](char ch) { return ch >= '0' && ch <= '9'; })
+        || std::stoi(std::string{part}) > 255)
       return false;
+    if (parts++ == 0 && part != "127")
+      return false;
+    if (dot == std::string_view::npos)
+      break;
+    host.remove_prefix(dot + 1);
   }
-  return dots == 3;
+  return parts == 4;
 }
 
 } // namespace caf_mcp::node

@@ -324,6 +324,17 @@ CAF_TEST(listen addresses and loopback) {
   CAF_CHECK(!is_loopback_host("0.0.0.0"));
   CAF_CHECK(!is_loopback_host("127.evil.com"));
   CAF_CHECK(!is_loopback_host("10.0.0.1"));
+  CAF_CHECK(is_loopback_host("127.255.255.254"));
+  CAF_CHECK(!is_loopback_host("127..."));
+  CAF_CHECK(!is_loopback_host("127.999.0.1"));
+  CAF_CHECK(!is_loopback_host("127.0.0"));
+  CAF_CHECK(!is_loopback_host("127.0.0.1.5"));
+  CAF_CHECK(!is_loopback_host("127.0.0.0001"));
+  CAF_CHECK(!is_loopback_host("128.0.0.1"));
+  CAF_CHECK(!is_loopback_host(""));
+  // Not a loopback address, so a token is required.
+  CAF_CHECK_EQUAL(error(R"({"node":{"listen":"127...:80"}})"),
+                  R"(node.json: "node.listen": listening on a non-loopback address needs node.token)");
 }
 
 CAF_TEST(cluster keys) {
@@ -336,7 +347,12 @@ CAF_TEST(cluster keys) {
   CAF_CHECK_EQUAL(cfg.cluster.peers[0].port, 4243u);
   CAF_CHECK_EQUAL(error(R"({"cluster":{"listen":"10.1.1.1:4242"}})"),
                   R"(node.json: "cluster.listen": a cluster port on a non-loopback address needs "tls" (CAF's BASP has no authentication))");
-  ok(R"({"cluster":{"listen":"10.1.1.1:4242","tls":{}}})");
+  ok(R"({"cluster":{"listen":"10.1.1.1:4242","tls":{"certificate":"c","key":"k"}}})");
+  // An empty tls object is no TLS: BASP would listen unauthenticated.
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"listen":"10.1.1.1:4242","tls":{}}})"),
+                  R"(node.json: "cluster.tls": needs "certificate" and "key")");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"tls":{"certificate":"c"}}})"),
+                  R"(node.json: "cluster.tls": needs "certificate" and "key")");
   CAF_CHECK(contains(error(R"({"cluster":{"peers":[{"name":"b"}]}})"), "host and port"));
 }
 
