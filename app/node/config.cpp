@@ -87,6 +87,10 @@ struct ctx {
       if (close == std::string_view::npos)
         fail(server, key, "unterminated ${ in a value");
       auto body = text.substr(i + 2, close - i - 2);
+      // "${A:-${B}}" would end at the first "}": refuse it rather than
+      // expand it to something nobody wrote.
+      if (body.find("${") != std::string_view::npos)
+        fail(server, key, "nested ${...} is not supported");
       std::optional<std::string> fallback;
       if (auto sep = body.find(":-"); sep != std::string_view::npos) {
         fallback = std::string{body.substr(sep + 2)};
@@ -150,6 +154,21 @@ double get_number(const ctx& c, const json::value& v, const std::string& key) {
       return x;
   }
   fail(c.server, key, "expected a number");
+}
+
+/// Expands the variables in every string of `v` (not in object keys), as
+/// everywhere else in the file; numbers, booleans and null stay.
+void expand_all(const ctx& c, json::value& v, const std::string& key) {
+  if (v.is_string()) {
+    auto& s = v.get_string();
+    v = c.expand({s.data(), s.size()}, key);
+  } else if (v.is_array()) {
+    for (auto& x : v.get_array())
+      expand_all(c, x, key);
+  } else if (v.is_object()) {
+    for (auto& kv : v.get_object())
+      expand_all(c, kv.value(), key);
+  }
 }
 
 const json::object& get_object(const ctx& c, const json::value& v,
@@ -274,7 +293,9 @@ server_settings parse_server(ctx& c, const std::string& name,
       s.env_prefix = get_string(c, val, key);
     } else if (key == "middlewares") {
       get_array(c, val, key);
-      s.middlewares_json = json::serialize(val);
+      json::value copy = val;
+      expand_all(c, copy, key);
+      s.middlewares_json = json::serialize(copy);
     } else if (key == "command" || key == "args" || key == "env") {
       stdio = true;
     } else {

@@ -13,7 +13,9 @@
 /// - Variables in every string value: `${VAR}`, `${VAR:-default}` (the
 ///   default also when VAR is empty, as in a shell) and `${env:VAR}`;
 ///   `$$` is a literal `$`. The result is not expanded again. An unset
-///   variable without a default is an error naming the variable.
+///   variable without a default is an error naming the variable; so are an
+///   unterminated `${` and a nested one (`${A:-${B}}`). A `$` before
+///   anything but `{` or `$` stays as written.
 /// - `env_prefix: "P_"` reads P_URL, P_TOKEN (Authorization: Bearer),
 ///   P_USER_AGENT (default "OxyGent/1.0", as the seed), P_TIMEOUT and
 ///   P_KEEP_ALIVE like the seed's `SSEConfig.from_environment`; what the
@@ -62,7 +64,8 @@ struct server_settings {
   size_t pool_min = 1;
   size_t pool_max = 1;
   std::string env_prefix;
-  /// The `middlewares` array as JSON text ("" if absent).
+  /// The `middlewares` array as JSON text ("" if absent), its string
+  /// values expanded like every other; may hold secrets, never print it.
   std::string middlewares_json;
 };
 

@@ -230,6 +230,10 @@ CAF_TEST(variables in every form) {
   CAF_CHECK_EQUAL(s.url, "http://h/alpha/alpha/beta/gamma/alpha/$/$x");
   CAF_CHECK_EQUAL(header(s, "X-H"), "alpha");
   CAF_CHECK_EQUAL(s.description, "");
+  // Variables in middlewares: strings at any depth, not keys, not numbers.
+  auto m = ok(server(R"({"url":"http://h/","middlewares":[{"type":"${A}","${A}":[1,"${B:-b}",true,null]}]})"))
+             .servers[0].middlewares_json;
+  CAF_CHECK_EQUAL(m, R"([{"type":"alpha","${A}":[1,"b",true,null]}])");
   // Expanded once: a value holding ${...} stays as it is.
   env.vars["NESTED"] = "${A}";
   CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/","desc":"${NESTED}"})")).servers[0].description,
@@ -245,6 +249,13 @@ CAF_TEST(variable errors name the variable and never a value) {
   CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/${SECRETVAR"})")),
                   R"(node.json: server "s": "url": unterminated ${ in a value)");
   CAF_CHECK(contains(error(server(R"({"url":"http://h/${BAD-NAME}"})")), "bad variable name"));
+  // A nested ${ would end at its first "}": refused, whatever is set.
+  env.vars["A"] = "alpha";
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","headers":{"X":"${A:-${SECRETVAR}}"}})")),
+                  R"(node.json: server "s": "headers": nested ${...} is not supported)");
+  // Strings inside middlewares are values like any other.
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"key":"${NOPE3}"}]})")),
+                  R"(node.json: server "s": "middlewares": environment variable NOPE3 is not set)");
   // A variable's value never shows in an error about it.
   env.vars["TMO"] = "S3CRET";
   auto e = error(server(R"({"url":"http://h/","timeout":"${TMO}"})"));
