@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -563,14 +564,22 @@ config_result parse_config(std::string_view text, std::string_view file_label,
 }
 
 config_result load_config_file(const std::string& path, const env_lookup& env) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in) {
+  auto unreadable = [&](int code) {
     config_result result;
     result.error = config_error{base_name(path), "", "",
                                 std::string{"cannot read the file: "}
-                                  + std::strerror(errno)};
+                                  + std::strerror(code)};
     return result;
-  }
+  };
+  // A directory opens fine and then fails to read: say so, rather than
+  // "not valid JSON" about an empty text.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return unreadable(EISDIR);
+  errno = 0;
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return unreadable(errno != 0 ? errno : ENOENT);
   std::ostringstream buf;
   buf << in.rdbuf();
   return parse_config(buf.str(), base_name(path), env);

@@ -419,6 +419,11 @@ CAF_TEST(a missing file is an error naming it) {
   CAF_REQUIRE(res.error);
   CAF_CHECK_EQUAL(res.error->to_string(),
                   "node.json: cannot read the file: No such file or directory");
+  // A directory opens but cannot be read: not a JSON syntax error.
+  res = load_config_file(CAF_MCP_SOURCE_DIR "/deploy", env.lookup());
+  CAF_REQUIRE(res.error);
+  CAF_CHECK_EQUAL(res.error->to_string(),
+                  "deploy: cannot read the file: Is a directory");
 }
 
 CAF_TEST(the example config loads) {
