@@ -3,7 +3,7 @@
 /// The Prometheus text exposition format (version 0.0.4), written by hand:
 /// Debian has no prometheus-cpp, and the node needs only this writer. Pure
 /// code (no CAF, no sockets); the node's /metrics fills it from the health
-/// monitor and the registry (issue 11).
+/// monitor and the registry (registry.cpp renders through it).
 ///
 /// Rules (prometheus.io, "Exposition formats"): one `# HELP` and one
 /// `# TYPE` line per family, before its samples, each family once; metric
