@@ -4,6 +4,8 @@
 // behaviour is in demo_server/mcp_handler.*, the HTTP side in
 // demo_server/http_server.*; with --faults (or any fault option) it is the
 // fault-injection server of demo_server/fault_handler.* (docs/fault-server.md).
+#include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -30,6 +32,7 @@ struct demo_server_options {
   std::vector<std::string> fault_every;
   std::vector<std::string> fault_after;
   std::string exec_log;
+  std::string notify;
 };
 
 /// Splits `N:FAULT[:PARAM]` (or `N:{json}`) into N and the fault spec;
@@ -58,7 +61,29 @@ std::string parse_rule(const std::string& text, bool positive,
   return {};
 }
 
-int run_demo_server(const demo_server_options& opts) {
+/// Parses `FLAVOUR[:MS]` of --notify into `out`; returns an error text.
+std::string parse_notify(const std::string& text, demo::handler_options& out) {
+  auto colon = text.find(':');
+  if (!demo::from_string(std::string_view{text}.substr(0, colon), out.notify))
+    return "expected metrics, logs, alerts or none, then optionally :MS";
+  if (colon != std::string::npos) {
+    auto ms = text.substr(colon + 1);
+    char* end = nullptr;
+    auto x = std::strtol(ms.c_str(), &end, 10);
+    if (ms.empty() || end != ms.c_str() + ms.size() || x < 10 || x > 3600000)
+      return "the interval is whole milliseconds from 10 to 3600000";
+    out.notify_interval = std::chrono::milliseconds{x};
+  }
+  return {};
+}
+
+int run_demo_server(demo_server_options opts) {
+  if (!opts.notify.empty()) {
+    if (auto err = parse_notify(opts.notify, opts.handler); !err.empty()) {
+      std::fprintf(stderr, "caf-mcp demo-server: --notify: %s\n", err.c_str());
+      return exit_usage;
+    }
+  }
   if (!opts.faults) {
     demo::mcp_handler handler{opts.handler};
     return demo::run_http_server(opts.server, handler);
@@ -122,6 +147,12 @@ void add_demo_server(CLI::App& app, int& exit_code) {
     ->check(CLI::Range(size_t{0}, size_t{1000000}));
   cmd->add_flag("--verbose", opts->handler.verbose,
                 "log one line per request on stderr");
+  cmd->add_option("--notify", opts->notify,
+                  "FLAVOUR[:MS]: send notifications/message on a rhythm to "
+                  "every session once it is initialized: metrics (a sample "
+                  "every 1000 ms), logs (a line at a mixed level every 700 "
+                  "ms), alerts (every 2000 ms, one time in four, an alert); "
+                  "MS sets the rhythm; the client's logging/setLevel applies");
   cmd->add_option("--port-file", opts->server.port_file,
                   "write the bound port and a newline to FILE once listening");
   cmd->add_flag("--faults", opts->faults,

@@ -27,6 +27,8 @@
 
 #include "client_options.hpp"
 #include "commands.hpp"
+#include "demo_server/http_server.hpp"
+#include "demo_server/mcp_handler.hpp"
 #include "node/api.hpp"
 #include "node/config.hpp"
 #include "node/event_hub.hpp"
@@ -128,6 +130,51 @@ void print_warnings(const node::node_config& cfg, const std::string& file) {
                  log::escape_controls(w).c_str());
 }
 
+/// The embedded default (NODE.md): three demo MCP servers inside the
+/// process on free loopback ports, named after the seed's dashboard
+/// example, each sending notifications/message on its own rhythm.
+struct embedded_servers {
+  std::vector<std::unique_ptr<demo::mcp_handler>> handlers;
+  std::vector<std::unique_ptr<demo::background_server>> servers;
+};
+
+std::string start_embedded(embedded_servers& out, node::node_config& cfg) {
+  struct spec {
+    const char* name;
+    demo::notify_flavour flavour;
+    const char* description;
+  };
+  const spec specs[] = {
+    {"alerts_stream", demo::notify_flavour::alerts,
+     "Occasional alerts (embedded demo server)"},
+    {"logs_stream", demo::notify_flavour::logs,
+     "Log lines at mixed levels (embedded demo server)"},
+    {"metrics_stream", demo::notify_flavour::metrics,
+     "A metrics sample every second (embedded demo server)"},
+  };
+  for (auto& sp : specs) {
+    demo::handler_options hopts;
+    hopts.notify = sp.flavour;
+    out.handlers.push_back(std::make_unique<demo::mcp_handler>(hopts));
+    demo::server_options sopts;
+    sopts.host = "127.0.0.1";
+    sopts.port = 0;
+    std::string error;
+    auto srv = demo::background_server::start(sopts, *out.handlers.back(),
+                                              error);
+    if (!srv)
+      return std::string{"embedded server "} + sp.name + ": " + error;
+    node::server_settings s;
+    s.name = sp.name;
+    s.url = "http://127.0.0.1:" + std::to_string(srv->port()) + "/sse";
+    s.transport = node::transport_kind::sse;
+    s.description = sp.description;
+    cfg.servers.push_back(std::move(s));
+    out.servers.push_back(std::move(srv));
+  }
+  return {};
+}
+
 std::string join(const std::vector<std::string>& xs) {
   std::string out;
   for (auto& x : xs) {
@@ -159,10 +206,18 @@ int run_node(const node_options& opts) {
     cfg = std::move(*res.config);
     label = res.error ? "" : opts.config_file;
     print_warnings(cfg, opts.config_file);
-  } else {
-    std::fprintf(stderr, "caf-mcp node: no --config: starting with no "
-                         "servers (the embedded demo servers come with the "
-                         "dashboard release)\n");
+  }
+  // Declared before the actor system: the node's sessions to them close
+  // first.
+  embedded_servers embedded;
+  if (opts.config_file.empty()) {
+    if (auto err = start_embedded(embedded, cfg); !err.empty()) {
+      std::fprintf(stderr, "caf-mcp node: %s\n", err.c_str());
+      return exit_failure;
+    }
+    std::fprintf(stderr, "caf-mcp node: no --config: the embedded default, "
+                         "three demo servers (metrics_stream, logs_stream, "
+                         "alerts_stream) on loopback\n");
   }
   if (!opts.listen.empty()) {
     auto problem = node::parse_listen(opts.listen, cfg.node.listen_host,
@@ -209,6 +264,11 @@ int run_node(const node_options& opts) {
     auto server = std::make_unique<transport::http_server>(io->context(0),
                                                            handler, http_opts);
     auto problem = server->listen(cfg.node.listen_host, cfg.node.listen_port);
+    // The embedded default takes the next free port if 8080 is taken.
+    if (!problem.empty() && opts.config_file.empty() && opts.listen.empty()) {
+      for (uint16_t port = 8081; port < 8100 && !problem.empty(); ++port)
+        problem = server->listen(cfg.node.listen_host, port);
+    }
     if (!problem.empty()) {
       std::fprintf(stderr, "caf-mcp node: %s\n", problem.c_str());
       self->send_exit(reg, caf::exit_reason::user_shutdown);

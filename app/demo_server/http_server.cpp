@@ -33,6 +33,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #pragma GCC diagnostic pop
@@ -543,6 +544,56 @@ int run_http_server(const server_options& opts, const mcp_handler& handler) {
   for (auto& t : pool)
     t.join();
   return exit_ok;
+}
+
+struct background_server::impl {
+  impl(const mcp_handler& handler, bool verbose)
+    : srv(handler, verbose), work(net::make_work_guard(ioc)) {
+    // nop
+  }
+
+  // Declared before the io_context (see run_http_server).
+  demo_http srv;
+  net::io_context ioc{1};
+  net::executor_work_guard<net::io_context::executor_type> work;
+  std::unique_ptr<transport::http_server> server;
+  std::thread thread;
+};
+
+background_server::background_server(std::unique_ptr<impl> x)
+  : impl_(std::move(x)) {
+  // nop
+}
+
+std::unique_ptr<background_server>
+background_server::start(const server_options& opts,
+                         const mcp_handler& handler, std::string& error) {
+  auto x = std::make_unique<impl>(handler, opts.verbose);
+  transport::http_server_options http_opts;
+  http_opts.max_pending_output = max_pending_output;
+  http_opts.log_name = "demo-server";
+  x->server = std::make_unique<transport::http_server>(x->ioc, x->srv,
+                                                       http_opts);
+  x->srv.server = x->server.get();
+  error = x->server->listen(opts.host, opts.port);
+  if (!error.empty())
+    return nullptr;
+  x->server->start();
+  auto ioc = &x->ioc;
+  x->thread = std::thread{[ioc] { ioc->run(); }};
+  return std::unique_ptr<background_server>{new background_server(std::move(x))};
+}
+
+background_server::~background_server() {
+  impl_->server->close_all();
+  impl_->work.reset();
+  impl_->ioc.stop();
+  impl_->thread.join();
+  impl_->server.reset();
+}
+
+uint16_t background_server::port() const noexcept {
+  return impl_->server->port();
 }
 
 } // namespace caf_mcp::app::demo

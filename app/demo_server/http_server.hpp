@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace caf_mcp::app::demo {
@@ -44,5 +45,29 @@ struct server_options {
 /// until SIGINT or SIGTERM. Returns the process exit status: 0 after a
 /// signal, `exit_failure` if it cannot listen (the reason on stderr).
 int run_http_server(const server_options& opts, const mcp_handler& handler);
+
+/// A demo server on a thread of its own, inside another program (the
+/// node's embedded default). `opts.threads`, `port_file` and signals are
+/// ignored: one thread, stopped by the destructor.
+class background_server {
+public:
+  /// Listens and starts the thread; null (and `error`) if it cannot listen.
+  /// `handler` must outlive the server.
+  static std::unique_ptr<background_server>
+  start(const server_options& opts, const mcp_handler& handler,
+        std::string& error);
+
+  /// Closes every session and stops the thread.
+  ~background_server();
+
+  uint16_t port() const noexcept;
+
+  struct impl;
+
+private:
+  explicit background_server(std::unique_ptr<impl> x);
+
+  std::unique_ptr<impl> impl_;
+};
 
 } // namespace caf_mcp::app::demo

@@ -195,17 +195,175 @@ void mcp_handler::on_request(session_context& ctx, request&& req) const {
                 "Method not found");
 }
 
+// -- log notifications (--notify) ---------------------------------------------
+
+struct log_notifier {
+  explicit log_notifier(const boost::asio::any_io_executor& ex) : timer(ex) {
+    // nop
+  }
+
+  boost::asio::steady_timer timer;
+  uint64_t seq = 0;
+  /// A small LCG: the same rhythm every run, no locks.
+  uint64_t rng = 0x9E3779B97F4A7C15ull;
+  bool stopped = false;
+
+  uint32_t next(uint32_t bound) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>((rng >> 33) % bound);
+  }
+};
+
+bool from_string(std::string_view text, notify_flavour& out) noexcept {
+  if (text == "none")
+    out = notify_flavour::none;
+  else if (text == "metrics")
+    out = notify_flavour::metrics;
+  else if (text == "logs")
+    out = notify_flavour::logs;
+  else if (text == "alerts")
+    out = notify_flavour::alerts;
+  else
+    return false;
+  return true;
+}
+
+namespace {
+
+std::chrono::milliseconds notify_interval(const handler_options& opts) {
+  if (opts.notify_interval.count() > 0)
+    return opts.notify_interval;
+  switch (opts.notify) {
+    case notify_flavour::metrics:
+      return std::chrono::milliseconds{1000};
+    case notify_flavour::logs:
+      return std::chrono::milliseconds{700};
+    default:
+      return std::chrono::milliseconds{2000};
+  }
+}
+
+/// Sends one notifications/message if `level` passes the session's level.
+void send_log(session_context& ctx, log_level level, std::string_view logger,
+              std::string_view data_json) {
+  if (static_cast<int>(level) < static_cast<int>(ctx.state().level))
+    return;
+  auto& params = ctx.state().scratch;
+  params.clear();
+  params += R"({"level":")";
+  params += to_string(level);
+  params += R"(","logger":)";
+  append_json_string(params, logger);
+  params += R"(,"data":)";
+  params += data_json;
+  params += '}';
+  ctx.send([&](std::string& out) {
+    encode_notification_into(out, methods::message, params);
+  });
+}
+
+void notify_once(session_context& ctx, log_notifier& n, notify_flavour f) {
+  auto seq = ++n.seq;
+  std::string data;
+  switch (f) {
+    case notify_flavour::metrics: {
+      data = R"({"seq":)" + std::to_string(seq) + R"(,"cpu_pct":)"
+             + std::to_string(20 + n.next(60)) + R"(,"mem_mb":)"
+             + std::to_string(900 + n.next(300)) + R"(,"requests_per_s":)"
+             + std::to_string(100 + n.next(400)) + "}";
+      send_log(ctx, log_level::info, "metrics", data);
+      return;
+    }
+    case notify_flavour::logs: {
+      static constexpr log_level levels[] = {
+        log_level::debug, log_level::debug, log_level::info, log_level::info,
+        log_level::info,  log_level::info,  log_level::notice,
+        log_level::warning, log_level::warning, log_level::error};
+      static constexpr const char* paths[] = {"/api/items", "/api/users",
+                                              "/api/orders", "/healthz"};
+      auto level = levels[n.next(10)];
+      auto status = level == log_level::error     ? 500
+                    : level == log_level::warning ? 429
+                                                  : 200;
+      std::string line = std::string{"GET "} + paths[n.next(4)] + "/"
+                         + std::to_string(n.next(1000)) + " "
+                         + std::to_string(status) + " "
+                         + std::to_string(1 + n.next(250)) + " ms";
+      append_json_string(data, line);
+      send_log(ctx, level, "access", data);
+      return;
+    }
+    case notify_flavour::alerts: {
+      if (seq == 1) {
+        append_json_string(data, "watching 3 checks: disk, latency, errors");
+        send_log(ctx, log_level::info, "alerts", data);
+        return;
+      }
+      if (n.next(4) != 0)
+        return;
+      static constexpr log_level levels[] = {log_level::warning,
+                                             log_level::critical,
+                                             log_level::alert};
+      static constexpr const char* checks[] = {"disk_usage_high",
+                                               "latency_p99_high",
+                                               "error_rate_high"};
+      auto i = n.next(3);
+      data = R"({"alert":")" + std::string{checks[i]} + R"(","value":)"
+             + std::to_string(80 + n.next(20)) + "}";
+      send_log(ctx, levels[n.next(3)], "alerts", data);
+      return;
+    }
+    case notify_flavour::none:
+      return;
+  }
+}
+
+void notify_tick(std::shared_ptr<session_context> ctx,
+                 std::shared_ptr<log_notifier> n, notify_flavour f,
+                 std::chrono::milliseconds interval) {
+  if (n->stopped || !ctx->is_open())
+    return;
+  notify_once(*ctx, *n, f);
+  n->timer.expires_after(interval);
+  n->timer.async_wait(
+    [ctx{std::move(ctx)}, n, f, interval](const boost::system::error_code& ec) {
+      if (!ec)
+        notify_tick(ctx, n, f, interval);
+    });
+}
+
+} // namespace
+
+void mcp_handler::start_notifier(session_context& ctx,
+                                 const handler_options& opts) {
+  auto n = std::make_shared<log_notifier>(ctx.executor());
+  ctx.state().notifier = n;
+  notify_tick(ctx.shared_from_this(), n, opts.notify, notify_interval(opts));
+}
+
+void mcp_handler::stop_notifier(log_notifier& n) {
+  n.stopped = true;
+  n.timer.cancel();
+}
+
 void mcp_handler::on_notification(session_context& ctx,
                                   notification&& msg) const {
   log_request(opts_, ctx, msg.method, nullptr);
-  if (msg.method == methods::initialized)
+  if (msg.method == methods::initialized) {
     ctx.state().client_initialized = true;
+    if (opts_.notify != notify_flavour::none && !ctx.state().notifier)
+      start_notifier(ctx, opts_);
+  }
   else if (msg.method == methods::cancelled)
     cancel(ctx, msg);
   // Other notifications (roots/list_changed, progress, ...) need nothing.
 }
 
 void mcp_handler::on_close(session_context& ctx) const {
+  if (auto& n = ctx.state().notifier) {
+    stop_notifier(*n);
+    n.reset();
+  }
   auto& pending = ctx.state().pending;
   for (auto& kvp : pending) {
     kvp.second->cancelled = true;

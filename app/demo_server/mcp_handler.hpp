@@ -39,6 +39,25 @@ namespace caf_mcp::app::demo {
 /// A running `slow` call (defined in mcp_handler.cpp).
 struct pending_call;
 
+/// A session's rhythm of `notifications/message` (mcp_handler.cpp).
+struct log_notifier;
+
+/// What a demo server says on its own (`--notify`): the streams of the
+/// seed's dashboard example.
+enum class notify_flavour : uint8_t {
+  none,
+  /// A metrics sample (info) every second.
+  metrics,
+  /// A log line at a mixed level (debug to error) every 700 ms.
+  logs,
+  /// Every 2 s, one time in four, an alert (warning, critical or alert);
+  /// an info line when the stream starts.
+  alerts,
+};
+
+/// Parses "metrics", "logs", "alerts" or "none".
+bool from_string(std::string_view text, notify_flavour& out) noexcept;
+
 /// What the HTTP layer offers beyond one session (implemented in
 /// http_server.cpp); thread-safe.
 class server_control {
@@ -74,6 +93,10 @@ struct session_state {
 
   /// Calls that answer later (`slow`), by request id, for cancellation.
   std::unordered_map<request_id, std::shared_ptr<pending_call>> pending;
+
+  /// Sends the session's notifications/message (`--notify`), from
+  /// `notifications/initialized` until the session closes.
+  std::shared_ptr<log_notifier> notifier;
 
   /// Reusable scratch space for result JSON (no allocation per call).
   std::string scratch;
@@ -195,6 +218,13 @@ struct handler_options {
 
   /// One line per request on stderr.
   bool verbose = false;
+
+  /// Log notifications on a rhythm (see notify_flavour); they respect the
+  /// level the client set with logging/setLevel.
+  notify_flavour notify = notify_flavour::none;
+
+  /// The rhythm; 0 = the flavour's own.
+  std::chrono::milliseconds notify_interval{0};
 };
 
 /// The demo server's MCP behaviour: lifecycle, ping, logging, tools
@@ -247,6 +277,12 @@ public:
                          std::string_view name,
                          const boost::json::object& args,
                          const std::optional<progress_token>& progress) const;
+
+  /// Starts the session's log notifications (`opts.notify`).
+  static void start_notifier(session_context& ctx, const handler_options& opts);
+
+  /// Stops them (the session closed).
+  static void stop_notifier(log_notifier& n);
 
   /// Called when the stream of a session closed: cancels its pending calls.
   virtual void on_close(session_context& ctx) const;
