@@ -1,9 +1,15 @@
 #define CAF_SUITE node_config
 #include "caf/test/unit_test.hpp"
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
 
 #include "config.hpp"
 
@@ -447,6 +453,419 @@ CAF_TEST(the example config loads) {
   CAF_CHECK_EQUAL(cfg.servers[2].pool_max, 4u);
   CAF_CHECK_EQUAL(cfg.node.token, "");
   CAF_CHECK_EQUAL(cfg.cluster.peers.size(), 1u);
+}
+
+// -- more keys and edges ------------------------------------------------------
+
+CAF_TEST(transport is an alias of type and stdio is refused) {
+  CAF_CHECK(ok(server(R"({"url":"http://h/","transport":"sse"})")).servers[0].transport
+            == transport_kind::sse);
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","type":"stdio"})")),
+                     "stdio servers are not supported"));
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","type":5})")),
+                     R"(server "s": "type": expected a string)"));
+  CAF_CHECK(contains(error(server(R"({"env":{"A":"1"}})")), "stdio servers"));
+  auto cfg = ok(server(R"({"command":"npx","args":["x"],"env":{},"disabled":true})"));
+  CAF_CHECK_EQUAL(cfg.warnings,
+                  std::vector<std::string>{R"(server "s": a stdio server (ignored: disabled))"});
+  CAF_CHECK_EQUAL(to_string(transport_kind::auto_detect), std::string{"auto"});
+  CAF_CHECK_EQUAL(to_string(transport_kind::sse), std::string{"sse"});
+  CAF_CHECK_EQUAL(to_string(transport_kind::streamable_http), std::string{"streamable-http"});
+}
+
+CAF_TEST(the defaults of a server) {
+  auto s = ok(server(R"({"url":"http://h/sse"})")).servers[0];
+  CAF_CHECK_EQUAL(s.name, "s");
+  CAF_CHECK(s.transport == transport_kind::auto_detect);
+  CAF_CHECK(s.headers.empty());
+  CAF_CHECK_EQUAL(s.timeout_s, 60.0);
+  CAF_CHECK(s.keep_alive);
+  CAF_CHECK_EQUAL(s.description, "");
+  CAF_CHECK(!s.disabled);
+  CAF_CHECK_EQUAL(s.pool_min, 1u);
+  CAF_CHECK_EQUAL(s.pool_max, 1u);
+  CAF_CHECK_EQUAL(s.env_prefix, "");
+  CAF_CHECK_EQUAL(s.middlewares_json, "");
+}
+
+CAF_TEST(headers keep the file order and one value per name) {
+  auto s = ok(server(R"({"url":"http://h/","headers":{"X-B":"2","X-A":"1","x-b":"3"}})")).servers[0];
+  CAF_REQUIRE_EQUAL(s.headers.size(), 2u);
+  CAF_CHECK_EQUAL(s.headers[0].first, "X-B");
+  CAF_CHECK_EQUAL(s.headers[0].second, "3");
+  CAF_CHECK_EQUAL(s.headers[1].first, "X-A");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","headers":{"X":1}})")),
+                  R"(node.json: server "s": "headers": expected a string)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","headers":{"Content-Length":"S3CRET"}})")),
+                  R"(node.json: server "s": "headers": header Content-Length is set by the transport and cannot be configured)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","headers":{"X-T":"a\u0000S3CRET"}})")),
+                  R"(node.json: server "s": "headers": the value of header X-T contains CR, LF or NUL)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","headers":{"":"S3CRET"}})")),
+                  R"(node.json: server "s": "headers": a header needs a name)");
+}
+
+CAF_TEST(timeout edges) {
+  CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/","timeout":86400})")).servers[0].timeout_s, 86400.0);
+  CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/","timeout":0.001})")).servers[0].timeout_s, 0.001);
+  CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/","timeout":"30"})")).servers[0].timeout_s, 30.0);
+  for (auto t : {"null", "true", "[]", "{}", R"("")", R"("5s")"})
+    CAF_CHECK_EQUAL(error(server(std::string{R"({"url":"http://h/","timeout":)"} + t + "}")),
+                    R"(node.json: server "s": "timeout": expected a number)");
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","timeout":"nan"})")),
+                     R"("timeout": expected seconds in (0, 86400])"));
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","timeout":"inf"})")),
+                     R"("timeout": expected seconds in (0, 86400])"));
+}
+
+CAF_TEST(booleans edges) {
+  CAF_CHECK(ok(server(R"({"url":"http://h/","disabled":"true"})")).servers[0].disabled);
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","disabled":"yes"})")),
+                  R"(node.json: server "s": "disabled": expected a boolean)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","disabled":null})")),
+                  R"(node.json: server "s": "disabled": expected a boolean)");
+  env.vars["K"] = "S3CRET";
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","is_keep_alive":"${K}"})")),
+                  R"(node.json: server "s": "is_keep_alive": expected a boolean)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","description":3})")),
+                  R"(node.json: server "s": "description": expected a string)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","desc":false})")),
+                  R"(node.json: server "s": "desc": expected a string)");
+}
+
+CAF_TEST(pool rules) {
+  auto a = ok(server(R"({"url":"http://h/","pool":{"max":3}})")).servers[0];
+  CAF_CHECK_EQUAL(a.pool_min, 1u);
+  CAF_CHECK_EQUAL(a.pool_max, 3u);
+  auto b = ok(server(R"({"url":"http://h/","pool":{"min":1024,"max":1024}})")).servers[0];
+  CAF_CHECK_EQUAL(b.pool_max, 1024u);
+  auto c = ok(server(R"({"url":"http://h/","pool":{}})")).servers[0];
+  CAF_CHECK_EQUAL(c.pool_min, 1u);
+  CAF_CHECK_EQUAL(c.pool_max, 1u);
+  env.vars["N"] = "2";
+  auto d = ok(server(R"({"url":"http://h/","pool":{"min":"${N}","max":"${N}"}})")).servers[0];
+  CAF_CHECK_EQUAL(d.pool_min, 2u);
+  CAF_CHECK_EQUAL(d.pool_max, 2u);
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","pool":{"max":1025}})")),
+                  R"(node.json: server "s": "pool.max": expected a whole number from 1 to 1024)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","pool":{"max":0}})")),
+                  R"(node.json: server "s": "pool.max": expected a whole number from 1 to 1024)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","pool":{"min":-1}})")),
+                  R"(node.json: server "s": "pool.min": expected a whole number from 1 to 1024)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","pool":{"min":"x"}})")),
+                  R"(node.json: server "s": "pool.min": expected a number)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","pool":4})")),
+                  R"(node.json: server "s": "pool": expected an object)");
+  // max before min in the file: the rule holds whatever the order.
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","pool":{"max":2,"min":3}})")),
+                  R"(node.json: server "s": "pool.max": must not be less than pool.min)");
+}
+
+CAF_TEST(env_prefix and middlewares are kept) {
+  env.vars["E_URL"] = "http://h/e";
+  auto s = ok(server(R"({"env_prefix":"E_","middlewares":[{"type":"cache","tools":["a","b"]},
+                         {"type":"retry","max":3}]})")).servers[0];
+  CAF_CHECK_EQUAL(s.env_prefix, "E_");
+  CAF_CHECK_EQUAL(s.middlewares_json,
+                  R"([{"type":"cache","tools":["a","b"]},{"type":"retry","max":3}])");
+  CAF_CHECK_EQUAL(ok(server(R"({"url":"http://h/","middlewares":[]})")).servers[0].middlewares_json,
+                  "[]");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","env_prefix":1})")),
+                  R"(node.json: server "s": "env_prefix": expected a string)");
+}
+
+CAF_TEST(the root must be an object and the server table too) {
+  CAF_CHECK_EQUAL(error("[]"), "node.json: the file must hold a JSON object");
+  CAF_CHECK_EQUAL(error("\"x\""), "node.json: the file must hold a JSON object");
+  CAF_CHECK_EQUAL(error(R"({"mcpServers":[]})"),
+                  R"(node.json: "mcpServers": expected an object)");
+  CAF_CHECK_EQUAL(error(R"({"servers":null})"),
+                  R"(node.json: "servers": expected an object)");
+  CAF_CHECK_EQUAL(error(R"({"node":[]})"), R"(node.json: "node": expected an object)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":1})"), R"(node.json: "cluster": expected an object)");
+  // VS Code's mcp.json keys are not warned about.
+  CAF_CHECK(ok(R"({"$schema":"x","inputs":[],"servers":{}})").warnings.empty());
+}
+
+CAF_TEST(syntax errors give the exact line and column) {
+  CAF_CHECK_EQUAL(error(""), "node.json: not valid JSON at line 1, column 1: incomplete JSON");
+  auto e = error("{\n  \"a\": 1\n  \"b\": 2\n}");
+  CAF_CHECK(contains(e, "node.json: not valid JSON at line 3, column 3: "));
+  auto f = error("{\"a\": tru }");
+  CAF_CHECK(contains(f, "at line 1, column 7: "));
+  auto g = error("{}\n{}");
+  CAF_CHECK(contains(g, "at line 2, column 1: "));
+  CAF_CHECK(contains(error("{\"a\": 1 /* open"), "not valid JSON at line 1"));
+}
+
+CAF_TEST(server name edges) {
+  ok(server(R"({"url":"http://h/"})", std::string(64, 'x')));
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/"})", "")),
+                  R"(node.json: a server name is 1 to 64 of A-Z a-z 0-9 _ . -)");
+  for (auto n : {"a:b", "a/b", "caf\xc3\xa9", "a b", "a\\u0000"})
+    CAF_CHECK(contains(error(server(R"({"url":"http://h/"})", n)),
+                       "a server name is 1 to 64 of"));
+  // Unknown keys of a badly named server: the name is refused first.
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","x":1})", "a b")), "server name"));
+}
+
+CAF_TEST(more variable forms) {
+  env.vars["A"] = "alpha";
+  env.vars["lower_1"] = "low";
+  env.vars["DOLLARS"] = "$$x";
+  auto s = ok(server(R"({"url":"http://h/","desc":"${env:A:-d}|${env:NOPE:-d}|${NOPE:-}|${lower_1}|$|${A:-x}y}|${NOPE:-a$b}|${DOLLARS}"})")).servers[0];
+  CAF_CHECK_EQUAL(s.description, "alpha|d||low|$|alphay}|a$b|$$x");
+  auto t = ok(server(R"({"url":"http://h/","desc":"$"})")).servers[0];
+  CAF_CHECK_EQUAL(t.description, "$");
+  auto u = ok(server(R"({"url":"http://h/","desc":"$$${A}"})")).servers[0];
+  CAF_CHECK_EQUAL(u.description, "$alpha");
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","desc":"${}"})")), "bad variable name"));
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","desc":"${env:}"})")), "bad variable name"));
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","desc":"${:-x}"})")), "bad variable name"));
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","desc":"${A"})")),
+                  R"(node.json: server "s": "desc": unterminated ${ in a value)");
+  // Variables also in node, cluster and pool values.
+  env.vars["L"] = "127.0.0.1:9";
+  env.vars["P"] = "4243";
+  auto cfg = ok(R"({"node":{"listen":"${L}","name":"${NAME:-n1}"},
+                    "cluster":{"peers":[{"host":"${H:-127.0.0.1}","port":"${P}"}]}})");
+  CAF_CHECK_EQUAL(cfg.node.listen_port, 9u);
+  CAF_CHECK_EQUAL(cfg.node.name, "n1");
+  CAF_CHECK_EQUAL(cfg.cluster.peers[0].port, 4243u);
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"tls":{"key":"${NOKEY}"}}})"),
+                  R"(node.json: "cluster.tls.key": environment variable NOKEY is not set)");
+}
+
+CAF_TEST(an unset variable names itself and not the rest of the value) {
+  env.vars["SEC"] = "S3CRET";
+  auto e = error(server(R"({"url":"http://h/","headers":{"Authorization":"Bearer ${SEC}${MISSING_ONE}"}})"));
+  CAF_CHECK_EQUAL(e, R"(node.json: server "s": "headers": environment variable MISSING_ONE is not set)");
+  auto f = error(server(R"({"url":"http://h/${SEC}/${MISSING_TWO}"})"));
+  CAF_CHECK_EQUAL(f, R"(node.json: server "s": "url": environment variable MISSING_TWO is not set)");
+}
+
+CAF_TEST(env_prefix follows the seed for every variable) {
+  env.vars["P_URL"] = "http://h/p";
+  // P_KEEP_ALIVE: lower-cased, == "true".
+  for (auto [text, want] : std::vector<std::pair<std::string, bool>>{
+         {"true", true}, {"TRUE", true}, {"tRuE", true}, {"yes", false},
+         {"1", false}, {"", false}, {" true", false}}) {
+    env.vars["P_KEEP_ALIVE"] = text;
+    CAF_CHECK_EQUAL(ok(server(R"({"env_prefix":"P_"})")).servers[0].keep_alive, want);
+  }
+  env.vars.erase("P_KEEP_ALIVE");
+  CAF_CHECK(ok(server(R"({"env_prefix":"P_"})")).servers[0].keep_alive);
+  // P_TIMEOUT: any positive number of seconds up to a day.
+  for (auto [text, want] : std::vector<std::pair<std::string, double>>{
+         {"60.0", 60.0}, {"1", 1.0}, {"0.25", 0.25}, {"86400", 86400.0}}) {
+    env.vars["P_TIMEOUT"] = text;
+    CAF_CHECK_EQUAL(ok(server(R"({"env_prefix":"P_"})")).servers[0].timeout_s, want);
+  }
+  for (auto bad : {"0", "-5", "86401", "inf", "nan", "", "12s", "S3CRET"}) {
+    env.vars["P_TIMEOUT"] = bad;
+    auto e = error(server(R"({"env_prefix":"P_"})"));
+    CAF_CHECK_EQUAL(e, R"(node.json: server "s": "env_prefix": environment variable P_TIMEOUT: expected seconds in (0, 86400])");
+  }
+  // The file's timeout wins: a bad P_TIMEOUT is not even read.
+  CAF_CHECK_EQUAL(ok(server(R"({"env_prefix":"P_","timeout":5})")).servers[0].timeout_s, 5.0);
+  env.vars.erase("P_TIMEOUT");
+  // The file wins for keep-alive and the user agent too (any case).
+  env.vars["P_KEEP_ALIVE"] = "false";
+  env.vars["P_USER_AGENT"] = "env-agent";
+  auto s = ok(server(R"({"env_prefix":"P_","is_keep_alive":true,
+                        "headers":{"user-agent":"file-agent"}})")).servers[0];
+  CAF_CHECK(s.keep_alive);
+  CAF_CHECK_EQUAL(s.headers.size(), 1u);
+  CAF_CHECK_EQUAL(header(s, "user-agent"), "file-agent");
+  // Every URL key of the file wins over P_URL.
+  CAF_CHECK_EQUAL(ok(server(R"({"env_prefix":"P_","sse_url":"http://h/f"})")).servers[0].url,
+                  "http://h/f");
+  CAF_CHECK_EQUAL(ok(server(R"({"env_prefix":"P_","serverUrl":"http://h/g"})")).servers[0].url,
+                  "http://h/g");
+  // Nothing from the environment without env_prefix.
+  auto plain = ok(server(R"({"url":"http://h/"})")).servers[0];
+  CAF_CHECK(plain.headers.empty());
+  // The prefix itself may come from a variable.
+  env.vars["PFX"] = "P_";
+  CAF_CHECK_EQUAL(ok(server(R"({"env_prefix":"${PFX}"})")).servers[0].url, "http://h/p");
+}
+
+CAF_TEST(env_prefix without a url anywhere is a missing url) {
+  CAF_CHECK_EQUAL(error(server(R"({"env_prefix":"NONE_"})")),
+                  R"(node.json: server "s": "url": missing (url, sse_url or serverUrl))");
+}
+
+CAF_TEST(env_prefix errors hold no value) {
+  env.vars["P_URL"] = "http://user:S3CRET@h:99999/?token=S3CRET";
+  auto e = error(server(R"({"env_prefix":"P_"})"));
+  CAF_CHECK(contains(e, R"(node.json: server "s": "env_prefix": )"));
+  CAF_CHECK(!contains(e, "S3CRET"));
+  env.vars["P_URL"] = "http://h/";
+  env.vars["P_TOKEN"] = "S3CRET\r\nX-Evil: 1";
+  auto f = error(server(R"({"env_prefix":"P_"})"));
+  CAF_CHECK_EQUAL(f, R"(node.json: server "s": "headers": the value of header Authorization contains CR, LF or NUL)");
+  env.vars.erase("P_TOKEN");
+  env.vars["P_USER_AGENT"] = "S3CRET\n";
+  CAF_CHECK(!contains(error(server(R"({"env_prefix":"P_"})")), "S3CRET"));
+}
+
+CAF_TEST(node key edges) {
+  CAF_CHECK_EQUAL(error(R"({"node":{"listen":"[::]:8080"}})"),
+                  R"(node.json: "node.listen": listening on a non-loopback address needs node.token)");
+  env.vars["T"] = "";
+  CAF_CHECK_EQUAL(error(R"({"node":{"listen":"10.0.0.1:8080","token":"${T:-}"}})"),
+                  R"(node.json: "node.listen": listening on a non-loopback address needs node.token)");
+  auto l = ok(R"({"node":{"listen":"localhost:0"}})");
+  CAF_CHECK_EQUAL(l.node.listen_host, "localhost");
+  CAF_CHECK_EQUAL(l.node.listen_port, 0u);
+  auto v6 = ok(R"({"node":{"listen":"[2001:db8::1]:443","token":"t"}})");
+  CAF_CHECK_EQUAL(v6.node.listen_host, "2001:db8::1");
+  CAF_CHECK_EQUAL(v6.node.listen_port, 443u);
+  CAF_CHECK_EQUAL(ok(R"({"node":{"listen":"127.0.0.1:65535"}})").node.listen_port, 65535u);
+  for (auto bad : {"[::1]", "[::1]8080", "[::1:8080", "127.0.0.1", "127.0.0.1:65536",
+                   "127.0.0.1:-1", "127.0.0.1:8o", "127.0.0.1:123456", "", ":8080"})
+    CAF_CHECK(contains(error(std::string{R"({"node":{"listen":")"} + bad + "\"}}"),
+                       R"(node.json: "node.listen": )"));
+  CAF_CHECK_EQUAL(error(R"({"node":{"listen":"::1:8080"}})"),
+                  R"(node.json: "node.listen": an IPv6 address goes in brackets: [V6]:PORT)");
+  CAF_CHECK_EQUAL(error(R"({"node":{"listen":8080}})"),
+                  R"(node.json: "node.listen": expected a string)");
+  CAF_CHECK_EQUAL(error(R"({"node":{"token":42}})"),
+                  R"(node.json: "node.token": expected a string)");
+  CAF_CHECK_EQUAL(ok(R"({"node":{"drain_timeout_s":3600}})").node.drain_timeout_s, 3600.0);
+  CAF_CHECK_EQUAL(error(R"({"node":{"drain_timeout_s":3601}})"),
+                  R"(node.json: "node.drain_timeout_s": expected seconds in (0, 3600])");
+  CAF_CHECK_EQUAL(error(R"({"node":{"drain_timeout_s":0}})"),
+                  R"(node.json: "node.drain_timeout_s": expected seconds in (0, 3600])");
+  CAF_CHECK_EQUAL(error(R"({"node":{"name":""}})"),
+                  R"(node.json: "node.name": a node name is 1 to 64 of A-Z a-z 0-9 _ . -)");
+  // A token from the environment on a non-loopback address.
+  env.vars["TOK"] = "S3CRET";
+  auto open = ok(R"({"node":{"listen":"0.0.0.0:8080","token":"${env:TOK}"}})");
+  CAF_CHECK_EQUAL(open.node.token, "S3CRET");
+}
+
+CAF_TEST(cluster edges) {
+  CAF_CHECK(!ok("{}").cluster.present);
+  auto a = ok(R"({"cluster":{}})");
+  CAF_CHECK(a.cluster.present);
+  CAF_CHECK_EQUAL(a.cluster.listen_host, "127.0.0.1");
+  CAF_CHECK_EQUAL(a.cluster.listen_port, 0u);
+  CAF_CHECK(a.cluster.peers.empty());
+  auto v6 = ok(R"({"cluster":{"listen":"[::1]:4242"}})");
+  CAF_CHECK_EQUAL(v6.cluster.listen_host, "::1");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"listen":"[::]:4242"}})"),
+                  R"(node.json: "cluster.listen": a cluster port on a non-loopback address needs "tls" (CAF's BASP has no authentication))");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"listen":"h"}})"),
+                  R"(node.json: "cluster.listen": expected HOST:PORT)");
+  auto t = ok(R"({"cluster":{"listen":"0.0.0.0:4242","tls":{"certificate":"c.pem","key":"k.pem","cafile":"ca.pem"}}})");
+  CAF_CHECK_EQUAL(t.cluster.tls_key, "k.pem");
+  CAF_CHECK_EQUAL(t.cluster.tls_cafile, "ca.pem");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"tls":[]}})"),
+                  R"(node.json: "cluster.tls": expected an object)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"peers":{}}})"),
+                  R"(node.json: "cluster.peers": expected an array)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"peers":["node-b"]}})"),
+                  R"(node.json: "cluster.peers": expected an object)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"peers":[{"host":"h","port":0}]}})"),
+                  R"(node.json: "cluster.peers.port": expected a whole number from 1 to 65535)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"peers":[{"host":"h","port":65536}]}})"),
+                  R"(node.json: "cluster.peers.port": expected a whole number from 1 to 65535)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"peers":[{"port":1}]}})"),
+                  R"(node.json: "cluster.peers": a peer needs host and port)");
+  auto p = ok(R"({"cluster":{"peers":[{"name":"b","host":"h1","port":1},{"host":"h2","port":65535}]}})");
+  CAF_REQUIRE_EQUAL(p.cluster.peers.size(), 2u);
+  CAF_CHECK_EQUAL(p.cluster.peers[0].name, "b");
+  CAF_CHECK_EQUAL(p.cluster.peers[0].host, "h1");
+  CAF_CHECK_EQUAL(p.cluster.peers[1].port, 65535u);
+}
+
+CAF_TEST(warnings in tls and peers carry their path) {
+  auto cfg = ok(R"({"cluster":{"tls":{"verify":false},"peers":[{"host":"h","port":1,"weight":2}]},
+                    "mcpServers":{"s":{"url":"http://h/","headers":{},"pool":{"idle":1}}}})");
+  CAF_REQUIRE_EQUAL(cfg.warnings.size(), 3u);
+  CAF_CHECK_EQUAL(cfg.warnings[0], R"(cluster.tls: unknown key "verify" (ignored))");
+  CAF_CHECK_EQUAL(cfg.warnings[1], R"(cluster.peers: unknown key "weight" (ignored))");
+  CAF_CHECK_EQUAL(cfg.warnings[2], R"(server "s": pool: unknown key "idle" (ignored))");
+}
+
+CAF_TEST(diff edges) {
+  node_config empty;
+  auto one = ok(R"({"mcpServers":{"a":{"url":"http://h/a"},"b":{"url":"http://h/b"}}})");
+  auto d = diff(empty, one);
+  CAF_CHECK_EQUAL(d.added, (std::vector<std::string>{"a", "b"}));
+  CAF_CHECK(d.removed.empty() && d.changed.empty() && d.unchanged.empty());
+  auto r = diff(one, empty);
+  CAF_CHECK_EQUAL(r.removed, (std::vector<std::string>{"a", "b"}));
+  CAF_CHECK(r.added.empty() && r.changed.empty() && r.unchanged.empty());
+  // The order of servers in the file and the root key do not matter.
+  auto reordered = ok(R"({"servers":{"b":{"url":"http://h/b"},"a":{"url":"http://h/a"}}})");
+  CAF_CHECK_EQUAL(diff(one, reordered).unchanged, (std::vector<std::string>{"a", "b"}));
+  // Every setting is part of "changed".
+  auto base = std::string{R"({"url":"http://h/"})"};
+  for (auto changed : {R"({"url":"http://h/2"})", R"({"url":"http://h/","type":"sse"})",
+                       R"({"url":"http://h/","timeout":61})",
+                       R"({"url":"http://h/","is_keep_alive":false})",
+                       R"({"url":"http://h/","desc":"x"})",
+                       R"({"url":"http://h/","disabled":true})",
+                       R"({"url":"http://h/","pool":{"max":2}})",
+                       R"({"url":"http://h/","pool":{"min":2}})",
+                       R"({"url":"http://h/","env_prefix":"NONE_"})",
+                       R"({"url":"http://h/","middlewares":[]})",
+                       R"({"url":"http://h/","headers":{"X":"1"}})"}) {
+    auto dd = diff(ok(server(base)), ok(server(changed)));
+    CAF_CHECK_EQUAL(dd.changed, std::vector<std::string>{"s"});
+  }
+  // A new token in the environment is a change of the server.
+  env.vars["P_URL"] = "http://h/";
+  env.vars["P_TOKEN"] = "one";
+  auto t1 = ok(server(R"({"env_prefix":"P_"})"));
+  env.vars["P_TOKEN"] = "two";
+  auto t2 = ok(server(R"({"env_prefix":"P_"})"));
+  CAF_CHECK_EQUAL(diff(t1, t2).changed, std::vector<std::string>{"s"});
+  CAF_CHECK_EQUAL(diff(t2, t2).unchanged, std::vector<std::string>{"s"});
+  // Node and cluster settings are not servers.
+  auto n1 = ok(R"({"node":{"name":"a"}})");
+  auto n2 = ok(R"({"node":{"name":"b"}})");
+  auto nd = diff(n1, n2);
+  CAF_CHECK(nd.added.empty() && nd.removed.empty() && nd.changed.empty()
+            && nd.unchanged.empty());
+}
+
+CAF_TEST(load_config_file reads a file and names it by its base name) {
+  auto path = std::string{"/tmp/caf_mcp_node_config_test_"} + std::to_string(::getpid())
+              + ".json";
+  {
+    std::ofstream out{path};
+    out << "// test\n{\"mcpServers\":{\"x\":{\"url\":\"http://h/\",}},}\n";
+  }
+  auto res = load_config_file(path, env.lookup());
+  CAF_REQUIRE(res.config);
+  CAF_CHECK_EQUAL(res.config->servers.size(), 1u);
+  {
+    std::ofstream out{path};
+    out << "{\"node\":{\"listen\":1}}";
+  }
+  auto bad = load_config_file(path, env.lookup());
+  CAF_REQUIRE(bad.error);
+  CAF_CHECK_EQUAL(bad.error->file, path.substr(5));
+  CAF_CHECK_EQUAL(bad.error->to_string(),
+                  path.substr(5) + R"(: "node.listen": expected a string)");
+  std::remove(path.c_str());
+  auto rel = load_config_file("no-such-node.json", env.lookup());
+  CAF_REQUIRE(rel.error);
+  CAF_CHECK_EQUAL(rel.error->to_string(),
+                  "no-such-node.json: cannot read the file: No such file or directory");
+  CAF_CHECK(rel.error->server.empty());
+  CAF_CHECK(rel.error->key.empty());
+}
+
+CAF_TEST(error lines without server or key) {
+  config_error e{"f.json", "", "", "m"};
+  CAF_CHECK_EQUAL(e.to_string(), "f.json: m");
+  config_error k{"f.json", "", "node.token", "m"};
+  CAF_CHECK_EQUAL(k.to_string(), R"(f.json: "node.token": m)");
+  config_error s{"f.json", "billing", "", "m"};
+  CAF_CHECK_EQUAL(s.to_string(), R"(f.json: server "billing": m)");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
