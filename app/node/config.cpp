@@ -343,6 +343,10 @@ server_settings parse_server(ctx& c, const std::string& name,
   if (url_key == nullptr)
     fail(name, "url", "missing (url, sse_url or serverUrl)");
   auto parsed = transport::parse_url(s.url);
+  if (parsed.code == transport::url_errc::unsupported_scheme)
+    // parse_url quotes the scheme, but the URL may come from a variable
+    // (a token put there by mistake: "user:secret" has the scheme "user").
+    fail(name, url_key, "unsupported URL scheme (want http or https)");
   if (parsed.code != transport::url_errc::ok)
     fail(name, url_key, parsed.message);
   if (s.transport == transport_kind::streamable_http

@@ -788,6 +788,26 @@ CAF_TEST(warnings in tls and peers carry their path) {
   CAF_CHECK_EQUAL(cfg.warnings[2], R"(server "s": pool: unknown key "idle" (ignored))");
 }
 
+CAF_TEST(a URL that is really a secret is not shown) {
+  // A variable meant for a header put in the url by mistake: its value
+  // must not appear, not even the part before a colon.
+  env.vars["U"] = "S3CRET:rest";
+  auto e = error(server(R"({"url":"${U}"})"));
+  CAF_CHECK(contains(e, R"(node.json: server "s": "url": )"));
+  CAF_CHECK(!contains(e, "S3CRET"));
+  CAF_CHECK(!contains(e, "s3cret"));
+  env.vars["P_URL"] = "S3CRET:rest";
+  auto f = error(server(R"({"env_prefix":"P_"})"));
+  CAF_CHECK(!contains(f, "S3CRET"));
+  CAF_CHECK(!contains(f, "s3cret"));
+  // Other URL problems: none of the URL is shown.
+  CAF_CHECK_EQUAL(error(server(R"({"url":"ftp://h/"})")),
+                  R"(node.json: server "s": "url": unsupported URL scheme (want http or https))");
+  for (auto u : {"http://S3CRET@/x", "http://u:S3CRET@h:0/", "http://h/x?api_key=S3CRET x",
+                 "S3CRET", "//S3CRET@h/", "http://[S3CRET]/", "http://h:S3CRET/"})
+    CAF_CHECK(!contains(error(server(std::string{R"({"url":")"} + u + "\"}")), "S3CRET"));
+}
+
 CAF_TEST(diff edges) {
   node_config empty;
   auto one = ok(R"({"mcpServers":{"a":{"url":"http://h/a"},"b":{"url":"http://h/b"}}})");
