@@ -441,18 +441,84 @@ CAF_TEST(the example config loads) {
     CAF_FAIL(res.error->to_string());
   auto& cfg = *res.config;
   CAF_CHECK(cfg.warnings.empty());
-  CAF_REQUIRE_EQUAL(cfg.servers.size(), 3u);
-  CAF_CHECK_EQUAL(cfg.servers[0].name, "alerts_stream");
-  CAF_CHECK(cfg.servers[0].disabled);
-  CAF_CHECK(!cfg.servers[0].keep_alive);
-  CAF_CHECK_EQUAL(cfg.servers[1].name, "logs_stream");
-  CAF_CHECK_EQUAL(header(cfg.servers[1], "Authorization"), "Bearer l-token");
-  CAF_CHECK_EQUAL(header(cfg.servers[1], "User-Agent"), "OxyGent/1.0");
-  CAF_CHECK_EQUAL(cfg.servers[2].name, "metrics_stream");
-  CAF_CHECK_EQUAL(header(cfg.servers[2], "Authorization"), "Bearer m-token");
-  CAF_CHECK_EQUAL(cfg.servers[2].pool_max, 4u);
+  CAF_CHECK_EQUAL(cfg.node.listen_host, "127.0.0.1");
+  CAF_CHECK_EQUAL(cfg.node.listen_port, 8080u);
   CAF_CHECK_EQUAL(cfg.node.token, "");
-  CAF_CHECK_EQUAL(cfg.cluster.peers.size(), 1u);
+  CAF_CHECK_EQUAL(cfg.node.name, "node-a");
+  CAF_CHECK_EQUAL(cfg.node.drain_timeout_s, 10.0);
+  CAF_REQUIRE_EQUAL(cfg.servers.size(), 3u);
+  auto& alerts = cfg.servers[0];
+  CAF_CHECK_EQUAL(alerts.name, "alerts_stream");
+  CAF_CHECK_EQUAL(alerts.url, "http://127.0.0.1:9103/sse");
+  CAF_CHECK_EQUAL(alerts.description, "Occasional alerts");
+  CAF_CHECK(alerts.disabled);
+  CAF_CHECK(!alerts.keep_alive);
+  CAF_CHECK(alerts.headers.empty());
+  auto& logs = cfg.servers[1];
+  CAF_CHECK_EQUAL(logs.name, "logs_stream");
+  CAF_CHECK_EQUAL(logs.url, "http://127.0.0.1:9102/sse");
+  CAF_CHECK_EQUAL(logs.description, "Log lines");
+  CAF_CHECK_EQUAL(logs.env_prefix, "LOGS_");
+  CAF_CHECK_EQUAL(header(logs, "Authorization"), "Bearer l-token");
+  CAF_CHECK_EQUAL(header(logs, "User-Agent"), "OxyGent/1.0");
+  CAF_CHECK_EQUAL(logs.timeout_s, 60.0);
+  CAF_CHECK(logs.keep_alive);
+  CAF_CHECK(!logs.disabled);
+  auto& metrics = cfg.servers[2];
+  CAF_CHECK_EQUAL(metrics.name, "metrics_stream");
+  CAF_CHECK_EQUAL(metrics.url, "http://127.0.0.1:9101/sse");
+  CAF_CHECK(metrics.transport == transport_kind::sse);
+  CAF_CHECK_EQUAL(metrics.headers.size(), 1u);
+  CAF_CHECK_EQUAL(header(metrics, "Authorization"), "Bearer m-token");
+  CAF_CHECK_EQUAL(metrics.timeout_s, 60.0);
+  CAF_CHECK(metrics.keep_alive);
+  CAF_CHECK_EQUAL(metrics.description, "Real-time metrics");
+  CAF_CHECK_EQUAL(metrics.pool_min, 1u);
+  CAF_CHECK_EQUAL(metrics.pool_max, 4u);
+  CAF_CHECK_EQUAL(metrics.middlewares_json,
+                  R"([{"type":"cache","ttl_s":30,"tools":["get_quote"]}])");
+  CAF_CHECK(cfg.cluster.present);
+  CAF_CHECK_EQUAL(cfg.cluster.listen_host, "127.0.0.1");
+  CAF_CHECK_EQUAL(cfg.cluster.listen_port, 4242u);
+  CAF_CHECK_EQUAL(cfg.cluster.tls_certificate, "/etc/caf-mcp/node.pem");
+  CAF_CHECK_EQUAL(cfg.cluster.tls_key, "/etc/caf-mcp/node.key");
+  CAF_CHECK_EQUAL(cfg.cluster.tls_cafile, "/etc/caf-mcp/ca.pem");
+  CAF_REQUIRE_EQUAL(cfg.cluster.peers.size(), 1u);
+  CAF_CHECK_EQUAL(cfg.cluster.peers[0].name, "node-b");
+  CAF_CHECK_EQUAL(cfg.cluster.peers[0].host, "127.0.0.1");
+  CAF_CHECK_EQUAL(cfg.cluster.peers[0].port, 4243u);
+}
+
+CAF_TEST(the example config follows its environment) {
+  env.vars["METRICS_TOKEN"] = "m-token";
+  env.vars["METRICS_URL"] = "https://metrics.example.com/sse";
+  env.vars["LOGS_URL"] = "https://logs.example.com/sse";
+  env.vars["LOGS_TIMEOUT"] = "15";
+  env.vars["LOGS_KEEP_ALIVE"] = "False";
+  env.vars["LOGS_USER_AGENT"] = "agent/1";
+  env.vars["CAF_MCP_NODE_TOKEN"] = "n-token";
+  env.vars["CAF_MCP_TLS_DIR"] = "/srv/tls";
+  auto res = load_config_file(CAF_MCP_SOURCE_DIR "/deploy/node.example.json",
+                              env.lookup());
+  if (res.error)
+    CAF_FAIL(res.error->to_string());
+  auto& cfg = *res.config;
+  CAF_CHECK_EQUAL(cfg.node.token, "n-token");
+  CAF_CHECK_EQUAL(cfg.cluster.tls_key, "/srv/tls/node.key");
+  auto& logs = cfg.servers[1];
+  CAF_CHECK_EQUAL(logs.url, "https://logs.example.com/sse");
+  CAF_CHECK_EQUAL(header(logs, "Authorization"), "<none>");
+  CAF_CHECK_EQUAL(header(logs, "User-Agent"), "agent/1");
+  CAF_CHECK_EQUAL(logs.timeout_s, 15.0);
+  CAF_CHECK(!logs.keep_alive);
+  CAF_CHECK_EQUAL(cfg.servers[2].url, "https://metrics.example.com/sse");
+  // Without its token the example is refused, naming the variable.
+  env.vars.erase("METRICS_TOKEN");
+  auto bad = load_config_file(CAF_MCP_SOURCE_DIR "/deploy/node.example.json",
+                              env.lookup());
+  CAF_REQUIRE(bad.error);
+  CAF_CHECK_EQUAL(bad.error->to_string(),
+                  R"(node.example.json: server "metrics_stream": "headers": environment variable METRICS_TOKEN is not set)");
 }
 
 // -- more keys and edges ------------------------------------------------------
