@@ -1,7 +1,11 @@
 #define CAF_SUITE node_api
 #include "caf/test/unit_test.hpp"
 
+#include <cmath>
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -302,4 +306,414 @@ CAF_TEST(event data is one JSON object each) {
   auto cfg = boost::json::parse(config_event_json("rejected", {}, {}, {}, "bad")).as_object();
   CAF_CHECK_EQUAL(cfg.at("status").as_string(), "rejected");
   CAF_CHECK_EQUAL(cfg.at("error").as_string(), "bad");
+}
+
+// -- more routes, tokens, origins, events and JSON ------------------------------
+
+namespace {
+
+route::kind_t kind_of(std::string_view method, std::string_view path) {
+  return route_request(method, path).kind;
+}
+
+bool is_405(std::string_view method, std::string_view path,
+            const std::string& allow) {
+  auto r = route_request(method, path);
+  return r.kind == route::method_not_allowed && r.allow == allow;
+}
+
+} // namespace
+
+CAF_TEST(every GET path answers GET and HEAD and 405 to the rest) {
+  std::vector<std::pair<std::string, route::kind_t>> paths{
+    {"/", route::page},           {"/index.html", route::page},
+    {"/healthz", route::healthz}, {"/readyz", route::readyz},
+    {"/metrics", route::metrics}, {"/api/events", route::events},
+    {"/api/nodes", route::nodes}, {"/api/servers", route::servers},
+    {"/api/servers/", route::servers}, {"/api/servers/demo", route::one_server}};
+  for (auto& [path, kind] : paths) {
+    CAF_CHECK(kind_of("GET", path) == kind);
+    CAF_CHECK(kind_of("HEAD", path) == kind);
+    for (auto m : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get", ""})
+      CAF_CHECK(is_405(m, path, "GET"));
+  }
+}
+
+CAF_TEST(the call path answers POST only) {
+  auto path = "/api/servers/demo/tools/echo/call";
+  for (auto m : {"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "post"})
+    CAF_CHECK(is_405(m, path, "POST"));
+  auto r = route_request("POST", path);
+  CAF_CHECK(r.kind == route::call);
+  CAF_CHECK_EQUAL(r.server, "demo");
+  CAF_CHECK_EQUAL(r.tool, "echo");
+  CAF_CHECK_EQUAL(r.allow, "");
+}
+
+CAF_TEST(server and tool names are percent decoded) {
+  // A peer's server (NODE.md: PEER:SERVER).
+  auto peer = route_request("POST", "/api/servers/node-b%3Abilling/tools/get_quote/call");
+  CAF_CHECK(peer.kind == route::call);
+  CAF_CHECK_EQUAL(peer.server, "node-b:billing");
+  CAF_CHECK_EQUAL(peer.tool, "get_quote");
+  CAF_CHECK_EQUAL(route_request("GET", "/api/servers/node-b:billing").server,
+                  "node-b:billing");
+  // A decoded slash is part of the name, not a separator.
+  auto slash = route_request("POST", "/api/servers/a%2Fb/tools/c%2fd/call");
+  CAF_CHECK(slash.kind == route::call);
+  CAF_CHECK_EQUAL(slash.server, "a/b");
+  CAF_CHECK_EQUAL(slash.tool, "c/d");
+  // UTF-8, '+' (not a space in a path) and a bad escape kept as it is.
+  auto odd = route_request("POST", "/api/servers/s/tools/caf%C3%A9+x%zz%4/call");
+  CAF_CHECK(odd.kind == route::call);
+  CAF_CHECK_EQUAL(odd.tool, "caf\xc3\xa9+x%zz%4");
+  auto one = route_request("GET", "/api/servers/%64emo");
+  CAF_CHECK(one.kind == route::one_server);
+  CAF_CHECK_EQUAL(one.server, "demo");
+}
+
+CAF_TEST(more malformed paths are not found) {
+  for (auto p : {"/api/servers/demo/tools/echo/call/", "/api/servers/demo/tools/echo/calls",
+                 "/api/servers/demo/extra", "/api/servers/demo/", "/api/servers//",
+                 "/API/servers", "/healthz/", "//healthz", "/api", "/api/", "",
+                 "/api/servers/demo/tool/echo/call", "/api/serversx",
+                 "/api/events/", "/index.htm"}) {
+    auto r = route_request("GET", p);
+    CAF_CHECK_EQUAL(static_cast<int>(r.kind), static_cast<int>(route::not_found));
+    CAF_CHECK_EQUAL(r.server, "");
+    CAF_CHECK_EQUAL(r.tool, "");
+    CAF_CHECK_EQUAL(r.allow, "");
+  }
+}
+
+CAF_TEST(bearer token edges) {
+  CAF_CHECK(bearer_matches("BEARER abc", "abc"));
+  CAF_CHECK(bearer_matches("bEaReR abc", "abc"));
+  CAF_CHECK(!bearer_matches("Bearer ABC", "abc"));
+  CAF_CHECK(!bearer_matches("Bearer  abc", "abc"));
+  CAF_CHECK(!bearer_matches("Bearer abc ", "abc"));
+  CAF_CHECK(!bearer_matches(" Bearer abc", "abc"));
+  CAF_CHECK(!bearer_matches("Bearer\tabc", "abc"));
+  CAF_CHECK(!bearer_matches("Bearerxabc", "abc"));
+  CAF_CHECK(!bearer_matches("Bearer", "abc"));
+  CAF_CHECK(!bearer_matches("", "abc"));
+  CAF_CHECK(!bearer_matches("Bearer abc", ""));
+  // A token is compared as it is, spaces included.
+  CAF_CHECK(bearer_matches("Bearer  ", " "));
+  std::string long_token(4096, 'k');
+  CAF_CHECK(bearer_matches("Bearer " + long_token, long_token));
+  auto other = long_token;
+  other.back() = 'j';
+  CAF_CHECK(!bearer_matches("Bearer " + other, long_token));
+  CAF_CHECK(bearer_matches("Bearer a b=", "a b="));
+}
+
+CAF_TEST(origin edges) {
+  // Default ports on either side.
+  CAF_CHECK(origin_allowed("http://node.example", "node.example"));
+  CAF_CHECK(origin_allowed("http://node.example", "node.example:80"));
+  CAF_CHECK(origin_allowed("https://node.example", "node.example"));
+  CAF_CHECK(origin_allowed("https://node.example", "node.example:443"));
+  CAF_CHECK(!origin_allowed("http://node.example", "node.example:443"));
+  CAF_CHECK(!origin_allowed("https://node.example", "node.example:80"));
+  CAF_CHECK(!origin_allowed("http://node.example", "node.example:8080"));
+  // IPv6.
+  CAF_CHECK(origin_allowed("http://[::1]:8080", "[::1]:8080"));
+  CAF_CHECK(!origin_allowed("http://[::1]:8081", "[::1]:8080"));
+  // Another host name for the same address is another origin.
+  CAF_CHECK(!origin_allowed("http://localhost:8080", "127.0.0.1:8080"));
+  CAF_CHECK(!origin_allowed("http://127.0.0.1:8080", "localhost:8080"));
+  // Other schemes, opaque origins and garbage.
+  for (auto o : {"null", "ws://127.0.0.1:8080", "file://", "chrome-extension://abc",
+                 "ftp://127.0.0.1:8080", "127.0.0.1:8080", "//127.0.0.1:8080",
+                 "http:/127.0.0.1:8080", "http://", "http://127.0.0.1:8080@evil",
+                 "http://evil@127.0.0.1:8080", "http://127.0.0.1:80800",
+                 "http://127.0.0.1:8080.", "http://127.0.0.1"})
+    CAF_CHECK(!origin_allowed(o, "127.0.0.1:8080"));
+}
+
+CAF_TEST(the event ring edges) {
+  event_ring empty{4};
+  CAF_CHECK(empty.since(0).empty());
+  CAF_CHECK(empty.since(7).empty());
+  CAF_CHECK_EQUAL(empty.size(), 0u);
+  event_ring one{1};
+  one.push(ev(1));
+  one.push(ev(2));
+  CAF_CHECK_EQUAL(one.size(), 1u);
+  auto held = one.since(0);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  CAF_CHECK_EQUAL(held.front().id, 2u);
+  // Ids with gaps: strictly above last_id, oldest first.
+  event_ring gaps{8};
+  for (uint64_t id : {10u, 20u, 30u})
+    gaps.push(ev(id));
+  auto after15 = gaps.since(15);
+  CAF_REQUIRE_EQUAL(after15.size(), 2u);
+  CAF_CHECK_EQUAL(after15[0].id, 20u);
+  CAF_CHECK_EQUAL(after15[1].id, 30u);
+  CAF_CHECK_EQUAL(gaps.since(20).size(), 1u);
+  CAF_CHECK(gaps.since(30).empty());
+  // An id below the oldest held (the ring lost some): all held.
+  CAF_CHECK_EQUAL(gaps.since(5).size(), 3u);
+  // An id above every held id (the node restarted since): all held.
+  auto restarted = gaps.since(31);
+  CAF_REQUIRE_EQUAL(restarted.size(), 3u);
+  CAF_CHECK_EQUAL(restarted.front().id, 10u);
+  CAF_CHECK_EQUAL(gaps.since(UINT64_MAX).size(), 3u);
+  // The events come back whole.
+  CAF_CHECK(restarted.front() == ev(10));
+  // The default capacity is 1024.
+  event_ring def;
+  for (uint64_t i = 1; i <= 1100; ++i)
+    def.push(ev(i));
+  CAF_CHECK_EQUAL(def.size(), 1024u);
+  CAF_CHECK_EQUAL(def.since(0).front().id, 77u);
+  CAF_CHECK_EQUAL(def.since(1099).size(), 1u);
+}
+
+CAF_TEST(event framing edges) {
+  CAF_CHECK_EQUAL(format_event(node_event{0, "server", "", ""}),
+                  "id: 0\nevent: server\ndata: \n\n");
+  CAF_CHECK_EQUAL(format_event(node_event{UINT64_MAX, "x", "", "a\r\nb\rc\n"}),
+                  "id: 18446744073709551615\nevent: x\ndata: a\ndata: bc\ndata: \n\n");
+  for (auto kind : {"server", "tools", "log", "progress", "call", "node", "config"})
+    CAF_CHECK_EQUAL(format_event(node_event{3, kind, "s", "{}"}),
+                    std::string{"id: 3\nevent: "} + kind + "\ndata: {}\n\n");
+}
+
+CAF_TEST(Last-Event-ID edges) {
+  CAF_CHECK_EQUAL(parse_last_event_id("0"), 0u);
+  CAF_CHECK_EQUAL(parse_last_event_id("007"), 7u);
+  CAF_CHECK_EQUAL(parse_last_event_id("18446744073709551615"), UINT64_MAX);
+  for (auto bad : {"18446744073709551616", " 42", "42 ", "+1", "0x10", "1.5", "1e3", "abc"})
+    CAF_CHECK_EQUAL(parse_last_event_id(bad), 0u);
+}
+
+CAF_TEST(SERVER has exactly the fields of NODE.md and their types) {
+  server_info x;
+  x.name = "node-b:billing";
+  x.url = "https://h/sse?token=REDACTED";
+  x.transport = "sse";
+  x.description = "line\nbreak \u00e9";
+  x.state = health_state::degraded;
+  x.phase = link_phase::backing_off;
+  x.connected_since_ms = 1709251199999;
+  x.reconnects = 18446744073709551615u;
+  x.last_error = "connection_lost: \"eof\"\x01";
+  x.rtt_ms = 12.0;
+  x.in_flight = 3;
+  x.calls_ok = 10;
+  x.calls_failed = 4;
+  x.calls_is_error = 1;
+  x.tool_count = 7;
+  x.node = "node-b";
+  x.disabled = true;
+  auto text = server_json(x);
+  auto v = boost::json::parse(text).as_object();
+  std::vector<std::string> keys;
+  for (auto& kv : v)
+    keys.emplace_back(kv.key());
+  CAF_CHECK_EQUAL(keys, (std::vector<std::string>{
+                          "name", "url", "transport", "description", "state",
+                          "phase", "connected_since", "reconnects", "last_error",
+                          "rtt_ms", "in_flight", "calls", "tool_count", "node",
+                          "disabled"}));
+  CAF_CHECK_EQUAL(v.at("name").as_string(), "node-b:billing");
+  CAF_CHECK_EQUAL(v.at("url").as_string(), "https://h/sse?token=REDACTED");
+  CAF_CHECK_EQUAL(v.at("description").as_string(), "line\nbreak \u00e9");
+  CAF_CHECK_EQUAL(v.at("state").as_string(), "degraded");
+  CAF_CHECK_EQUAL(v.at("phase").as_string(), "backing_off");
+  CAF_CHECK_EQUAL(v.at("connected_since").as_string(), "2024-02-29T23:59:59.999Z");
+  CAF_CHECK(v.at("reconnects").is_uint64() || v.at("reconnects").is_int64());
+  CAF_CHECK_EQUAL(v.at("reconnects").to_number<uint64_t>(), 18446744073709551615u);
+  CAF_CHECK_EQUAL(v.at("last_error").as_string(), "connection_lost: \"eof\"\x01");
+  CAF_CHECK(text.find(R"("rtt_ms":12,)") != std::string::npos);
+  CAF_CHECK_EQUAL(v.at("in_flight").to_number<uint64_t>(), 3u);
+  auto& calls = v.at("calls").as_object();
+  CAF_CHECK_EQUAL(calls.size(), 3u);
+  for (auto& kv : calls)
+    CAF_CHECK(kv.value().is_int64() || kv.value().is_uint64());
+  CAF_CHECK_EQUAL(v.at("tool_count").to_number<uint64_t>(), 7u);
+  CAF_CHECK_EQUAL(v.at("node").as_string(), "node-b");
+  CAF_CHECK_EQUAL(v.at("disabled").as_bool(), true);
+  // Only control characters are escaped: the text stays one line.
+  CAF_CHECK(text.find('\n') == std::string::npos);
+  // The state and phase names of NODE.md.
+  for (auto [st, name] : std::vector<std::pair<health_state, std::string>>{
+         {health_state::healthy, "healthy"}, {health_state::degraded, "degraded"},
+         {health_state::down, "down"}}) {
+    server_info y;
+    y.state = st;
+    CAF_CHECK_EQUAL(boost::json::parse(server_json(y)).at("state").as_string(), name);
+  }
+  for (auto [ph, name] : std::vector<std::pair<link_phase, std::string>>{
+         {link_phase::connecting, "connecting"}, {link_phase::ready, "ready"},
+         {link_phase::backing_off, "backing_off"}, {link_phase::gave_up, "gave_up"},
+         {link_phase::closed, "closed"}}) {
+    server_info y;
+    y.phase = ph;
+    CAF_CHECK_EQUAL(boost::json::parse(server_json(y)).at("phase").as_string(), name);
+  }
+}
+
+CAF_TEST(a SERVER that never connected) {
+  CAF_CHECK_EQUAL(server_json(server_info{}),
+                  R"({"name":"","url":"","transport":"","description":"","state":"down",)"
+                  R"("phase":"connecting","connected_since":null,"reconnects":0,)"
+                  R"("last_error":null,"rtt_ms":null,"in_flight":0,)"
+                  R"("calls":{"ok":0,"failed":0,"is_error":0},"tool_count":0,"node":"",)"
+                  R"("disabled":false})");
+}
+
+CAF_TEST(servers_json keeps the order it is given) {
+  CAF_CHECK_EQUAL(servers_json({}), R"({"servers":[]})");
+  server_info a;
+  a.name = "a";
+  server_info b;
+  b.name = "b";
+  auto v = boost::json::parse(servers_json({a, b})).as_object();
+  CAF_CHECK_EQUAL(v.size(), 1u);
+  auto& xs = v.at("servers").as_array();
+  CAF_REQUIRE_EQUAL(xs.size(), 2u);
+  CAF_CHECK_EQUAL(xs[0].at("name").as_string(), "a");
+  CAF_CHECK_EQUAL(xs[1].at("name").as_string(), "b");
+  CAF_CHECK_EQUAL(boost::json::serialize(xs[0]), boost::json::serialize(
+                                                   boost::json::parse(server_json(a))));
+}
+
+CAF_TEST(one SERVER with its tools as MCP gives them) {
+  server_detail d;
+  d.info.name = "demo";
+  tool t;
+  t.name = "echo";
+  t.title = std::string{"Echo"};
+  t.description = std::string{"says it back"};
+  t.input_schema = R"({"type":"object","properties":{"text":{"type":"string"}}})";
+  d.tools.push_back(t);
+  tool u;
+  u.name = "now";
+  u.input_schema = R"({"type":"object"})";
+  d.tools.push_back(u);
+  auto v = boost::json::parse(server_detail_json(d)).as_object();
+  CAF_CHECK_EQUAL(v.at("name").as_string(), "demo");
+  CAF_CHECK(v.contains("calls"));
+  auto& tools = v.at("tools").as_array();
+  CAF_REQUIRE_EQUAL(tools.size(), 2u);
+  CAF_CHECK_EQUAL(tools[0].at("name").as_string(), "echo");
+  CAF_CHECK_EQUAL(tools[0].at("title").as_string(), "Echo");
+  CAF_CHECK_EQUAL(tools[0].at("description").as_string(), "says it back");
+  CAF_CHECK_EQUAL(tools[0].at("inputSchema").at("properties").at("text").at("type").as_string(),
+                  "string");
+  CAF_CHECK_EQUAL(tools[1].at("name").as_string(), "now");
+  CAF_CHECK(!tools[1].as_object().contains("description"));
+  server_detail none;
+  CAF_CHECK(boost::json::parse(server_detail_json(none)).at("tools").as_array().empty());
+}
+
+CAF_TEST(error bodies exactly) {
+  CAF_CHECK_EQUAL(error_json("timeout", "m"), R"({"error":{"code":"timeout","message":"m"}})");
+  CAF_CHECK_EQUAL(error_json("", ""), R"({"error":{"code":"","message":""}})");
+  auto v = boost::json::parse(error_json("invalid_argument", "a\nb\x01\"\\\xc3\xa9"));
+  CAF_CHECK_EQUAL(v.at("error").at("message").as_string(), "a\nb\x01\"\\\xc3\xa9");
+}
+
+CAF_TEST(the status and code name of every mcp_errc) {
+  std::map<mcp_errc, unsigned> want{
+    {mcp_errc::invalid_argument, 404},    {mcp_errc::unknown_tool, 404},
+    {mcp_errc::service_unavailable, 503}, {mcp_errc::closed, 503},
+    {mcp_errc::gave_up, 503},             {mcp_errc::connection_failed, 503},
+    {mcp_errc::queue_timeout, 503},       {mcp_errc::queue_full, 503},
+    {mcp_errc::timeout, 504}};
+  for (size_t i = 1; i < mcp_errc_count; ++i) {
+    auto code = static_cast<mcp_errc>(i);
+    auto err = caf::make_error(code, "context");
+    auto i_want = want.count(code) ? want[code] : 502u;
+    CAF_CHECK_EQUAL(call_error_status(err), i_want);
+    CAF_CHECK_EQUAL(error_code_name(err), std::string{to_string(code)});
+  }
+  CAF_CHECK_EQUAL(call_error_status(caf::make_error(caf::sec::request_timeout)), 502u);
+  CAF_CHECK_EQUAL(error_code_name(caf::make_error(caf::sec::request_timeout)), "internal");
+}
+
+CAF_TEST(append_number edges) {
+  auto num = [](double x) {
+    std::string out;
+    append_number(out, x);
+    return out;
+  };
+  CAF_CHECK_EQUAL(num(0), "0");
+  CAF_CHECK_EQUAL(num(-0.0), "0");
+  CAF_CHECK_EQUAL(num(100), "100");
+  CAF_CHECK_EQUAL(num(10.10), "10.1");
+  CAF_CHECK_EQUAL(num(0.5), "0.5");
+  CAF_CHECK_EQUAL(num(-1.5), "-1.5");
+  CAF_CHECK_EQUAL(num(1234.5678), "1234.568");
+  CAF_CHECK_EQUAL(num(0.9999), "1");
+  CAF_CHECK_EQUAL(num(0.00051), "0.001");
+  CAF_CHECK_EQUAL(num(-0.0004), "0");
+  CAF_CHECK_EQUAL(num(1e21), "1000000000000000000000");
+  CAF_CHECK_EQUAL(num(-1e15), "-1000000000000000");
+  CAF_CHECK_EQUAL(num(std::nan("")), "null");
+  CAF_CHECK_EQUAL(num(-1.0 / 0.0), "null");
+  // It appends.
+  std::string out = "[";
+  append_number(out, 2.5);
+  CAF_CHECK_EQUAL(out, "[2.5");
+  // Every output parses as the same number, rounded to 3 decimals.
+  for (double x : {0.001, 3.14159, 99.9995, 42.0, 7e-4, 123456.0001}) {
+    auto text = num(x);
+    CAF_CHECK(text.find_first_of("eE") == std::string::npos);
+    auto back = boost::json::parse(text).to_number<double>();
+    CAF_CHECK(std::abs(back - x) <= 0.0005 + 1e-12);
+  }
+}
+
+CAF_TEST(iso_time edges) {
+  CAF_CHECK_EQUAL(iso_time(999), "1970-01-01T00:00:00.999Z");
+  CAF_CHECK_EQUAL(iso_time(1000), "1970-01-01T00:00:01.000Z");
+  CAF_CHECK_EQUAL(iso_time(1709251199999), "2024-02-29T23:59:59.999Z");
+  CAF_CHECK_EQUAL(iso_time(2147483648000), "2038-01-19T03:14:08.000Z");
+  CAF_CHECK_EQUAL(iso_time(4102444800001), "2100-01-01T00:00:00.001Z");
+}
+
+CAF_TEST(event data edges) {
+  // A tools diff names tools only.
+  tools_diff d;
+  for (auto n : {"a", "b"}) {
+    d.removed.push_back(tool{});
+    d.removed.back().name = n;
+    d.removed.back().input_schema = R"({"type":"object"})";
+  }
+  auto t = boost::json::parse(tools_event_json("s", d, 0)).as_object();
+  CAF_CHECK_EQUAL(boost::json::serialize(t),
+                  R"({"server":"s","added":[],"removed":["a","b"],"changed":[],"tool_count":0})");
+  // A log line with a logger, and with empty data (a string).
+  logging_message_params p;
+  p.level = log_level::error;
+  p.logger = std::string{"db"};
+  p.data = "";
+  auto l = boost::json::parse(log_event_json("s", p)).as_object();
+  CAF_CHECK_EQUAL(l.at("logger").as_string(), "db");
+  CAF_CHECK_EQUAL(l.at("data").as_string(), "");
+  p.data = "[1,2]";
+  CAF_CHECK(boost::json::parse(log_event_json("s", p)).at("data").is_array());
+  p.data = "\"quoted\"";
+  CAF_CHECK_EQUAL(boost::json::parse(log_event_json("s", p)).at("data").as_string(), "quoted");
+  // Two JSON values are not one: kept as a string.
+  p.data = "1 2";
+  CAF_CHECK_EQUAL(boost::json::parse(log_event_json("s", p)).at("data").as_string(), "1 2");
+  // A call event's duration has no exponent.
+  auto c = call_event_json("s", "t", "timeout", 0.000123);
+  CAF_CHECK_EQUAL(c, R"({"server":"s","tool":"t","outcome":"timeout","duration_ms":0})");
+  // Progress with total and message.
+  progress_params pp;
+  pp.progress = 0.5;
+  pp.total = 2.0;
+  pp.message = std::string{"half"};
+  CAF_CHECK_EQUAL(progress_event_json("s", "t", "c1", pp),
+                  R"({"server":"s","tool":"t","call":"c1","progress":0.5,"total":2,"message":"half"})");
+  // A reload.
+  CAF_CHECK_EQUAL(config_event_json("reloaded", {"d"}, {"c"}, {"b"}, ""),
+                  R"({"status":"reloaded","added":["d"],"removed":["c"],"changed":["b"],"error":null})");
 }
