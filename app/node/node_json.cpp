@@ -138,7 +138,9 @@ void append_number(std::string& out, double x) {
     out += "null";
     return;
   }
-  char buf[64];
+  // DBL_MAX has 309 integer digits: a smaller buffer cut large values
+  // short (1e300 came out as a 63-digit number).
+  char buf[320];
   std::snprintf(buf, sizeof(buf), "%.3f", x);
   std::string_view text{buf};
   // Trailing zeros (and a bare point) go: 0.730, 12.000 -> 0.73, 12.

@@ -654,6 +654,14 @@ CAF_TEST(append_number edges) {
   CAF_CHECK_EQUAL(num(-0.0004), "0");
   CAF_CHECK_EQUAL(num(1e21), "1000000000000000000000");
   CAF_CHECK_EQUAL(num(-1e15), "-1000000000000000");
+  // Large values whole, up to the largest double.
+  auto big = num(1e300);
+  CAF_CHECK_EQUAL(big.size(), 301u);
+  CAF_CHECK(big.find_first_not_of("0123456789") == std::string::npos);
+  CAF_CHECK_EQUAL(boost::json::parse(big).to_number<double>(), 1e300);
+  auto most = num(-1.7976931348623157e308);
+  CAF_CHECK_EQUAL(most.size(), 310u);
+  CAF_CHECK_EQUAL(boost::json::parse(most).to_number<double>(), -1.7976931348623157e308);
   CAF_CHECK_EQUAL(num(std::nan("")), "null");
   CAF_CHECK_EQUAL(num(-1.0 / 0.0), "null");
   // It appends.
