@@ -143,6 +143,8 @@ route route_request(std::string_view method, std::string_view path) {
     r.server = transport::percent_decode(rest, false);
     return only(is_get, "GET", route::one_server);
   }
+  if (slash == 0) // "/api/servers//tools/T/call": no server name
+    return r;
   r.server = transport::percent_decode(rest.substr(0, slash), false);
   rest.remove_prefix(slash);
   constexpr std::string_view tools = "/tools/";

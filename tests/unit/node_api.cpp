@@ -386,6 +386,14 @@ CAF_TEST(more malformed paths are not found) {
   }
 }
 
+CAF_TEST(a call path without a server name is not found) {
+  for (auto p : {"/api/servers//tools/echo/call", "/api/servers//tools//call"}) {
+    auto r = route_request("POST", p);
+    CAF_CHECK_EQUAL(static_cast<int>(r.kind), static_cast<int>(route::not_found));
+    CAF_CHECK_EQUAL(r.server, "");
+  }
+}
+
 CAF_TEST(bearer token edges) {
   CAF_CHECK(bearer_matches("BEARER abc", "abc"));
   CAF_CHECK(bearer_matches("bEaReR abc", "abc"));
