@@ -639,6 +639,22 @@ CAF_TEST(env_prefix and middlewares are kept) {
                   R"(node.json: server "s": "env_prefix": expected a string)");
 }
 
+CAF_TEST(variables work inside middlewares too) {
+  env.vars["TTL"] = "30";
+  env.vars["KEY"] = "S3CRET";
+  auto s = ok(server(R"({"url":"http://h/","middlewares":[{"type":"cache","ttl_s":"${TTL}",
+                         "tools":["${TOOL:-get_quote}"],"auth":{"key":"${env:KEY}","n":1,"$$":"$$"}}]})")).servers[0];
+  CAF_CHECK_EQUAL(s.middlewares_json,
+                  R"([{"type":"cache","ttl_s":"30","tools":["get_quote"],"auth":{"key":"S3CRET","n":1,"$$":"$"}}])");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"key":"${NOPE}"}]})")),
+                  R"(node.json: server "s": "middlewares": environment variable NOPE is not set)");
+  // A new value in the environment is a change of the server.
+  auto before = ok(server(R"({"url":"http://h/","middlewares":[{"key":"${KEY}"}]})"));
+  env.vars["KEY"] = "other";
+  auto after = ok(server(R"({"url":"http://h/","middlewares":[{"key":"${KEY}"}]})"));
+  CAF_CHECK_EQUAL(diff(before, after).changed, std::vector<std::string>{"s"});
+}
+
 CAF_TEST(the root must be an object and the server table too) {
   CAF_CHECK_EQUAL(error("[]"), "node.json: the file must hold a JSON object");
   CAF_CHECK_EQUAL(error("\"x\""), "node.json: the file must hold a JSON object");
