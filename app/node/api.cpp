@@ -9,6 +9,7 @@
 #include "caf_mcp/messages/mcp.hpp"
 #include "caf_mcp/transport/url.hpp"
 
+#include "config.hpp"
 #include "node_json.hpp"
 #include "process_metrics.hpp"
 
@@ -202,6 +203,20 @@ bool origin_allowed(std::string_view origin, std::string_view host) {
   return with_default == host || authority == std::string{host} + ":80";
 }
 
+bool loopback_host_header(std::string_view host) {
+  // Drop the port: "[::1]:8080", "127.0.0.1:8080", "localhost".
+  std::string_view name = host;
+  if (!name.empty() && name.front() == '[') {
+    auto close = name.find(']');
+    if (close == std::string_view::npos)
+      return false;
+    name = name.substr(0, close + 1);
+  } else if (auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  return is_loopback_host(name);
+}
+
 // -- the bridge ---------------------------------------------------------------------
 
 caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg) {
@@ -343,6 +358,10 @@ void api_handler::on_request(transport::http_request& req,
     default:
       break;
   }
+  if (cfg_.token.empty() && !loopback_host_header(req.header("Host")))
+    return ex.respond(error_response(403, "forbidden",
+                                     "a node without a token answers only "
+                                     "loopback Host names"));
   // Everything else is /api/*, /metrics or /readyz: the token applies to
   // all but /readyz (a probe that shows only names).
   if (!cfg_.token.empty() && r.kind != route::readyz

@@ -10,7 +10,8 @@
 /// Security (NODE.md): with a token, `/api/*` and `/metrics` need
 /// `Authorization: Bearer TOKEN` (compared in constant time); a POST whose
 /// `Origin` is not this node's own origin (the request's Host) is refused
-/// with 403 `forbidden`.
+/// with 403 `forbidden`. A node without a token answers only requests whose
+/// Host is a loopback name or address (DNS rebinding; 403 `forbidden`).
 
 #include <atomic>
 #include <cstdint>
@@ -59,6 +60,12 @@ bool bearer_matches(std::string_view header, std::string_view token) noexcept;
 /// True if a POST with this Origin (may be empty: not a browser) to a node
 /// reached as `host` (the Host header) may change state.
 bool origin_allowed(std::string_view origin, std::string_view host);
+
+/// True if a node without a token (so: on loopback) may answer a request
+/// with this Host header: a loopback name or address (`localhost`,
+/// 127.x.y.z, `[::1]`, with any port). Anything else is a browser that
+/// reached 127.0.0.1 through a name it rebound (DNS rebinding): refused.
+bool loopback_host_header(std::string_view host);
 
 struct api_config {
   std::string token;

@@ -174,6 +174,8 @@ api GET /nothing/here
 check "an unknown path: 404" 404 "$CODE"
 api POST /api/servers/demo/tools/echo/call '{"text":"x"}' -H 'Origin: http://evil.example'
 check "a POST from another origin: 403" 403 "$CODE"
+api GET /api/servers "" -H 'Host: rebind.attacker.example:8080'
+check "a rebound Host name without a token: 403" 403 "$CODE"
 api POST /api/servers/demo/tools/echo/call '{"text":"x"}' -H "Origin: ${URL%/}"
 check "a POST from the node's own origin: 200" 200 "$CODE"
 # An upstream failure: the demo server drops the next POST (outcome unknown).

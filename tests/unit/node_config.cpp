@@ -862,7 +862,7 @@ CAF_TEST(cluster edges) {
 }
 
 CAF_TEST(warnings in tls and peers carry their path) {
-  auto cfg = ok(R"({"cluster":{"tls":{"verify":false},"peers":[{"host":"h","port":1,"weight":2}]},
+  auto cfg = ok(R"({"cluster":{"tls":{"certificate":"c","key":"k","verify":false},"peers":[{"host":"h","port":1,"weight":2}]},
                     "mcpServers":{"s":{"url":"http://h/","headers":{},"pool":{"idle":1}}}})");
   CAF_REQUIRE_EQUAL(cfg.warnings.size(), 3u);
   CAF_CHECK_EQUAL(cfg.warnings[0], R"(cluster.tls: unknown key "verify" (ignored))");
