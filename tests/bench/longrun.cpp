@@ -14,8 +14,11 @@
 //     and starts it again on the same port 300 ms later, round robin.
 // Every 10 s it prints one JSON line: RSS, entries on CAF's clock, entries
 // in all subscriber sets, calls by outcome and calls still outstanding.
-// The last line compares the first sample after 60 s of warm-up with the
-// last one. Children are killed on exit (also on SIGINT/SIGTERM).
+// At the end it stops calling, waits (at most 15 s) for every outstanding
+// call's answer and prints the final counts with "accounted" (sent == ok +
+// failed, none outstanding). The last line compares the first sample after
+// 60 s of warm-up with the last one. Children are killed on exit (also on
+// SIGINT/SIGTERM, and by the kernel if longrun itself is SIGKILLed).
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,8 +66,13 @@ struct server_proc {
 
 pid_t spawn_server(const std::string& bin, uint16_t port,
                    const std::string& port_file) {
+  auto parent = ::getpid();
   auto pid = ::fork();
   if (pid == 0) {
+    // A SIGKILLed longrun leaves no demo servers behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent)
+      ::_exit(127);
     // The child's "listening on" line and logs stay out of our output.
     if (auto fd = ::open("/dev/null", O_WRONLY); fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);
@@ -93,6 +102,7 @@ struct counters {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> ok{0};
   std::atomic<uint64_t> outstanding{0};
+  std::atomic<bool> stop_calls{false};
   std::mutex mtx;
   std::map<std::string, uint64_t> failed;
 };
@@ -171,6 +181,8 @@ int main(int argc, char** argv) {
       auto next = std::make_shared<size_t>(0);
       self->send(self, caf::tick_atom::value);
       return caf::behavior{[=](caf::tick_atom) {
+        if (cnt->stop_calls)
+          return; // no more calls; the caller stays for their answers
         for (uint64_t i = 0; i < per_tick; ++i) {
           auto n = (*next)++;
           auto& c = clients[n % clients.size()];
@@ -285,8 +297,33 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
-    caf::anon_send_exit(caller, caf::exit_reason::user_shutdown);
+    // Every call gets its answer before the end: stop issuing, then wait
+    // (bounded: the longest deadline is 5 s) until none is outstanding.
+    cnt->stop_calls = true;
     caf::anon_send_exit(churner, caf::exit_reason::user_shutdown);
+    for (int i = 0; i < 300 && cnt->outstanding.load() > 0; ++i)
+      std::this_thread::sleep_for(50ms);
+    {
+      std::string failed;
+      uint64_t failed_total = 0;
+      std::lock_guard<std::mutex> guard{cnt->mtx};
+      for (auto& kvp : cnt->failed) {
+        failed += (failed.empty() ? "\"" : ",\"") + kvp.first + "\":"
+                  + std::to_string(kvp.second);
+        failed_total += kvp.second;
+      }
+      auto sent = cnt->sent.load();
+      auto ok = cnt->ok.load();
+      auto left = cnt->outstanding.load();
+      std::printf("{\"final\":{\"sent\":%llu,\"ok\":%llu,\"failed\":{%s},"
+                  "\"outstanding\":%llu,\"accounted\":%s}}\n",
+                  static_cast<unsigned long long>(sent),
+                  static_cast<unsigned long long>(ok), failed.c_str(),
+                  static_cast<unsigned long long>(left),
+                  sent == ok + failed_total && left == 0 ? "true" : "false");
+      std::fflush(stdout);
+    }
+    caf::anon_send_exit(caller, caf::exit_reason::user_shutdown);
     for (auto& c : clients)
       caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
   }
