@@ -719,11 +719,14 @@ size_t http_server::close_streams() {
     streams.swap(impl_->streams);
     held.swap(impl_->held);
   }
+  // Counts the streams still open: one that ended already (its session
+  // object may still be alive, e.g. in a timer) was not ended here.
   size_t n = 0;
   for (auto& w : streams)
     if (auto s = w.lock()) {
+      if (s->is_open())
+        ++n;
       s->close_from_outside();
-      ++n;
     }
   for (auto& w : held)
     if (auto c = w.lock())

@@ -244,7 +244,7 @@ public:
 
   /// Ends every event stream and held request, and keeps accepting
   /// (thread-safe): what a restarting server looks like to its clients.
-  /// Returns the number of event streams it ended.
+  /// Returns the number of event streams that were still open.
   size_t close_streams();
 
   /// Stops accepting, then `close_streams` (thread-safe).
