@@ -39,6 +39,7 @@
 #pragma GCC diagnostic pop
 
 #include "caf_mcp/transport/http_server.hpp"
+#include "caf_mcp/transport/log.hpp"
 
 #include "../commands.hpp"
 #include "mcp_handler.hpp"
@@ -499,6 +500,11 @@ int run_http_server(const server_options& opts, const mcp_handler& handler) {
   // Declared before the io_context: sessions destroyed with the context
   // still unregister themselves.
   demo_http srv{handler, opts.verbose};
+  // The shared server reports what it rejects or cuts off itself (a
+  // malformed or oversized request, a client reading too slowly, accept
+  // errors) through the log: --verbose shows those lines too.
+  if (opts.verbose)
+    log::set_sink(log::stderr_sink(), log::level::info);
   auto threads = opts.threads == 0 ? size_t{1} : opts.threads;
   net::io_context ioc{static_cast<int>(threads)};
   transport::http_server_options http_opts;

@@ -524,6 +524,13 @@ private:
   }
 
   void error_reply(unsigned status) {
+    // The path only: a query may carry a token.
+    auto& req = parser_->get();
+    auto target = std::string_view{req.target().data(), req.target().size()};
+    CAF_MCP_LOG_INFO(srv_->opts.log_name,
+                     req.method_string()
+                       << ' ' << target.substr(0, target.find('?')) << " -> "
+                       << status << ' ' << reason_phrase(status));
     awaiting_ = true;
     http_response res;
     res.status = status;
