@@ -11,6 +11,7 @@
 
 #include "config.hpp"
 #include "node_json.hpp"
+#include "page_assets.hpp"
 #include "process_metrics.hpp"
 
 namespace caf_mcp::node {
@@ -93,17 +94,6 @@ bool valid_progress_token(std::string_view x) noexcept {
   return true;
 }
 
-const char* page_html = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>caf-mcp node</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><h1>caf-mcp node</h1>
-<p>The dashboard page arrives with the next release. Until then:</p>
-<ul><li><a href="/api/servers">/api/servers</a></li>
-<li><a href="/api/events">/api/events</a></li>
-<li><a href="/metrics">/metrics</a></li>
-<li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a></li></ul>
-</body></html>
-)";
 
 } // namespace
 
@@ -121,7 +111,8 @@ route route_request(std::string_view method, std::string_view path) {
     }
     return r;
   };
-  if (path == "/" || path == "/index.html")
+  if (path == "/" || path == "/index.html"
+      || path.substr(0, 8) == "/assets/")
     return only(is_get, "GET", route::page);
   if (path == "/healthz")
     return only(is_get, "GET", route::healthz);
@@ -348,9 +339,20 @@ void api_handler::on_request(transport::http_request& req,
       return ex.respond(std::move(res));
     }
     case route::page: {
+      // The page itself needs no token: it holds no data, and asks for the
+      // token before it reads /api/*.
+      auto* asset = find_page_asset(req.path());
+      if (asset == nullptr)
+        return ex.respond(error_response(404, "invalid_argument",
+                                         "no such path"));
       http_response res;
-      res.content_type = "text/html; charset=utf-8";
-      res.body = page_html;
+      res.content_type = std::string{asset->content_type};
+      res.body = std::string{asset->body};
+      res.headers.emplace_back("Content-Security-Policy",
+                               std::string{page_csp});
+      res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+      res.headers.emplace_back("Referrer-Policy", "no-referrer");
+      res.headers.emplace_back("Cache-Control", "no-cache");
       return ex.respond(std::move(res));
     }
     case route::healthz:

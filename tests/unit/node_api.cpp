@@ -17,6 +17,7 @@
 #include "node/api.hpp"
 #include "node/event_hub.hpp"
 #include "node/node_json.hpp"
+#include "node/page_assets.hpp"
 
 using namespace caf_mcp;
 using namespace caf_mcp::node;
@@ -327,6 +328,7 @@ bool is_405(std::string_view method, std::string_view path,
 CAF_TEST(every GET path answers GET and 405 to the rest) {
   std::vector<std::pair<std::string, route::kind_t>> paths{
     {"/", route::page},           {"/index.html", route::page},
+    {"/assets/app.js", route::page},
     {"/healthz", route::healthz}, {"/readyz", route::readyz},
     {"/metrics", route::metrics}, {"/api/events", route::events},
     {"/api/nodes", route::nodes}, {"/api/servers", route::servers},
@@ -741,4 +743,54 @@ CAF_TEST(a node without a token answers loopback Host names only) {
   for (auto h : {"rebind.attacker.example:8080", "evil.com", "", "[::2]:80",
                  "127.0.0.1.evil.com:80", "0.0.0.0:8080", "[::1"})
     CAF_CHECK(!loopback_host_header(h));
+}
+
+CAF_TEST(the page and every file it references are embedded) {
+  auto* index = find_page_asset("/");
+  CAF_REQUIRE(index != nullptr);
+  CAF_CHECK_EQUAL(find_page_asset("/index.html"), index);
+  CAF_CHECK_EQUAL(index->content_type, "text/html; charset=utf-8");
+  CAF_CHECK(index->body.find("<!doctype html>") != std::string_view::npos
+            || index->body.find("<!DOCTYPE html>") != std::string_view::npos);
+  // Every src= and href= of index.html that is a path on the node names an
+  // embedded file (a missing one would be a 404 and a console error).
+  size_t refs = 0;
+  for (std::string_view attr : {"src=\"", "href=\""}) {
+    for (auto i = index->body.find(attr); i != std::string_view::npos;
+         i = index->body.find(attr, i + 1)) {
+      auto start = i + attr.size();
+      auto end = index->body.find('"', start);
+      CAF_REQUIRE(end != std::string_view::npos);
+      auto ref = index->body.substr(start, end - start);
+      if (ref.substr(0, 1) != "/")
+        continue; // data: icon, #fragments
+      ++refs;
+      CAF_MESSAGE("index.html references " << std::string{ref});
+      CAF_CHECK(find_page_asset(ref) != nullptr);
+    }
+  }
+  CAF_CHECK_GREATER_OR_EQUAL(refs, 2u); // the script and the style sheet
+  auto* js = find_page_asset("/assets/app.js");
+  CAF_REQUIRE(js != nullptr);
+  CAF_CHECK_EQUAL(js->content_type, "text/javascript; charset=utf-8");
+  CAF_CHECK(!js->body.empty());
+  auto* css = find_page_asset("/assets/style.css");
+  CAF_REQUIRE(css != nullptr);
+  CAF_CHECK_EQUAL(css->content_type, "text/css; charset=utf-8");
+  CAF_CHECK_EQUAL(find_page_asset("/assets/nope.js"), nullptr);
+  CAF_CHECK_EQUAL(find_page_asset("/assets/"), nullptr);
+  CAF_CHECK_EQUAL(find_page_asset("/assets/../index.html"), nullptr);
+  // No byte is lost or added by the embedding: the last byte of each file
+  // is the file's own (the generator appends a 0 outside the size).
+  for (auto& a : page_assets())
+    CAF_CHECK(!a.body.empty() && a.body.back() != '\0');
+}
+
+CAF_TEST(the page policy allows nothing inline and nothing foreign) {
+  std::string_view csp = page_csp;
+  CAF_CHECK(csp.find("default-src 'none'") != std::string_view::npos);
+  CAF_CHECK(csp.find("script-src 'self'") != std::string_view::npos);
+  CAF_CHECK(csp.find("unsafe") == std::string_view::npos);
+  CAF_CHECK(csp.find("http") == std::string_view::npos);
+  CAF_CHECK(csp.find("frame-ancestors 'none'") != std::string_view::npos);
 }
