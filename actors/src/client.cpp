@@ -149,11 +149,60 @@ caf::result<T> one_shot(self_ptr self,
   return rp;
 }
 
+void tell_middlewares(self_ptr self, std::string_view server) {
+  if (auto& chain = self->state.chain)
+    for (auto& mw : *chain)
+      mw->on_tools_changed(server);
+}
+
+/// A call through the middleware chain; the chain's last `next` sends it
+/// to the pool (keep-alive) or a fresh session (one-shot).
+caf::result<call_tool_result> call_through_chain(self_ptr self,
+                                                 std::string name,
+                                                 std::string args,
+                                                 call_options opts) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<call_tool_result>();
+  mw_request req{st.cfg.name, std::move(name), std::move(args),
+                 std::move(opts)};
+  mw_next terminal = [self](mw_request r, mw_done done) {
+    auto on_value = [done](call_tool_result& x) {
+      done(mw_outcome{std::move(x), {}});
+    };
+    auto on_error = [done](caf::error& err) {
+      done(mw_outcome{std::move(err), {}});
+    };
+    if (self->state.cfg.is_keep_alive) {
+      self->request(the_pool(self), caf::infinite, call_atom::value,
+                    std::move(r.tool), std::move(r.args), std::move(r.opts))
+        .then(on_value, on_error);
+      return;
+    }
+    auto s = spawn_session(self);
+    self->request(s, caf::infinite, call_atom::value, std::move(r.tool),
+                  std::move(r.args), std::move(r.opts))
+      .then(
+        [self, s, on_value](call_tool_result& x) mutable {
+          close_session(self, s);
+          on_value(x);
+        },
+        [self, s, on_error](caf::error& err) mutable {
+          close_session(self, s);
+          on_error(err);
+        });
+  };
+  run_chain(mw_context{self}, st.chain, 0, std::move(req),
+            std::move(terminal), [rp](mw_outcome out) mutable {
+              if (out.value)
+                rp.deliver(std::move(*out.value));
+              else
+                rp.deliver(std::move(out.value.error()));
+            });
+  return rp;
+}
+
 caf::result<std::vector<tool>> init(self_ptr self, bool fetch_tools) {
   auto& st = self->state;
-  if (!st.cfg.middlewares.empty())
-    return caf::make_error(mcp_errc::invalid_argument,
-                           "middlewares are not supported yet");
   auto rp = self->make_response_promise<std::vector<tool>>();
   if (!st.cfg.is_keep_alive) {
     // One session for initialize and the listing.
@@ -216,6 +265,9 @@ client_state::~client_state() {
 client_actor::behavior_type
 client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
   self->state.cfg = std::move(cfg);
+  if (!self->state.cfg.middlewares.empty())
+    self->state.chain = std::make_shared<const std::vector<middleware_ptr>>(
+      self->state.cfg.middlewares);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.subscribers.on_down(msg.source))
@@ -266,6 +318,9 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
     [self](call_atom, std::string& name, std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
       auto& st = self->state;
+      if (st.chain)
+        return call_through_chain(self, std::move(name), std::move(args),
+                                  std::move(opts));
       if (st.cfg.is_keep_alive)
         return self->delegate(the_pool(self), call_atom::value,
                               std::move(name), std::move(args),
@@ -321,6 +376,7 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
       if (!from_server_side(self))
         return;
       update_proxies(self, tools);
+      tell_middlewares(self, server);
       forward_to_subscribers(self,
                              caf::make_message(tools_changed_atom::value,
                                                std::move(server), tools));
@@ -329,13 +385,22 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
       if (!from_server_side(self))
         return;
       update_proxies(self, apply_diff(self->state.tools, d));
+      tell_middlewares(self, server);
       forward_to_subscribers(self, caf::make_message(tools_diff_atom::value,
                                                      std::move(server),
                                                      std::move(d)));
     },
     [self](link_atom, link_status& ls) {
-      if (from_server_side(self))
-        forward_to_subscribers(self,
+      if (!from_server_side(self))
+        return;
+      // A new session: what middlewares know about the old one is stale.
+      auto& since = self->state.ready_since[ls.member];
+      if (ls.phase == link_phase::ready && ls.ready_since_ms != since) {
+        if (since != 0)
+          tell_middlewares(self, ls.server);
+        since = ls.ready_since_ms;
+      }
+      forward_to_subscribers(self,
                                caf::make_message(link_atom::value,
                                                  std::move(ls)));
     },

@@ -44,6 +44,7 @@ constexpr const char* names[] = {
   "queue_timeout",
   "outcome_unknown",
   "limit_exceeded",
+  "middleware_failed",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == mcp_errc_count,

@@ -7,7 +7,9 @@
 #endif
 #include "caf/test/dsl.hpp"
 
+#include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,47 @@ tool make_tool(const std::string& name, const std::string& desc = "d") {
   t.description = desc;
   t.input_schema = R"({"type":"object"})";
   return t;
+}
+
+
+/// A middleware made of lambdas, recording what it saw in `trace`.
+struct lambda_mw : middleware {
+  using fn = std::function<void(const mw_context&, mw_request, mw_next,
+                                mw_done)>;
+  std::string id;
+  fn body;
+  std::vector<std::string> changed; // servers told on_tools_changed
+  lambda_mw(std::string name_, fn body_)
+    : id(std::move(name_)), body(std::move(body_)) {
+  }
+  std::string_view name() const noexcept override {
+    return id;
+  }
+  void call(const mw_context& ctx, mw_request req, mw_next next,
+            mw_done done) override {
+    body(ctx, std::move(req), std::move(next), std::move(done));
+  }
+  void on_tools_changed(std::string_view server) override {
+    changed.emplace_back(server);
+  }
+};
+
+/// A middleware that logs "ID>" on the way in and "<ID" on the way out and
+/// appends ID to the arguments' "path" member.
+std::shared_ptr<lambda_mw> tracer(const std::string& id,
+                                  std::shared_ptr<std::vector<std::string>> trace) {
+  return std::make_shared<lambda_mw>(
+    id, [id, trace](const mw_context&, mw_request req, mw_next next,
+                    mw_done done) {
+      trace->push_back(id + ">");
+      // {"path":"x"} -> {"path":"xID"}
+      auto pos = req.args.rfind('"');
+      req.args.insert(pos, id);
+      next(std::move(req), [id, trace, done](mw_outcome out) {
+        trace->push_back("<" + id);
+        done(std::move(out));
+      });
+    });
 }
 
 /// What a subscriber of the client got.
@@ -270,6 +313,177 @@ CAF_TEST(calls in flight beyond the pool bound fail with queue_full) {
   CAF_CHECK(!b->done);
   CAF_REQUIRE(x->done);
   CAF_CHECK(has_code(x->err, mcp_errc::queue_full));
+}
+
+
+CAF_TEST(middlewares run in order around the call and may change it) {
+  srv->tools = {make_tool("echo")};
+  auto trace = std::make_shared<std::vector<std::string>>();
+  auto cc = make_config();
+  cc.middlewares = {tracer("a", trace), tracer("b", trace)};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{R"({"path":"x"})"},
+                                 call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  // a saw the request first, b last; the server got both changes.
+  CAF_CHECK_EQUAL(joined_text(r->value), R"({"path":"xab"})");
+  std::vector<std::string> want{"a>", "b>", "<b", "<a"};
+  CAF_CHECK_EQUAL(*trace, want);
+  CAF_REQUIRE_EQUAL(srv->executed.size(), 1u);
+  CAF_CHECK_EQUAL(std::get<2>(srv->executed[0]), R"({"path":"xab"})");
+}
+
+CAF_TEST(a middleware may answer without calling the next one) {
+  srv->tools = {make_tool("echo")};
+  auto trace = std::make_shared<std::vector<std::string>>();
+  auto cc = make_config();
+  auto shortcut = std::make_shared<lambda_mw>(
+    "shortcut", [](const mw_context&, mw_request req, mw_next, mw_done done) {
+      done(mw_outcome{text_result("answered by the middleware: " + req.tool),
+                      {}});
+    });
+  cc.middlewares = {shortcut, tracer("never", trace)};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  CAF_CHECK_EQUAL(joined_text(r->value), "answered by the middleware: echo");
+  CAF_CHECK(trace->empty());
+  CAF_CHECK(srv->executed.empty());
+  // A refusal with a code is an answer too.
+  auto refuse = std::make_shared<lambda_mw>(
+    "refuse", [](const mw_context&, mw_request, mw_next, mw_done done) {
+      done(mw_outcome{caf::make_error(mcp_errc::forbidden, "not this tool"),
+                      {}});
+    });
+  auto cc2 = make_config();
+  cc2.middlewares = {refuse};
+  auto c2 = sys.spawn(client, std::move(cc2));
+  sched.run();
+  auto r2 = ask<call_tool_result>(c2, call_atom::value, std::string{"echo"},
+                                  std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r2->done);
+  CAF_CHECK(has_code(r2->err, mcp_errc::forbidden));
+  CAF_CHECK(srv->executed.empty());
+  caf::anon_send_exit(c2, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST(a middleware may ask an actor before it passes the call on) {
+  srv->tools = {make_tool("echo")};
+  // A token provider: an actor answering get_atom with a fresh token.
+  auto provider = sys.spawn([]() -> caf::behavior {
+    return {[](caf::get_atom) { return std::string{"tok-1"}; }};
+  });
+  auto cc = make_config();
+  auto asker = std::make_shared<lambda_mw>(
+    "asker", [provider](const mw_context& ctx, mw_request req, mw_next next,
+                        mw_done done) {
+      ctx.self->request(provider, caf::infinite, caf::get_atom::value)
+        .then(
+          [req, next, done](std::string& token) mutable {
+            req.args = R"({"token":")" + token + R"("})";
+            next(std::move(req), std::move(done));
+          },
+          [done](caf::error& err) { done(mw_outcome{std::move(err), {}}); });
+    });
+  cc.middlewares = {asker};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  CAF_CHECK_EQUAL(joined_text(r->value), R"({"token":"tok-1"})");
+  caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST(an exception in a middleware fails that call only) {
+  srv->tools = {make_tool("echo")};
+  auto throws = std::make_shared<bool>(true);
+  auto cc = make_config();
+  auto bomb = std::make_shared<lambda_mw>(
+    "bomb", [throws](const mw_context&, mw_request req, mw_next next,
+                     mw_done done) {
+      if (*throws)
+        throw std::runtime_error("boom");
+      next(std::move(req), std::move(done));
+    });
+  cc.middlewares = {bomb};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(r->err);
+  CAF_CHECK(has_code(r->err, mcp_errc::middleware_failed));
+  CAF_CHECK(to_string(r->err).find("bomb") != std::string::npos);
+  CAF_CHECK(to_string(r->err).find("boom") != std::string::npos);
+  CAF_CHECK(srv->executed.empty());
+  // The client lives on and the next call goes through.
+  *throws = false;
+  auto again = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                     std::string{R"({"n":2})"},
+                                     call_options{});
+  CAF_REQUIRE(again->done);
+  CAF_CHECK(!again->err);
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+}
+
+CAF_TEST(a middleware may change the outcome and done counts once) {
+  srv->tools = {make_tool("echo")};
+  auto cc = make_config();
+  auto rewrite = std::make_shared<lambda_mw>(
+    "rewrite", [](const mw_context&, mw_request req, mw_next next,
+                  mw_done done) {
+      next(std::move(req), [done](mw_outcome out) {
+        // An error on the way back turns into a result, twice: the second
+        // done is ignored.
+        CAF_CHECK(!out.value);
+        done(mw_outcome{text_result("recovered"), {}});
+        done(mw_outcome{text_result("second"), {}});
+      });
+    });
+  auto failing = std::make_shared<lambda_mw>(
+    "failing", [](const mw_context&, mw_request, mw_next, mw_done done) {
+      done(mw_outcome{caf::make_error(mcp_errc::timeout, "late"), {}});
+    });
+  cc.middlewares = {rewrite, failing};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  CAF_CHECK_EQUAL(joined_text(r->value), "recovered");
+}
+
+CAF_TEST(tool proxies call through the chain and middlewares hear tool changes) {
+  srv->tools = {make_tool("echo")};
+  auto trace = std::make_shared<std::vector<std::string>>();
+  auto cc = make_config();
+  auto mw = tracer("t", trace);
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  auto hs = init_and_proxies();
+  auto r = call_via(proxy_of(hs, "echo"), R"({"path":""})");
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  CAF_CHECK_EQUAL(joined_text(r->value), R"({"path":"t"})");
+  // A new session (the pool dies and a new one starts) tells the chain.
+  auto told = mw->changed.size();
+  caf::anon_send_exit(pool(), caf::exit_reason::kill);
+  sched.run();
+  srv->tools = {make_tool("echo"), make_tool("add")};
+  auto again = call_via(proxy_of(hs, "echo"), R"({"path":""})");
+  CAF_REQUIRE(again->done);
+  auto hs2 = ask<std::vector<tool_handle>>(c, proxies_atom::value);
+  CAF_REQUIRE(hs2->done);
+  CAF_CHECK_EQUAL(hs2->value.size(), 2u);
+  CAF_CHECK_GREATER(mw->changed.size(), told);
+  if (!mw->changed.empty())
+    CAF_CHECK_EQUAL(mw->changed.back(), "fake");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

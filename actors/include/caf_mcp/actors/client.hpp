@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "caf_mcp/actors/connection_pool.hpp"
+#include "caf_mcp/actors/middleware.hpp"
 #include "caf_mcp/actors/session.hpp"
 #include "caf_mcp/actors/subscribers.hpp"
 #include "caf_mcp/messages/protocol.hpp"
@@ -38,10 +39,9 @@ struct client_config {
   std::string name;
   /// What the server is for.
   std::string desc;
-  /// Client-side middlewares. Reserved: the middleware chain arrives with a
-  /// later release; `init` refuses a non-empty list (invalid_argument)
-  /// rather than ignoring it.
-  std::vector<caf::actor> middlewares;
+  /// Client-side middlewares, in order, around every `tools/call` (see
+  /// middleware.hpp). Empty: calls go straight to the pool or session.
+  std::vector<middleware_ptr> middlewares;
   /// Hold one session (true) or open one per operation (false).
   bool is_keep_alive = true;
   /// Everything a session needs: sse_url, headers (http.headers), timeouts,
@@ -62,6 +62,12 @@ struct client_state {
   std::vector<tool> tools;
   std::map<std::string, tool_handle> proxies;
   subscriber_set subscribers;
+  /// `cfg.middlewares`, shared with the calls running through it (null if
+  /// empty).
+  std::shared_ptr<const std::vector<middleware_ptr>> chain;
+  /// Each new session (a link that becomes ready again): its ready time,
+  /// to tell middlewares once per session.
+  std::map<uint32_t, int64_t> ready_since;
   /// Closes the pool when the client goes away.
   ~client_state();
   static inline const char* name = "caf_mcp.client";

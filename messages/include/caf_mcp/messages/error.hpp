@@ -87,10 +87,13 @@ enum class mcp_errc : uint8_t {
   /// `max_tools` / `max_tools_bytes`, calls in flight beyond
   /// `max_in_flight` are `queue_full`): the context names the bound.
   limit_exceeded,
+  /// A client middleware threw or failed (context: the middleware's name
+  /// and what it said). Only that call fails.
+  middleware_failed,
 };
 
 /// Number of codes (for tables indexed by code).
-constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::limit_exceeded) + 1;
+constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::middleware_failed) + 1;
 
 /// The code's stable name, e.g. "session_expired".
 const char* to_string(mcp_errc code) noexcept;

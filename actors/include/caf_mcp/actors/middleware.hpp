@@ -1,0 +1,96 @@
+#pragma once
+
+/// Client middlewares (issue 14): the seed's `async def __call__(request,
+/// call_next)` in CAF terms.
+///
+/// A chain is an ordered list of `middleware` objects held by one client
+/// (`client_config::middlewares`). Every `tools/call` the client handles —
+/// from its callers, its tool proxies and the node's API — runs through it
+/// in order, in keep-alive and one-shot mode; the last `next` sends the
+/// call to the pool (or a one-shot session). A middleware runs inside the
+/// client actor, so it must not block; it:
+/// - reads and changes the request (`tool`, `args`, `opts`);
+/// - may do asynchronous work first: `ctx.self` is the client actor, whose
+///   `request(...).then(...)` handlers run in the client again, where the
+///   middleware calls `next` (or `done`) later;
+/// - may answer without calling `next` (a cache hit, a refusal with a
+///   code) by calling `done` itself;
+/// - sees and may change the outcome on the way back by passing its own
+///   `done` to `next`, and may attach metadata (`meta`) that middlewares
+///   before it read on the way back. (Not yet surfaced to the caller or the
+///   node's events: a later step of issue 14.)
+/// `done` must be called exactly once; later calls are ignored. An
+/// exception thrown by a middleware fails that call only, with
+/// `middleware_failed` naming the middleware.
+///
+/// With an empty chain the client takes the path it took before chains
+/// existed (one `empty()` test per call; no allocation).
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+#include "caf_mcp/messages/protocol.hpp"
+
+namespace caf_mcp {
+
+/// One `tools/call` going through the chain.
+struct mw_request {
+  /// The client's server name (read-only by convention).
+  std::string server;
+  std::string tool;
+  /// The arguments as JSON text (an object).
+  std::string args;
+  call_options opts;
+};
+
+/// What comes back: the result or the error, and metadata middlewares
+/// attached on the way (`"cache":"hit"`, `"logging.ms":"0.31"`, ...).
+struct mw_outcome {
+  caf::expected<call_tool_result> value{call_tool_result{}};
+  std::map<std::string, std::string> meta;
+};
+
+using mw_done = std::function<void(mw_outcome)>;
+using mw_next = std::function<void(mw_request, mw_done)>;
+
+/// What a middleware may use while it handles a call.
+struct mw_context {
+  /// The client actor running the chain (for asynchronous requests whose
+  /// handlers run in the client).
+  client_actor::pointer self;
+};
+
+class middleware {
+public:
+  virtual ~middleware();
+
+  /// A short name for logs and errors ("cache", "logging", ...).
+  virtual std::string_view name() const noexcept = 0;
+
+  /// Handles one call: eventually `done(outcome)`, usually by
+  /// `next(std::move(req), done_or_a_wrapper)`.
+  virtual void call(const mw_context& ctx, mw_request req, mw_next next,
+                    mw_done done)
+    = 0;
+
+  /// The server's tool list changed (`tools/list_changed`) or the client
+  /// got a new session: cached knowledge about the server is stale.
+  virtual void on_tools_changed(std::string_view server);
+};
+
+using middleware_ptr = std::shared_ptr<middleware>;
+
+/// Runs `req` through `chain` starting at `index`; `terminal` is the last
+/// `next` (it sends the call upstream). Exceptions of a middleware become
+/// `middleware_failed` for this call; `done` runs at most once.
+void run_chain(mw_context ctx,
+               std::shared_ptr<const std::vector<middleware_ptr>> chain,
+               size_t index, mw_request req, mw_next terminal, mw_done done);
+
+} // namespace caf_mcp
