@@ -282,6 +282,9 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
       // not a change against the old pool's list. Proxies stay (they call
       // through the client) and are matched against that list.
       st.tools.clear();
+      st.ready_since.clear();
+      // Its sessions are gone: what middlewares know is stale.
+      tell_middlewares(self, st.cfg.name);
       return;
     }
     for (auto i = st.proxies.begin(); i != st.proxies.end(); ++i)

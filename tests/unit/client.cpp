@@ -16,6 +16,7 @@
 #include "caf/all.hpp"
 
 #include "unit/actor_test.hpp"
+#include "caf_mcp/actors/cache_middleware.hpp"
 #include "caf_mcp/actors/client.hpp"
 #include "unit/fake_session.hpp"
 
@@ -484,6 +485,126 @@ CAF_TEST(tool proxies call through the chain and middlewares hear tool changes) 
   CAF_CHECK_GREATER(mw->changed.size(), told);
   if (!mw->changed.empty())
     CAF_CHECK_EQUAL(mw->changed.back(), "fake");
+}
+
+CAF_TEST(the cache answers an identical call within its TTL without the server) {
+  srv->tools = {make_tool("echo")};
+  auto now = std::make_shared<result_cache::time_point>();
+  auto cc = make_config();
+  result_cache_config rc;
+  rc.ttl = 30s;
+  auto cache = std::make_shared<cache_middleware>(rc, [now] { return *now; });
+  cc.middlewares = {cache};
+  start(std::move(cc));
+  init_and_proxies();
+  auto call = [&](const std::string& args) {
+    auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                   args, call_options{});
+    CAF_REQUIRE(r->done);
+    CAF_REQUIRE(!r->err);
+    return joined_text(r->value);
+  };
+  CAF_CHECK_EQUAL(call(R"({"a":1,"b":[1,2]})"), R"({"a":1,"b":[1,2]})");
+  // Key order and whitespace do not matter: a hit, the server ran once.
+  CAF_CHECK_EQUAL(call(R"({ "b" : [1, 2], "a" : 1 })"), R"({"a":1,"b":[1,2]})");
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+  CAF_CHECK_EQUAL(cache->stats("fake").hits, 1u);
+  CAF_CHECK_EQUAL(cache->stats("fake").misses, 1u);
+  // Other arguments: the server runs.
+  call(R"({"a":2})");
+  CAF_CHECK_EQUAL(srv->executed.size(), 2u);
+  // After the TTL: the server runs again.
+  *now += 31s;
+  call(R"({"a":1,"b":[1,2]})");
+  CAF_CHECK_EQUAL(srv->executed.size(), 3u);
+  // A new session (the pool dies) empties the cache for the server.
+  call(R"({"a":1,"b":[1,2]})");
+  CAF_CHECK_EQUAL(srv->executed.size(), 3u);
+  caf::anon_send_exit(pool(), caf::exit_reason::kill);
+  sched.run();
+  call(R"({"a":1,"b":[1,2]})"); // a new pool, a new session: the server runs
+  CAF_CHECK_EQUAL(srv->executed.size(), 4u);
+  auto after_new_session = srv->executed.size();
+  call(R"({"a":1,"b":[1,2]})");
+  call(R"({"a":1,"b":[1,2]})");
+  // At most once more (a first tool list of the new session arriving while
+  // the first call was in flight keeps that result out), then cached.
+  CAF_CHECK_LESS_OR_EQUAL(srv->executed.size(), after_new_session + 1);
+  auto settled = srv->executed.size();
+  call(R"({"a":1,"b":[1,2]})");
+  CAF_CHECK_EQUAL(srv->executed.size(), settled);
+}
+
+CAF_TEST(the cache keeps no isError result and no uncached tool) {
+  srv->tools = {make_tool("echo"), make_tool("other")};
+  auto cc = make_config();
+  result_cache_config rc;
+  rc.tools = std::vector<std::string>{"echo"};
+  auto cache = std::make_shared<cache_middleware>(rc);
+  // Behind the cache: results of {"bad":true} become isError.
+  auto marker = std::make_shared<lambda_mw>(
+    "marker", [](const mw_context&, mw_request req, mw_next next,
+                 mw_done done) {
+      bool bad = req.args.find("bad") != std::string::npos;
+      next(std::move(req), [bad, done](mw_outcome out) {
+        if (bad && out.value)
+          out.value->is_error = true;
+        done(std::move(out));
+      });
+    });
+  cc.middlewares = {cache, marker};
+  start(std::move(cc));
+  auto call = [&](const std::string& tool, const std::string& args) {
+    auto r = ask<call_tool_result>(c, call_atom::value, tool, args,
+                                   call_options{});
+    CAF_REQUIRE(r->done);
+    CAF_REQUIRE(!r->err);
+  };
+  call("echo", R"({"bad":true})");
+  call("echo", R"({"bad":true})");
+  CAF_CHECK_EQUAL(srv->executed.size(), 2u); // isError: never stored
+  call("other", "{}");
+  call("other", "{}");
+  CAF_CHECK_EQUAL(srv->executed.size(), 4u); // not in "tools"
+  call("echo", "{}");
+  call("echo", "{}");
+  CAF_CHECK_EQUAL(srv->executed.size(), 5u); // cached
+}
+
+CAF_TEST(sixteen identical calls in flight share one upstream call) {
+  srv->tools = {make_tool("hold")};
+  auto cc = make_config();
+  auto cache = std::make_shared<cache_middleware>(result_cache_config{});
+  cc.middlewares = {cache};
+  start(std::move(cc));
+  // The session and its first tool list first: a tool list arriving while
+  // the calls are in flight would (rightly) keep their result out.
+  init_and_proxies();
+  std::vector<std::shared_ptr<outcome<call_tool_result>>> calls;
+  for (int i = 0; i < 16; ++i)
+    calls.push_back(ask<call_tool_result>(c, call_atom::value,
+                                          std::string{"hold"},
+                                          std::string{R"({"k":1})"},
+                                          call_options{}));
+  sched.run();
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+  for (auto& x : calls)
+    CAF_CHECK(!x->done);
+  CAF_REQUIRE(!srv->sessions.empty());
+  caf::anon_send(srv->sessions.back(), control_atom::value,
+                 int64_t{answer_all});
+  sched.run();
+  size_t answered = 0;
+  for (auto& x : calls)
+    if (x->done && !x->err && joined_text(x->value) == "held")
+      ++answered;
+  CAF_CHECK_EQUAL(answered, 16u);
+  CAF_CHECK_EQUAL(cache->stats("fake").joined, 15u);
+  // The result is now cached: a 17th call does not reach the server.
+  auto more = ask<call_tool_result>(c, call_atom::value, std::string{"hold"},
+                                    std::string{R"({"k":1})"}, call_options{});
+  CAF_REQUIRE(more->done);
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
