@@ -72,6 +72,7 @@ node::server_spec make_spec(const node::server_settings& s,
   out.transport = "sse";
   out.description = s.description;
   out.disabled = s.disabled;
+  out.cache = s.cache;
   auto& c = out.client;
   c.name = s.name;
   c.desc = s.description;

@@ -227,6 +227,67 @@ bool has_header(const server_settings& s, std::string_view name) {
                      [&](const auto& h) { return iequals(h.first, name); });
 }
 
+/// The `middlewares` array (its strings already expanded): `cache` is
+/// applied; the other types of issue 14 are accepted with a warning until
+/// they exist; anything else is an error.
+void parse_middlewares(ctx& c, const json::array& arr,
+                       const std::string& where, server_settings& s) {
+  for (size_t i = 0; i < arr.size(); ++i) {
+    auto at = "middlewares[" + std::to_string(i) + "]";
+    auto& obj = get_object(c, arr[i], at);
+    auto type_it = obj.find("type");
+    if (type_it == obj.end())
+      fail(c.server, at, "needs a \"type\"");
+    auto type = get_string(c, type_it->value(), at + ".type");
+    if (type == "retry" || type == "bearer_token" || type == "headers"
+        || type == "logging" || type == "metrics") {
+      c.warnings.push_back(where + at + ": middleware \"" + type
+                           + "\" is not implemented yet (ignored)");
+      continue;
+    }
+    if (type != "cache")
+      fail(c.server, at + ".type",
+           "unknown middleware \"" + type
+             + "\" (cache; later retry, bearer_token, headers, logging, "
+               "metrics)");
+    if (s.cache)
+      fail(c.server, at, "a second cache");
+    result_cache_config rc;
+    for (auto& kv : obj) {
+      std::string k{kv.key()};
+      auto kk = at + "." + k;
+      if (k == "type") {
+        continue;
+      } else if (k == "ttl_s") {
+        rc.ttl = std::chrono::duration_cast<result_cache_config::duration>(
+          std::chrono::duration<double>(seconds(c, kv.value(), kk, 86400 * 365)));
+      } else if (k == "tools") {
+        std::vector<std::string> tools;
+        for (auto& t : get_array(c, kv.value(), kk))
+          tools.push_back(get_string(c, t, kk));
+        rc.tools = std::move(tools);
+      } else if (k == "tool_ttl_s") {
+        for (auto& tv : get_object(c, kv.value(), kk)) {
+          auto tk = kk + "." + std::string{tv.key()};
+          auto x = get_number(c, tv.value(), tk);
+          if (!std::isfinite(x) || x < 0 || x > 86400.0 * 365)
+            fail(c.server, tk, "expected seconds in [0, 31536000] (0: not cached)");
+          rc.tool_ttl[std::string{tv.key()}]
+            = std::chrono::duration_cast<result_cache_config::duration>(
+              std::chrono::duration<double>(x));
+        }
+      } else if (k == "max_entries") {
+        rc.max_entries = count(c, kv.value(), kk, 1, 10000000);
+      } else if (k == "max_bytes") {
+        rc.max_bytes = count(c, kv.value(), kk, 1, size_t{1} << 40);
+      } else {
+        c.warn_unknown(where + at + ": ", k);
+      }
+    }
+    s.cache = std::move(rc);
+  }
+}
+
 server_settings parse_server(ctx& c, const std::string& name,
                              const json::value& v) {
   c.server = name;
@@ -297,6 +358,7 @@ server_settings parse_server(ctx& c, const std::string& name,
       json::value copy = val;
       expand_all(c, copy, key);
       s.middlewares_json = json::serialize(copy);
+      parse_middlewares(c, copy.get_array(), where, s);
     } else if (key == "command" || key == "args" || key == "env") {
       stdio = true;
     } else {

@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include "caf_mcp/messages/result_cache.hpp"
+
 namespace caf_mcp::node {
 
 /// Looks up an environment variable.
@@ -67,6 +69,8 @@ struct server_settings {
   /// The `middlewares` array as JSON text ("" if absent), its string
   /// values expanded like every other; may hold secrets, never print it.
   std::string middlewares_json;
+  /// The `cache` middleware's settings, if the array has one.
+  std::optional<result_cache_config> cache;
 };
 
 bool operator==(const server_settings& x, const server_settings& y);

@@ -108,6 +108,16 @@ void start_server(self_ptr self, server_slot& slot) {
   auto cfg = slot.spec.client;
   cfg.name = slot.spec.name;
   cfg.session.server_name = slot.spec.name;
+  if (slot.cache) {
+    auto old = slot.cache->stats(slot.spec.name);
+    slot.cache_hits_base += old.hits;
+    slot.cache_misses_base += old.misses;
+    slot.cache = nullptr;
+  }
+  if (slot.spec.cache) {
+    slot.cache = std::make_shared<cache_middleware>(*slot.spec.cache);
+    cfg.middlewares.push_back(slot.cache);
+  }
   cfg.pool.shared_health = st.health;
   slot.client = self->spawn(client, std::move(cfg));
   st.by_client[slot.client.address()] = slot.spec.name;
@@ -286,13 +296,21 @@ std::string render_metrics(self_ptr self) {
     for (auto& n : kvp.second.notifications)
       w.sample({{"server", kvp.first}, {"kind", n.first}},
                static_cast<double>(n.second));
-  // The result cache arrives with the middlewares (issue 14): zero until
-  // then, so dashboards can be built now.
-  for (auto name : {"caf_mcp_cache_hits_total", "caf_mcp_cache_misses_total"}) {
-    w.family(name, "Result cache lookups (the cache middleware).",
+  // The cache middleware's lookups (0 for servers without one).
+  for (bool hits : {true, false}) {
+    w.family(hits ? "caf_mcp_cache_hits_total" : "caf_mcp_cache_misses_total",
+             hits ? "Result cache hits (the cache middleware)."
+                  : "Result cache misses (the cache middleware).",
              metric_type::counter);
-    for (auto& kvp : st.servers)
-      w.sample({{"server", kvp.first}}, 0.0);
+    for (auto& kvp : st.servers) {
+      auto& sl = kvp.second;
+      uint64_t n = hits ? sl.cache_hits_base : sl.cache_misses_base;
+      if (sl.cache) {
+        auto now = sl.cache->stats(kvp.first);
+        n += hits ? now.hits : now.misses;
+      }
+      w.sample({{"server", kvp.first}}, static_cast<double>(n));
+    }
   }
   return w.take();
 }

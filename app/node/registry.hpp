@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "caf_mcp/actors/cache_middleware.hpp"
 #include "caf_mcp/actors/client.hpp"
 #include "caf_mcp/actors/health_monitor.hpp"
 #include "caf_mcp/actors/subscribers.hpp"
@@ -70,6 +72,9 @@ struct server_spec {
   std::string transport = "sse";
   std::string description;
   bool disabled = false;
+  /// The `cache` middleware's settings (each client start gets a new,
+  /// empty cache).
+  std::optional<result_cache_config> cache;
   /// Equal fingerprints mean "unchanged" on reload (the node builds it
   /// from every setting, secrets included; it is never shown).
   std::string fingerprint;
@@ -137,6 +142,12 @@ struct server_slot {
   /// Notifications by kind ("log", "progress", "tools").
   std::map<std::string, uint64_t> notifications;
   histogram durations;
+  /// The running client's cache middleware (null without one).
+  std::shared_ptr<cache_middleware> cache;
+  /// Hits and misses of caches of earlier clients of this server (the
+  /// exported counters never go back).
+  uint64_t cache_hits_base = 0;
+  uint64_t cache_misses_base = 0;
   /// The state and phase last published as a `server` event.
   health_state last_state = health_state::down;
   link_phase last_phase = link_phase::closed;

@@ -61,7 +61,8 @@ write_config() { # extra servers JSON, token
     "demo": { "url": "http://127.0.0.1:$DEMO_PORT/sse?token=\${NODE_TEST_SECRET}",
               "headers": { "X-Secret": "\${env:NODE_TEST_HEADER}" },
               "desc": "the demo server", "timeout": 10 },
-    "everything": { "serverUrl": "$EVERYTHING", "type": "sse" },
+    "everything": { "serverUrl": "$EVERYTHING", "type": "sse",
+                    "middlewares": [ { "type": "cache", "tools": ["echo"] } ] },
     "broken": { "sse_url": "$POST503", "timeout": 3 },
     "off": { "url": "http://127.0.0.1:9/sse", "disabled": true },
     $1
@@ -143,6 +144,15 @@ check_match "isError is in the result" '"isError":true' "$BODY"
 api POST /api/servers/everything/tools/echo/call '{"message":"from the node"}'
 check "echo on everything" 200 "$CODE"
 check_match "everything's echo" 'from the node' "$BODY"
+# The cache middleware from the config: the same arguments (other spacing
+# and key order do not matter) are answered from the cache.
+api POST /api/servers/everything/tools/echo/call '{ "message" : "from the node" }'
+check "echo again" 200 "$CODE"
+check_match "echo again answers the same" 'from the node' "$BODY"
+api GET /metrics
+check_match "the cache answered the second echo" 'caf_mcp_cache_hits_total\{server="everything"\} 1[^0-9.]' "$BODY"
+check_match "after one miss" 'caf_mcp_cache_misses_total\{server="everything"\} 1[^0-9.]' "$BODY"
+check_match "a server without a cache counts nothing" 'caf_mcp_cache_hits_total\{server="demo"\} 0[^0-9.]' "$BODY"
 api POST "/api/servers/everything/tools/toggle-simulated-logging/call" '{}'
 check "toggle-simulated-logging on everything" 200 "$CODE"
 api POST /api/servers/broken/tools/x/call '{}' 
