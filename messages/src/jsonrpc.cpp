@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <new>
+#include <vector>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -793,7 +794,42 @@ void append_json_double(std::string& out, double x) {
     out += ".0";
 }
 
+namespace {
+
+/// A double with an integral value in [-2^63, 2^64) as that integer,
+/// anything else in shortest round-trip form (json_form::canonical).
+void append_canonical_number(std::string& out, double x) {
+  constexpr double two_63 = 9223372036854775808.0;
+  constexpr double two_64 = 18446744073709551616.0;
+  if (std::isfinite(x) && std::trunc(x) == x && x >= -two_63 && x < two_64) {
+    // Both conversions are exact: x is integral and in range. -0.0 is 0.
+    if (x < two_63)
+      append_json_int(out, static_cast<int64_t>(x));
+    else
+      append_uint(out, static_cast<uint64_t>(x));
+    return;
+  }
+  append_json_double(out, x);
+}
+
+std::string_view key_view(const json::key_value_pair& kvp) noexcept {
+  return {kvp.key().data(), kvp.key().size()};
+}
+
+void append_member(std::string& out, const json::key_value_pair& kvp,
+                   json_form form) {
+  append_json_string(out, key_view(kvp));
+  out += ':';
+  append_json(out, kvp.value(), form);
+}
+
+} // namespace
+
 void append_json(std::string& out, const json::value& v) {
+  append_json(out, v, json_form::compact);
+}
+
+void append_json(std::string& out, const json::value& v, json_form form) {
   switch (v.kind()) {
     case json::kind::null:
       out += "null";
@@ -808,7 +844,10 @@ void append_json(std::string& out, const json::value& v) {
       append_uint(out, v.get_uint64());
       break;
     case json::kind::double_:
-      append_json_double(out, v.get_double());
+      if (form == json_form::canonical)
+        append_canonical_number(out, v.get_double());
+      else
+        append_json_double(out, v.get_double());
       break;
     case json::kind::string:
       append_json_string(out, view(v.get_string()));
@@ -820,21 +859,44 @@ void append_json(std::string& out, const json::value& v) {
         if (!first)
           out += ',';
         first = false;
-        append_json(out, element);
+        append_json(out, element, form);
       }
       out += ']';
       break;
     }
     case json::kind::object: {
+      auto& obj = v.get_object();
+      // string_view compares as unsigned bytes (memcmp): UTF-8 byte order.
+      auto less = [](const json::key_value_pair& x,
+                     const json::key_value_pair& y) {
+        return key_view(x) < key_view(y);
+      };
       out += '{';
-      bool first = true;
-      for (auto& kvp : v.get_object()) {
-        if (!first)
-          out += ',';
-        first = false;
-        append_json_string(out, view(kvp.key()));
-        out += ':';
-        append_json(out, kvp.value());
+      // Objects already in order (written by a canonical writer) need no
+      // sort and no allocation.
+      if (form == json_form::compact
+          || std::is_sorted(obj.begin(), obj.end(), less)) {
+        bool first = true;
+        for (auto& kvp : obj) {
+          if (!first)
+            out += ',';
+          first = false;
+          append_member(out, kvp, form);
+        }
+      } else {
+        std::vector<const json::key_value_pair*> members;
+        members.reserve(obj.size());
+        for (auto& kvp : obj)
+          members.push_back(&kvp);
+        std::sort(members.begin(), members.end(),
+                  [&](auto* x, auto* y) { return less(*x, *y); });
+        bool first = true;
+        for (auto* member : members) {
+          if (!first)
+            out += ',';
+          first = false;
+          append_member(out, *member, form);
+        }
       }
       out += '}';
       break;

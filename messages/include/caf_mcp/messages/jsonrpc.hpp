@@ -370,6 +370,21 @@ void encode_error_into(std::string& out, const std::optional<request_id>& id,
 /// `-1e99999` (read back as infinities); NaN as `null`.
 void append_json(std::string& out, const boost::json::value& v);
 
+/// How `append_json` writes a value.
+enum class json_form {
+  /// As above: members in their order, doubles stay doubles.
+  compact,
+  /// One text per value (cache keys, canonical_json.hpp): members sorted by
+  /// the UTF-8 bytes of their keys, numbers by value (an integral value in
+  /// [-2^63, 2^64) as that integer, so 1.0 is 1 and -0.0 is 0; anything
+  /// else in shortest round-trip form).
+  canonical,
+};
+
+/// Appends `v` in `form`.
+void append_json(std::string& out, const boost::json::value& v,
+                 json_form form);
+
 /// Appends `str` as a quoted, escaped JSON string.
 void append_json_string(std::string& out, std::string_view str);
 
