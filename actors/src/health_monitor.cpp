@@ -209,6 +209,11 @@ void on_tick(self_ptr self, uint64_t id) {
   auto& st = self->state;
   if (id != st.timer_id || st.timer_id == 0)
     return; // Not our timer.
+  // Only our own delayed message: a tick from anybody else would start a
+  // second timer chain (one more clock entry for ever).
+  if (caf::actor_cast<caf::actor_addr>(self->current_sender())
+      != self->address())
+    return;
   self->delayed_send(self, st.cfg.interval, tick_atom::value, id);
   for (auto& kvp : st.servers) {
     auto& e = kvp.second;
@@ -229,8 +234,12 @@ void watch(self_ptr self, std::string& name, supervisor_actor& sup) {
     for (auto& kvp : st.servers)
       if (&kvp.second != &e && kvp.second.supervisor.address() == old)
         shared = true;
-    if (!shared)
+    if (!shared) {
       self->demonitor(old);
+      // The replaced supervisor stops telling us about the server.
+      self->send(e.supervisor, caf::unsubscribe_atom::value,
+                 caf::actor_cast<caf::actor>(self));
+    }
   }
   e = health_entry{};
   e.generation = st.next_generation++;

@@ -275,6 +275,21 @@ CAF_TEST(no ping before the interval then one per interval while ready) {
   CAF_CHECK_EQUAL(s.pings_failed, 0u);
 }
 
+CAF_TEST(a tick from anybody else starts no second timer) {
+  start();
+  auto a = add("a");
+  auto entries = sched.clock().schedule().size();
+  // A forged tick with the monitor's timer id, from outside.
+  caf::anon_send(mon, tick_atom::value, uint64_t{1});
+  sched.run();
+  CAF_CHECK_EQUAL(sched.clock().schedule().size(), entries);
+  CAF_CHECK_EQUAL(a->pings, 0u); // and it pinged nobody
+  wait(15s);
+  CAF_CHECK_EQUAL(a->pings, 1u);
+  wait(15s);
+  CAF_CHECK_EQUAL(a->pings, 2u); // one chain: one ping per interval
+}
+
 CAF_TEST(servers that are not ready are not pinged) {
   start();
   auto a = add("a");
