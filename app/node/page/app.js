@@ -18,13 +18,15 @@
   const SVG = 'http://www.w3.org/2000/svg';
 
   const $ = (id) => document.getElementById(id);
-  const servers = new Map(); // name -> {info, el, samples, tools, toolsAsked}
+  const servers = new Map(); // name -> {info, el, samples, tools, toolsFor, last}
   const logEntries = []; // newest first
   let token = sessionStorage.getItem(TOKEN_KEY) || '';
-  let live = false;
   let stream = null; // {close()}
   let pollTimer = null;
-  let callId = null;
+  let callId = null; // the progress id of the latest call from the form
+  let callRunning = false;
+  let prefilledFor = null; // "server\ntool" whose arguments fill the textarea
+  let polling = false; // a periodic snapshot is under way
   let started = false;
 
   // -- small helpers ----------------------------------------------------------
@@ -47,11 +49,14 @@
   /// fetch + JSON; a 401 asks for the token and throws Unauthorized.
   async function api(path, opts) {
     const o = Object.assign({}, opts || {});
+    const sent = token;
     o.headers = headers(o.headers);
     o.cache = 'no-store';
     const res = await fetch(path, o);
     if (res.status === 401) {
-      askToken(Boolean(token));
+      // A 401 for a token that has been replaced meanwhile says nothing
+      // about the new one.
+      if (sent === token) askToken(Boolean(sent));
       throw new Unauthorized('unauthorized');
     }
     let body = null;
@@ -63,10 +68,16 @@
     return { status: res.status, ok: res.ok, body };
   }
 
-  function notice(text) {
+  // The notice line: the node's reachability (from polls) and the last
+  // config reload, kept apart so that a good poll does not hide a rejection.
+  const notices = { node: '', config: '' };
+
+  function notice(kind, text) {
+    notices[kind] = text || '';
+    const all = [notices.node, notices.config].filter(Boolean).join(' · ');
     const n = $('notice');
-    n.textContent = text || '';
-    n.hidden = !text;
+    n.textContent = all;
+    n.hidden = !all;
   }
 
   function fmtMs(v) {
@@ -102,11 +113,13 @@
 
   // -- status -----------------------------------------------------------------
 
+  /// The status reflects the event stream only (polls do not change it).
   function setLive(on) {
-    live = on;
     const s = $('status');
     s.textContent = on ? 'live' : 'reconnecting';
     s.setAttribute('data-state', on ? 'live' : 'reconnecting');
+    // Cards keep their last known values while the node is away: dim them.
+    $('cards').classList.toggle('stale', !on);
   }
 
   function updateCounts() {
@@ -208,24 +221,31 @@
   function upsert(info, source) {
     let s = servers.get(info.name);
     if (!s) {
-      s = { info, el: makeCard(info.name), samples: [], tools: [], toolsAsked: false, last: null };
+      // toolsFor: the tool_count the tool list was last asked for.
+      s = { info, el: makeCard(info.name), samples: [], tools: [], toolsFor: undefined, last: null };
       servers.set(info.name, s);
       placeCard(info.name, s.el.card);
       addServerOption(info.name);
     } else {
+      // State lines count as notice, phase lines as info (the level filter).
       const was = stateOf(s.info);
       const now = stateOf(info);
       if (was !== now) {
-        addLog({ server: info.name, kind: 'state', level: now === 'healthy' ? 'notice' : 'warning',
-          text: `state ${was} → ${now}${info.last_error ? `: ${info.last_error}` : ''}` });
+        addLog({ server: info.name, kind: 'state', level: 'notice',
+          text: `state ${was} → ${now}${info.last_error && now !== 'healthy' ? `: ${info.last_error}` : ''}` });
       } else if (source === 'event' && s.info.phase !== info.phase) {
-        addLog({ server: info.name, kind: 'state', level: 'debug', text: `phase ${s.info.phase} → ${info.phase}` });
+        addLog({ server: info.name, kind: 'state', level: 'info', text: `phase ${s.info.phase} → ${info.phase}` });
       }
       s.info = Object.assign({}, s.info, info);
     }
     if (!$('node-name').textContent && info.node) $('node-name').textContent = info.node;
     fillCard(s);
-    if (!s.toolsAsked) loadTools(info.name);
+    // The tool list is fetched when the card appears, after a `tools`
+    // event, and when the count changes (a missed event, a node restart).
+    if (s.toolsFor !== info.tool_count) {
+      s.toolsFor = info.tool_count;
+      loadTools(info.name);
+    }
     updateCounts();
     return s;
   }
@@ -238,6 +258,7 @@
     for (const sel of [$('call-server'), $('log-server')]) {
       for (const o of [...sel.options]) if (o.value === name) o.remove();
     }
+    fillToolOptions();
     updateCounts();
   }
 
@@ -245,7 +266,8 @@
 
   function sample(s, now) {
     const c = s.info.calls || {};
-    const total = (c.ok || 0) + (c.failed || 0) + (c.is_error || 0);
+    // calls.is_error is a part of calls.ok (docs/node.md): not added again.
+    const total = (c.ok || 0) + (c.failed || 0);
     let rate = null;
     if (s.last && now > s.last.t && total >= s.last.total) {
       rate = ((total - s.last.total) * 1000) / (now - s.last.t);
@@ -283,14 +305,17 @@
     const oldest = s.samples.length ? now - s.samples[0].t : 0;
     const span = Math.min(PLOT_SPAN_MS, Math.max(60000, oldest));
     const x = (t) => 300 - ((now - t) / span) * 300;
-    const maxOf = (key) => Math.max(0, ...s.samples.map((v) => v[key] ?? 0));
-    const maxRtt = maxOf('rtt');
-    const maxRate = maxOf('rate');
+    // Each line has its own scale (its maximum is in the legend).
+    const rtts = s.samples.filter((v) => v.rtt !== null);
+    const rates = s.samples.filter((v) => v.rate !== null);
+    const maxRtt = Math.max(0, ...rtts.map((v) => v.rtt));
+    const maxRate = Math.max(0, ...rates.map((v) => v.rate));
     const y = (v, max) => 68 - (max > 0 ? (v / max) * 62 : 0);
-    line(svg, 'rtt', s.samples.filter((v) => v.rtt !== null).map((v) => [x(v.t), y(v.rtt, maxRtt)]));
-    line(svg, 'rate', s.samples.filter((v) => v.rate !== null).map((v) => [x(v.t), y(v.rate, maxRate)]));
-    s.el.rttKey.textContent = `rtt (max ${fmtMs(maxRtt)})`;
-    s.el.rateKey.textContent = `calls/s (max ${maxRate < 10 ? maxRate.toFixed(1) : maxRate.toFixed(0)})`;
+    line(svg, 'rtt', rtts.map((v) => [x(v.t), y(v.rtt, maxRtt)]));
+    line(svg, 'rate', rates.map((v) => [x(v.t), y(v.rate, maxRate)]));
+    s.el.rttKey.textContent = `rtt (max ${rtts.length ? fmtMs(maxRtt) : '–'})`;
+    s.el.rateKey.textContent = `calls/s (max ${!rates.length ? '–'
+      : maxRate < 10 ? maxRate.toFixed(1) : maxRate.toFixed(0)})`;
     s.el.spanKey.textContent = span >= 120000 ? `last ${Math.round(span / 60000)} min` : `last ${Math.round(span / 1000)} s`;
   }
 
@@ -299,15 +324,15 @@
   async function loadTools(name) {
     const s = servers.get(name);
     if (!s) return;
-    s.toolsAsked = true;
     try {
       const r = await api(`/api/servers/${encodeURIComponent(name)}`);
+      if (servers.get(name) !== s) return; // removed meanwhile
       if (!r.ok || !r.body) return;
       s.tools = Array.isArray(r.body.tools) ? r.body.tools : [];
       renderTools(s);
       if ($('call-server').value === name) fillToolOptions();
     } catch (e) {
-      s.toolsAsked = false; // asked again on the next update
+      s.toolsFor = undefined; // asked again on the next poll
     }
   }
 
@@ -398,6 +423,7 @@
         const s = servers.get(d.server);
         if (s) {
           if (Number.isFinite(d.tool_count)) s.info.tool_count = d.tool_count;
+          s.toolsFor = s.info.tool_count;
           loadTools(d.server);
         }
         break;
@@ -410,9 +436,9 @@
         if (d.call && d.call === callId) onProgress(d);
         break;
       case 'config':
-        notice(d.status === 'rejected' ? `Config rejected: ${d.error || ''}` : '');
+        notice('config', d.status === 'rejected' ? `Config rejected: ${d.error || ''}` : '');
         addLog({ server: '', kind: 'state', level: d.status === 'rejected' ? 'error' : 'notice',
-          text: `config ${d.status}` });
+          text: `config ${d.status}${d.error ? `: ${compact(d.error)}` : ''}` });
         snapshot();
         break;
       default:
@@ -431,16 +457,23 @@
     };
     es.onerror = () => {
       setLive(false);
-      // CLOSED: the browser gave up (an HTTP error); start again ourselves.
+      // CONNECTING: the browser tries again by itself after `retry`.
+      // CLOSED: it gave up (an HTTP error, e.g. 401 or 503); start again
+      // ourselves once a snapshot works (a 401 asks for the token instead).
       if (es.readyState === EventSource.CLOSED && !retryTimer) {
-        retryTimer = setTimeout(() => {
-          stream = null;
-          snapshot().then(() => { if (!stream) startStream(); });
+        retryTimer = setTimeout(async () => {
+          retryTimer = null;
+          if (stream !== handle) return; // replaced meanwhile
+          const ok = await snapshot();
+          if (stream !== handle) return;
+          if (ok) startStream();
+          else es.onerror(); // still CLOSED: try again later
         }, 3000);
       }
     };
     for (const k of KINDS) es.addEventListener(k, (ev) => onEvent(k, ev.data));
-    return { close: () => { es.close(); if (retryTimer) clearTimeout(retryTimer); } };
+    const handle = { close: () => { es.close(); if (retryTimer) clearTimeout(retryTimer); } };
+    return handle;
   }
 
   /// The same stream read with fetch (for the Authorization header).
@@ -456,6 +489,7 @@
           const h = headers({ Accept: 'text/event-stream' });
           if (lastId) h['Last-Event-ID'] = lastId;
           const res = await fetch('/api/events', { headers: h, signal: ctl.signal, cache: 'no-store' });
+          if (stopped) return;
           if (res.status === 401) {
             setLive(false);
             askToken(true);
@@ -475,7 +509,9 @@
           fails++;
         }
         setLive(false);
-        await new Promise((r) => setTimeout(r, Math.min(5000, retry * Math.max(1, fails))));
+        // The server's `retry`, longer after failed attempts, at most 5 s.
+        const wait = Math.min(5000, Math.max(250, retry * Math.max(1, fails)));
+        await new Promise((r) => setTimeout(r, wait));
       }
     };
     run();
@@ -510,16 +546,27 @@
       else if (name === 'id' && !value.includes('\0')) id = value;
       else if (name === 'retry' && /^\d+$/.test(value)) emit({ event: '', data: null, id: null, retry: Number(value) });
     };
+    // A line ends at \r\n, \n or \r. A \r at the end of a chunk ends its
+    // line at once (no waiting for the next chunk); a \n that then starts
+    // the next chunk is the rest of that \r\n.
+    let skipLf = false;
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return;
+      if (done) return; // an unfinished event is dropped, as the spec says
       buf += dec.decode(value, { stream: true });
+      if (!buf) continue;
+      if (skipLf && buf[0] === '\n') buf = buf.slice(1);
+      skipLf = false;
       for (;;) {
         const i = buf.search(/[\r\n]/);
         if (i < 0) break;
-        if (buf[i] === '\r' && i === buf.length - 1) break; // maybe \r\n
         const ln = buf.slice(0, i);
-        buf = buf.slice(buf[i] === '\r' && buf[i + 1] === '\n' ? i + 2 : i + 1);
+        let next = i + 1;
+        if (buf[i] === '\r') {
+          if (i + 1 === buf.length) skipLf = true;
+          else if (buf[i + 1] === '\n') next = i + 2;
+        }
+        buf = buf.slice(next);
         field(ln);
       }
     }
@@ -537,10 +584,11 @@
     try {
       const r = await api('/api/servers');
       if (!r.ok || !r.body || !Array.isArray(r.body.servers)) {
-        notice(`GET /api/servers answered ${r.status}`);
+        const e = (r.body && r.body.error) || {};
+        notice('node', `GET /api/servers answered HTTP ${r.status}${e.code ? ` (${e.code})` : ''}`);
         return false;
       }
-      notice('');
+      notice('node', '');
       const seen = new Set();
       const now = Date.now();
       for (const info of r.body.servers) {
@@ -550,8 +598,20 @@
       for (const name of [...servers.keys()]) if (!seen.has(name)) removeServer(name);
       return true;
     } catch (e) {
-      if (!(e instanceof Unauthorized)) setLive(false);
+      // The status line is the stream's; a failed poll only says so here.
+      if (!(e instanceof Unauthorized)) notice('node', 'The node does not answer; trying again…');
       return false;
+    }
+  }
+
+  /// The periodic poll: one at a time, none while the token is asked for.
+  async function poll() {
+    if (polling || $('token-dialog').open) return;
+    polling = true;
+    try {
+      await snapshot();
+    } finally {
+      polling = false;
     }
   }
 
@@ -568,7 +628,8 @@
       sel.append(o);
     }
     if (keep && [...sel.options].some((o) => o.value === keep)) sel.value = keep;
-    prefillArgs();
+    // A new tool list for the same selection keeps what the user typed.
+    if (`${$('call-server').value}\n${sel.value}` !== prefilledFor) prefillArgs();
   }
 
   function placeholderFor(schema) {
@@ -586,11 +647,14 @@
     }
   }
 
+  /// Arguments from the input schema: required properties first, each its
+  /// default, else an empty value of its type.
   function prefillArgs() {
     const s = servers.get($('call-server').value);
     const t = s && s.tools.find((x) => x.name === $('call-tool').value);
     $('call-tool-desc').textContent = t ? (t.description || '') : '';
     if (!t) return;
+    prefilledFor = `${$('call-server').value}\n${t.name}`;
     const schema = t.inputSchema || {};
     const props = schema.properties || {};
     const required = Array.isArray(schema.required) ? schema.required : [];
@@ -608,9 +672,11 @@
     build(box);
   }
 
+  /// A `progress` event of the form's call. Late ones (after the answer)
+  /// are counted but do not show the bar again.
   function onProgress(d) {
     const p = $('call-progress');
-    p.hidden = false;
+    if (callRunning) p.hidden = false;
     p.setAttribute('data-updates', String(Number(p.getAttribute('data-updates') || 0) + 1));
     if (Number.isFinite(d.total) && d.total > 0) {
       p.max = d.total;
@@ -651,22 +717,27 @@
     const tool = $('call-tool').value;
     const durationEl = $('call-duration');
     const fail = (text) => setResult('error', (box) => box.append(el('p', 'tag bad', text)));
-    if (!server || !tool) return fail('pick a server and a tool');
+    const refuse = (text) => {
+      durationEl.textContent = '–';
+      fail(text); // nothing was sent
+    };
+    if (!server || !tool) return refuse('pick a server and a tool');
     let args;
     try {
       args = JSON.parse($('call-args').value.trim() || '{}');
     } catch (e) {
-      return fail(`arguments are not JSON: ${e.message}`);
+      return refuse(`arguments are not JSON: ${e.message}`);
     }
     if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-      return fail('arguments must be a JSON object');
+      return refuse('arguments must be a JSON object');
     }
     const timeout = Number($('call-timeout').value);
     if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 86400) {
-      return fail('timeout: seconds in (0, 86400]');
+      return refuse('timeout: seconds in (0, 86400]');
     }
-    const id = `p${Math.random().toString(36).slice(2, 12)}${Date.now().toString(36)}`;
+    const id = progressId();
     callId = id;
+    callRunning = true;
     const p = $('call-progress');
     p.hidden = false;
     p.removeAttribute('value');
@@ -695,6 +766,7 @@
         for (const item of (Array.isArray(res.content) ? res.content : [])) renderContent(box, item);
         if (res.structuredContent !== undefined) {
           const d = el('details');
+          d.open = true;
           d.append(el('summary', null, 'structuredContent'), el('pre', null, JSON.stringify(res.structuredContent, null, 2)));
           box.append(d);
         }
@@ -705,10 +777,17 @@
       fail(e instanceof Unauthorized ? 'unauthorized: give the token and call again' : `the node did not answer: ${e.message}`);
     } finally {
       if (callId === id) {
+        callRunning = false;
         $('call-submit').disabled = false;
-        if (Number(p.getAttribute('data-updates')) === 0) p.hidden = true;
+        p.hidden = true; // idle again; the last progress text stays
       }
     }
+  }
+
+  /// A random progress id (the API takes 1–64 of A-Za-z0-9_.-).
+  function progressId() {
+    const words = crypto.getRandomValues(new Uint32Array(3));
+    return `page-${[...words].map((w) => w.toString(36)).join('')}`;
   }
 
   // -- token ------------------------------------------------------------------
@@ -723,8 +802,11 @@
       stream = null;
     }
     setLive(false);
-    $('token-error').hidden = !refused;
     const d = $('token-dialog');
+    // Several requests may answer 401 at once: the first one that refused a
+    // token shows the error, later ones (sent without a token) keep it.
+    if (refused) $('token-error').hidden = false;
+    else if (!d.open) $('token-error').hidden = true;
     if (!d.open) d.showModal();
     $('token-input').focus();
   }
@@ -750,11 +832,7 @@
       return;
     }
     startStream();
-    if (!pollTimer) {
-      pollTimer = setInterval(() => {
-        if (!$('token-dialog').open) snapshot();
-      }, POLL_MS);
-    }
+    if (!pollTimer) pollTimer = setInterval(poll, POLL_MS);
   }
 
   function init() {
