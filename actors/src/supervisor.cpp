@@ -127,10 +127,16 @@ void settle_lost(self_ptr self, const sup_job_ptr& job,
     dispatch(self, job, true);
     return;
   }
+  // "connection_lost: ... was lost: stream ended", not "...: connection_lost:
+  // stream ended": the code is said once.
+  auto why = render(cause);
+  constexpr std::string_view same = "connection_lost: ";
+  if (why.compare(0, same.size(), same) == 0)
+    why.erase(0, same.size());
   fail_job(self, job,
            caf::make_error(mcp_errc::connection_lost,
                            "in flight when the session to " + name_of(self)
-                             + " was lost: " + render(cause)));
+                             + " was lost: " + why));
 }
 
 /// The server never executed `job`: send it again after the Retry-After (or

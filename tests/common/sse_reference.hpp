@@ -117,9 +117,10 @@ inline std::vector<std::string> reference_parse(std::string_view raw) {
           break;
         }
         auto d = static_cast<uint64_t>(c - '0');
+        // Beyond 2^64-1: saturate (a huge value still means "wait long").
         if (ms > (std::numeric_limits<uint64_t>::max() - d) / 10) {
-          ok = false;
-          break;
+          ms = std::numeric_limits<uint64_t>::max();
+          continue;
         }
         ms = ms * 10 + d;
       }

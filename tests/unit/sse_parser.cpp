@@ -152,7 +152,8 @@ CAF_TEST(retry takes ASCII digits only) {
   check_all_chunkings("retry: 3000\ndata: x\n\nretry: 30a\nretry: \nretry\n"
                       "retry: -1\nretry: 1.5\nretry: 99999999999999999999999\n"
                       "retry:0\n",
-                      {"retry:3000", "event:message|x|", "retry:0"});
+                      {"retry:3000", "event:message|x|",
+                       "retry:18446744073709551615", "retry:0"});
   transport::sse_parser parser;
   recording_sink sink;
   parser.put("retry: 250\n", sink);

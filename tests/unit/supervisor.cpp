@@ -264,6 +264,11 @@ CAF_TEST(in flight calls fail with connection_lost unless retryable) {
   control(0, die);
   CAF_REQUIRE(plain->done);
   CAF_CHECK(has_code(plain->err, mcp_errc::connection_lost));
+  // The code is said once, the session's cause after it.
+  auto text = render(plain->err);
+  CAF_CHECK_EQUAL(text.find("connection_lost"), 0u);
+  CAF_CHECK_EQUAL(text.find("connection_lost", 1), std::string::npos);
+  CAF_CHECK(text.find("was lost: gone") != std::string::npos);
   CAF_CHECK(!retry->done);
   wait(100ms); // new session; the retryable call goes out once more
   CAF_REQUIRE_EQUAL(srv->sessions.size(), 2u);

@@ -322,9 +322,9 @@ void sse_parser::field(std::string_view name, std::string_view value,
           if (c < '0' || c > '9')
             return;
           auto digit = static_cast<uint64_t>(c - '0');
-          if (ms > (max - digit) / 10)
-            return; // Out of range: ignore the field.
-          ms = ms * 10 + digit;
+          // Out of range saturates (the backoff clamps it again): a huge
+          // value says "wait long", not "ignore me".
+          ms = ms > (max - digit) / 10 ? max : ms * 10 + digit;
         }
         retry_ = ms;
         sink.on_retry(ms);
