@@ -86,6 +86,16 @@ void add_client_options(CLI::App& cmd, client_options& opts) {
                  "0 = fail at the first loss (default "
                    + std::to_string(opts.retries) + ")")
     ->check(CLI::Range(-1, 1000000));
+  cmd.add_option("--max-tools", opts.max_tools,
+                 "tools a listing may hold in all pages; more fail with "
+                 "limit_exceeded (default "
+                   + std::to_string(opts.max_tools) + ")")
+    ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  cmd.add_option("--max-tools-bytes", opts.max_tools_bytes,
+                 "bytes of tool names, descriptions and schemas a listing "
+                 "may hold; more fail with limit_exceeded (default "
+                   + std::to_string(opts.max_tools_bytes) + ")")
+    ->check(CLI::Range(size_t{1024}, size_t{1} << 32));
   cmd.add_option("--io-threads", opts.io_threads,
                  "threads running the sockets and the actors (default 1)")
     ->check(CLI::Range(1, 256));
@@ -198,6 +208,8 @@ std::string make_session_config(const client_options& opts,
   out.max_request_timeout = seconds(std::max(opts.timeout_s,
                                              opts.max_timeout_s));
   out.endpoint_timeout = seconds(opts.endpoint_timeout_s);
+  out.max_tools = opts.max_tools;
+  out.max_tools_bytes = opts.max_tools_bytes;
   out.http.connect_timeout = std::chrono::duration_cast<
     std::chrono::milliseconds>(seconds(opts.connect_timeout_s));
   out.http.post_timeout = std::chrono::duration_cast<

@@ -35,6 +35,9 @@ struct client_options {
   bool json = false;
   /// Reconnect attempts in a row before giving up (-1: forever, 0: none).
   int retries = 2;
+  /// Bounds of the tool list (session_config's defaults).
+  size_t max_tools = 10000;
+  size_t max_tools_bytes = size_t{16} << 20;
   /// Calls may be sent once more on a new session after a connection loss.
   bool retryable = false;
   /// io threads: they run the sockets and the actors (use_io_scheduler).

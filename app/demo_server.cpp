@@ -145,6 +145,11 @@ void add_demo_server(CLI::App& app, int& exit_code) {
   cmd->add_option("--page-size", opts->handler.page_size,
                   "tools per tools/list page; 0 = all in one page (default)")
     ->check(CLI::Range(size_t{0}, size_t{1000000}));
+  cmd->add_option("--extra-tools", opts->handler.extra_tools,
+                  "N: serve N more tools t0..tN-1 (small description, "
+                  "object schema; each answers its name), for large tool "
+                  "lists")
+    ->check(CLI::Range(size_t{0}, size_t{10000000}));
   cmd->add_flag("--verbose", opts->handler.verbose,
                 "log one line per request on stderr");
   cmd->add_option("--notify", opts->notify,

@@ -88,6 +88,8 @@ node::server_spec make_spec(const node::server_settings& s,
   ses.http.post_timeout = duration_cast<std::chrono::milliseconds>(
     duration<double>(s.timeout_s));
   ses.client_info.name = "caf-mcp-node";
+  ses.max_tools = s.max_tools;
+  ses.max_tools_bytes = s.max_tools_bytes;
   c.pool.min_members = s.pool_min;
   c.pool.max_members = s.pool_max;
   // A node lives for months: it never stops trying a server.
@@ -111,6 +113,8 @@ node::server_spec make_spec(const node::server_settings& s,
   add(s.disabled ? "1" : "0");
   add(std::to_string(s.pool_min));
   add(std::to_string(s.pool_max));
+  add(std::to_string(s.max_tools));
+  add(std::to_string(s.max_tools_bytes));
   add(s.middlewares_json);
   out.fingerprint = std::move(fp);
   return out;

@@ -101,30 +101,45 @@ void end_proxy(self_ptr self, const tool_handle& h) {
   self->send_exit(h.proxy, caf::exit_reason::user_shutdown);
 }
 
-/// Makes the proxies match `tools`: unchanged tools keep their proxy, new
-/// or changed ones get a new one, removed ones end.
-void update_proxies(self_ptr self, const std::vector<tool>& tools) {
+/// Takes `tools` as the tool list. Proxies are made only when somebody
+/// asks for them (`proxies`): a client that nobody asks for handles holds
+/// no actor per tool (10,000 tools would be 10,000 actors). Of the proxies
+/// made, unchanged tools keep theirs; removed or changed ones end.
+void update_proxies(self_ptr self, std::vector<tool> tools) {
   auto& st = self->state;
-  st.tools = tools;
+  st.tools = std::move(tools);
+  if (st.proxies.empty())
+    return;
   std::map<std::string, tool_handle> next;
-  for (auto& t : tools) {
+  for (auto& t : st.tools) {
     auto i = st.proxies.find(t.name);
     if (i != st.proxies.end() && i->second.descriptor == t) {
       next.emplace(t.name, std::move(i->second));
       st.proxies.erase(i);
-      continue;
     }
-    // A proxy calls through its client: one live handle for every call
-    // (a replaced pool, the middleware chain later), never a stale one.
-    auto proxy = self->system().spawn(tool_proxy, t,
-                                      caf::actor_cast<client_actor>(self));
-    self->monitor(proxy);
-    next.emplace(t.name, tool_handle{t, proxy});
   }
   // What is left was removed or changed: its proxy ends.
   for (auto& kvp : st.proxies)
     end_proxy(self, kvp.second);
   st.proxies = std::move(next);
+}
+
+/// Makes a proxy for every tool that has none (first `proxies` request,
+/// new tools, or a proxy killed by somebody else).
+void make_missing_proxies(self_ptr self) {
+  auto& st = self->state;
+  if (st.proxies.size() == st.tools.size())
+    return;
+  for (auto& t : st.tools) {
+    if (st.proxies.count(t.name) > 0)
+      continue;
+    // A proxy calls through its client: one live handle for every call
+    // (a replaced pool, the middleware chain), never a stale one.
+    auto proxy = self->system().spawn(tool_proxy, t,
+                                      caf::actor_cast<client_actor>(self));
+    self->monitor(proxy);
+    st.proxies.emplace(t.name, tool_handle{t, proxy});
+  }
 }
 
 /// Runs `req` on a fresh session that is closed afterwards (one-shot mode).
@@ -340,9 +355,8 @@ client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
     },
     [self](proxies_atom) -> std::vector<tool_handle> {
       auto& st = self->state;
-      // Tools whose proxy somebody killed get a new one.
-      if (st.proxies.size() != st.tools.size())
-        update_proxies(self, std::vector<tool>{st.tools});
+      // Made on first use; tools whose proxy somebody killed get a new one.
+      make_missing_proxies(self);
       std::vector<tool_handle> out;
       for (auto& kvp : st.proxies)
         out.push_back(kvp.second);

@@ -282,12 +282,26 @@ void list_page(self_ptr self, std::string cursor,
   send_request(
     self, methods::tools_list, params, opts,
     [self, acc, page, deadline, done](boost::json::value& v) {
+      auto& cfg = *self->state.cfg;
+      // A page with too many tools fails before it is converted.
+      if (auto obj = v.if_object())
+        if (auto arr = obj->if_contains("tools"))
+          if (arr->is_array()
+              && acc->tools.size() + arr->get_array().size()
+                   > cfg.max_tools) {
+            auto err = caf::make_error(
+              mcp_errc::limit_exceeded,
+              "tools/list of " + display_name(cfg) + ": more than "
+                + std::to_string(cfg.max_tools) + " tools (max_tools)");
+            CAF_MCP_LOG_WARN("session", render(err));
+            done(std::move(err));
+            return;
+          }
       list_tools_result res;
       if (auto err = from_json(v, res)) {
         done(std::move(err));
         return;
       }
-      auto& cfg = *self->state.cfg;
       for (auto& t : res.tools) {
         acc->bytes += tool_bytes(t);
         acc->tools.emplace_back(std::move(t));

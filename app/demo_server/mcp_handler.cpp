@@ -119,11 +119,28 @@ mcp_handler::mcp_handler(handler_options opts) : opts_(opts) {
     R"({"type":"object","properties":{"message":{"type":"string",)"
     R"j("description":"The error text (default: The fail tool failed as )j"
     R"j(asked)"}}})j"));
+  for (size_t i = 0; i < opts_.extra_tools; ++i)
+    tools_json_.push_back(make_tool("t" + std::to_string(i),
+                                    "Extra tool " + std::to_string(i)
+                                      + " (answers its name).",
+                                    R"({"type":"object"})"));
   make_all_tools_json();
 }
 
 mcp_handler::~mcp_handler() {
   // nop
+}
+
+bool mcp_handler::is_extra_tool(std::string_view name) const {
+  if (name.size() < 2 || name.size() > 9 || name[0] != 't')
+    return false;
+  size_t n = 0;
+  for (auto c : name.substr(1)) {
+    if (c < '0' || c > '9')
+      return false;
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  return n < opts_.extra_tools && std::to_string(n) == name.substr(1);
 }
 
 std::string mcp_handler::make_tool(std::string name, std::string description,
@@ -554,6 +571,8 @@ void mcp_handler::call_tool(
     if (!msg->is_string())
       return bad_args(R"("message" must be a string)");
     reply_text(ctx, id, view(msg->get_string()), true);
+  } else if (is_extra_tool(name)) {
+    reply_text(ctx, id, name);
   } else {
     std::string text = "Unknown tool: ";
     text += name;

@@ -216,6 +216,11 @@ struct handler_options {
   /// Tools per `tools/list` page; 0 = all in one page.
   size_t page_size = 0;
 
+  /// Extra tools `t0` … `tN-1` after the four real ones (each a small
+  /// description and an object schema), for tests and benchmarks of large
+  /// tool lists. Calling one answers its own name.
+  size_t extra_tools = 0;
+
   /// One line per request on stderr.
   bool verbose = false;
 
@@ -305,6 +310,9 @@ public:
 protected:
   /// Adds a tool (its `Tool` JSON) to `tools/list`; constructors only.
   void add_tool(std::string tool_json);
+
+  /// `t<N>` with N below `extra_tools`, spelled without leading zeros.
+  bool is_extra_tool(std::string_view name) const;
 
   /// Returns the `Tool` JSON for a name, a description and an input schema.
   static std::string make_tool(std::string name, std::string description,

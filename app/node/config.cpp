@@ -351,6 +351,10 @@ server_settings parse_server(ctx& c, const std::string& name,
       if (p.contains("max") && s.pool_max < s.pool_min)
         fail(name, "pool.max", "must not be less than pool.min");
       s.pool_max = std::max(s.pool_max, s.pool_min);
+    } else if (key == "max_tools") {
+      s.max_tools = count(c, val, key, 1, 10000000);
+    } else if (key == "max_tools_bytes") {
+      s.max_tools_bytes = count(c, val, key, 1024, size_t{1} << 32);
     } else if (key == "env_prefix") {
       s.env_prefix = get_string(c, val, key);
     } else if (key == "middlewares") {
@@ -549,7 +553,9 @@ bool operator==(const server_settings& x, const server_settings& y) {
          && x.headers == y.headers && x.timeout_s == y.timeout_s
          && x.keep_alive == y.keep_alive && x.description == y.description
          && x.disabled == y.disabled && x.pool_min == y.pool_min
-         && x.pool_max == y.pool_max && x.env_prefix == y.env_prefix
+         && x.pool_max == y.pool_max && x.max_tools == y.max_tools
+         && x.max_tools_bytes == y.max_tools_bytes
+         && x.env_prefix == y.env_prefix
          && x.middlewares_json == y.middlewares_json;
 }
 

@@ -65,6 +65,11 @@ struct server_settings {
   bool disabled = false;
   size_t pool_min = 1;
   size_t pool_max = 1;
+  /// Bounds of the server's tool list (session_config's defaults: 10,000
+  /// tools, 16 MiB of names, descriptions and schemas); beyond them a
+  /// listing fails with limit_exceeded.
+  size_t max_tools = 10000;
+  size_t max_tools_bytes = size_t{16} << 20;
   std::string env_prefix;
   /// The `middlewares` array as JSON text ("" if absent), its string
   /// values expanded like every other; may hold secrets, never print it.

@@ -3,7 +3,8 @@
 # out of every output, --timeout bounds a call, bad option values and bad
 # headers are usage errors (exit 2), server text cannot drive the terminal,
 # arguments come from a file or stdin, one value per -H, `tools` honours
-# --timeout without a session, sse-decode allocates for its input only.
+# --timeout without a session, sse-decode allocates for its input only,
+# tool lists are bounded (--max-tools, --max-tools-bytes).
 #
 # usage: hostile.sh CAF_MCP_BIN. Every wait is bounded (timeout N, counted
 # polls); loopback only.
@@ -185,6 +186,27 @@ if [ "$took" -le 4 ]; then ok; else bad "the call took $took s for --timeout 1";
 timeout 15 "$BIN" call --url "$DEMO" slow '{"ms":1500}' --timeout 1 \
   --max-timeout 5 >/dev/null 2>&1
 check "--max-timeout lets progress extend the call" 0 $?
+
+# -- a tool list is bounded: --max-tools and --max-tools-bytes ----------------------
+start_server big --extra-tools 20000
+BIG="http://127.0.0.1:$PORT_big/sse"
+"$BIN" tools --url "$BIG" >"$tmp/out" 2>"$tmp/err"
+check "20,004 tools beyond the default max_tools: exit 3" 3 $?
+check_match "limit_exceeded naming max_tools" \
+  '^caf-mcp: limit_exceeded: .*more than 10000 tools \(max_tools\)' \
+  "$(tail -1 "$tmp/err")"
+"$BIN" tools --url "$BIG" --max-tools 20004 >"$tmp/out" 2>"$tmp/err"
+check "--max-tools 20004 lists them" 0 $?
+check "every tool listed once" 20004 "$(wc -l <"$tmp/out")"
+"$BIN" tools --url "$BIG" --max-tools 20003 >/dev/null 2>"$tmp/err"
+check "--max-tools 20003 is one short: exit 3" 3 $?
+"$BIN" tools --url "$BIG" --max-tools 20004 --max-tools-bytes 100000 \
+  >/dev/null 2>"$tmp/err"
+check "--max-tools-bytes 100000 against about 940 KB of tools: exit 3" 3 $?
+check_match "limit_exceeded naming max_tools_bytes" \
+  'limit_exceeded: .*\(max_tools_bytes\)' "$(tail -1 "$tmp/err")"
+"$BIN" tools --url "$DEMO" --max-tools 0 >/dev/null 2>&1
+check "--max-tools 0 is a usage error" 2 $?
 
 # -- sse-decode allocates for its input, not for --chunk-size ---------------------
 printf 'data: hello\n\n' >"$tmp/in.sse"

@@ -209,6 +209,25 @@ CAF_TEST(the tool list of a new pool replaces the old one) {
   CAF_CHECK(r->err);
 }
 
+CAF_TEST(a tool list makes no proxy actor until somebody asks for them) {
+  srv->tools = {make_tool("a"), make_tool("b"), make_tool("c")};
+  start(make_config());
+  auto tools = ask<std::vector<tool>>(c, init_atom::value, true);
+  CAF_REQUIRE(tools->done);
+  CAF_REQUIRE_EQUAL(tools->value.size(), 3u);
+  auto before = sys.registry().running();
+  auto hs = ask<std::vector<tool_handle>>(c, proxies_atom::value);
+  CAF_REQUIRE(hs->done);
+  CAF_CHECK_EQUAL(hs->value.size(), 3u);
+  // Three proxies now; the listing itself made none.
+  CAF_CHECK_EQUAL(sys.registry().running(), before + 3);
+  // Asking again makes no more.
+  auto hs2 = ask<std::vector<tool_handle>>(c, proxies_atom::value);
+  CAF_REQUIRE(hs2->done);
+  CAF_CHECK_EQUAL(sys.registry().running(), before + 3);
+  CAF_CHECK_EQUAL(proxy_of(hs2->value, "b"), proxy_of(hs->value, "b"));
+}
+
 CAF_TEST(a proxy killed by somebody else is made again) {
   srv->tools = {make_tool("echo")};
   start(make_config());

@@ -1009,4 +1009,19 @@ CAF_TEST(middleware errors name the entry and the key) {
   CAF_CHECK(warned);
 }
 
+CAF_TEST(tool list bounds are read and checked) {
+  auto s = ok(server(R"({"url":"http://h/","max_tools":50000,"max_tools_bytes":2048})"))
+             .servers[0];
+  CAF_CHECK_EQUAL(s.max_tools, 50000u);
+  CAF_CHECK_EQUAL(s.max_tools_bytes, 2048u);
+  auto d = ok(server(R"({"url":"http://h/"})")).servers[0];
+  CAF_CHECK_EQUAL(d.max_tools, 10000u);
+  CAF_CHECK_EQUAL(d.max_tools_bytes, size_t{16} << 20);
+  CAF_CHECK(d != s);
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","max_tools":0})")),
+                  R"(node.json: server "s": "max_tools": expected a whole number from 1 to 10000000)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","max_tools_bytes":10})")),
+                  R"(node.json: server "s": "max_tools_bytes": expected a whole number from 1024 to 4294967296)");
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
