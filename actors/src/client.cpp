@@ -19,7 +19,7 @@ namespace caf_mcp {
 
 namespace {
 
-using self_ptr = client_actor::stateful_pointer<client_state>;
+using self_ptr = client_impl_actor::stateful_pointer<client_state>;
 
 // No request below carries a CAF request timeout: a session answers every
 // request within its own deadline or fails it when it ends, and a pool
@@ -277,8 +277,8 @@ client_state::~client_state() {
     caf::anon_send(s, caf::close_atom::value);
 }
 
-client_actor::behavior_type
-client(client_actor::stateful_pointer<client_state> self, client_config cfg) {
+client_impl_actor::behavior_type
+client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg) {
   self->state.cfg = std::move(cfg);
   if (!self->state.cfg.middlewares.empty())
     self->state.chain = std::make_shared<const std::vector<middleware_ptr>>(

@@ -18,7 +18,7 @@ namespace caf_mcp {
 
 namespace {
 
-using self_ptr = pool_actor::stateful_pointer<connection_pool_state>;
+using self_ptr = pool_impl_actor::stateful_pointer<connection_pool_state>;
 
 void publish(self_ptr self, const caf::message& msg) {
   // As the supervisors do: receivers learn who sent it.
@@ -240,8 +240,8 @@ connection_pool_state::~connection_pool_state() {
     caf::anon_send_exit(health, caf::exit_reason::user_shutdown);
 }
 
-pool_actor::behavior_type
-connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
+pool_impl_actor::behavior_type
+connection_pool(pool_impl_actor::stateful_pointer<connection_pool_state> self,
                 pool_config cfg) {
   {
     auto& st = self->state;

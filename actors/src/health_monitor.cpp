@@ -56,7 +56,7 @@ caf::timespan smooth_rtt(caf::timespan srtt, caf::timespan sample,
 
 namespace {
 
-using self_ptr = health_monitor_actor::stateful_pointer<health_monitor_state>;
+using self_ptr = health_monitor_impl_actor::stateful_pointer<health_monitor_state>;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -307,8 +307,8 @@ health_monitor_state::~health_monitor_state() {
   // nop
 }
 
-health_monitor_actor::behavior_type
-health_monitor(health_monitor_actor::stateful_pointer<health_monitor_state> self,
+health_monitor_impl_actor::behavior_type
+health_monitor(health_monitor_impl_actor::stateful_pointer<health_monitor_state> self,
                health_config cfg) {
   auto problem = validate(cfg);
   self->state.cfg = std::move(cfg);

@@ -251,8 +251,11 @@ CAF_TEST(strangers cannot change the tools of the client) {
   tools_diff forged;
   forged.removed.push_back(make_tool("echo"));
   forged.added.push_back(make_tool("evil"));
-  caf::anon_send(c, tools_diff_atom::value, std::string{"fake"}, forged);
-  caf::anon_send(c, tools_changed_atom::value, std::string{"fake"},
+  // client_actor does not list these inputs; a dynamically typed handle
+  // reaches the actor anyway, so the client checks the sender.
+  auto any = caf::actor_cast<caf::actor>(c);
+  caf::anon_send(any, tools_diff_atom::value, std::string{"fake"}, forged);
+  caf::anon_send(any, tools_changed_atom::value, std::string{"fake"},
                  std::vector<tool>{make_tool("evil")});
   sched.run();
   auto hs = ask<std::vector<tool_handle>>(c, proxies_atom::value);

@@ -74,8 +74,8 @@ struct client_state {
 };
 
 /// Spawn with `system.spawn(client, cfg)`.
-client_actor::behavior_type
-client(client_actor::stateful_pointer<client_state> self, client_config cfg);
+client_impl_actor::behavior_type
+client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg);
 
 /// A tool proxy: forwards calls for one tool to its client (which sends
 /// them to its current pool, or a one-shot session). Ends with its client.

@@ -104,8 +104,8 @@ struct connection_pool_state {
 };
 
 /// Spawn with `system.spawn(connection_pool, cfg)`; members connect at once.
-pool_actor::behavior_type
-connection_pool(pool_actor::stateful_pointer<connection_pool_state> self,
+pool_impl_actor::behavior_type
+connection_pool(pool_impl_actor::stateful_pointer<connection_pool_state> self,
                 pool_config cfg);
 
 } // namespace caf_mcp

@@ -112,8 +112,8 @@ struct health_monitor_state {
 
 /// Spawn with `system.spawn(health_monitor, cfg)`. With an invalid config it
 /// quits at once with `invalid_argument`.
-health_monitor_actor::behavior_type
-health_monitor(health_monitor_actor::stateful_pointer<health_monitor_state> self,
+health_monitor_impl_actor::behavior_type
+health_monitor(health_monitor_impl_actor::stateful_pointer<health_monitor_state> self,
                health_config cfg);
 
 } // namespace caf_mcp

@@ -63,7 +63,7 @@ using mw_next = std::function<void(mw_request, mw_done)>;
 struct mw_context {
   /// The client actor running the chain (for asynchronous requests whose
   /// handlers run in the client).
-  client_actor::pointer self;
+  client_impl_actor::pointer self;
 };
 
 class middleware {

@@ -522,8 +522,12 @@ using pool_actor = server_api::extend<
   caf::replies_to<caf::get_atom>::with<std::vector<supervisor_actor>>,
   /// Health of every member (from the pool's health monitor).
   caf::replies_to<health_atom>::with<std::vector<health_snapshot>>,
-  caf::reacts_to<retry_atom>,
-  // from its members (it subscribes itself)
+  caf::reacts_to<retry_atom>>;
+
+/// The pool as its members talk to it (it subscribes itself to each).
+/// Private: taken only from its current members (checked by sender);
+/// callers get `pool_actor`.
+using pool_impl_actor = pool_actor::extend<
   caf::reacts_to<link_atom, link_status>,
   caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
   caf::reacts_to<log_atom, std::string, logging_message_params>>;
@@ -539,7 +543,13 @@ using health_monitor_actor = caf::typed_actor<
   caf::replies_to<health_atom>::with<std::vector<health_snapshot>>,
   caf::replies_to<health_atom, std::string /*server*/>::with<health_snapshot>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
-  caf::reacts_to<caf::unsubscribe_atom, caf::actor>,
+  caf::reacts_to<caf::unsubscribe_atom, caf::actor>>;
+
+/// The health monitor as the supervisors it watches and its own timer talk
+/// to it. Private: link news only from a watched supervisor, the tick only
+/// from itself (both checked by sender); callers get
+/// `health_monitor_actor`.
+using health_monitor_impl_actor = health_monitor_actor::extend<
   caf::reacts_to<link_atom, link_status>,
   caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
   caf::reacts_to<log_atom, std::string, logging_message_params>,
@@ -560,8 +570,12 @@ using client_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<pool_stats>,
   /// The current pool (keep-alive mode; null before first use): for
   /// monitoring it. Calls go through the client (its tool proxies too).
-  caf::replies_to<caf::get_atom>::with<pool_actor>,
-  // from its sessions or its pool (the client subscribes itself)
+  caf::replies_to<caf::get_atom>::with<pool_actor>>;
+
+/// The client as its pool and its one-shot sessions talk to it (it
+/// subscribes itself to them). Private: taken only from them (checked by
+/// sender); callers and tool proxies get `client_actor`.
+using client_impl_actor = client_actor::extend<
   caf::reacts_to<tools_changed_atom, std::string /*server*/,
                  std::vector<tool>>,
   caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
