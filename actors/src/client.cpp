@@ -107,11 +107,12 @@ void end_proxy(self_ptr self, const tool_handle& h) {
 /// made, unchanged tools keep theirs; removed or changed ones end.
 void update_proxies(self_ptr self, std::vector<tool> tools) {
   auto& st = self->state;
-  st.tools = std::move(tools);
+  sort_tools(tools);
+  st.tools = intern_tools(std::move(tools));
   if (st.proxies.empty())
     return;
   std::map<std::string, tool_handle> next;
-  for (auto& t : st.tools) {
+  for (auto& t : *st.tools) {
     auto i = st.proxies.find(t.name);
     if (i != st.proxies.end() && i->second.descriptor == t) {
       next.emplace(t.name, std::move(i->second));
@@ -128,9 +129,9 @@ void update_proxies(self_ptr self, std::vector<tool> tools) {
 /// new tools, or a proxy killed by somebody else).
 void make_missing_proxies(self_ptr self) {
   auto& st = self->state;
-  if (st.proxies.size() == st.tools.size())
+  if (!st.tools || st.proxies.size() == st.tools->size())
     return;
-  for (auto& t : st.tools) {
+  for (auto& t : *st.tools) {
     if (st.proxies.count(t.name) > 0)
       continue;
     // A proxy calls through its client: one live handle for every call
@@ -296,7 +297,7 @@ client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg
       // The next pool lists from scratch: its first diff is the whole list,
       // not a change against the old pool's list. Proxies stay (they call
       // through the client) and are matched against that list.
-      st.tools.clear();
+      st.tools = nullptr;
       st.ready_since.clear();
       // Its sessions are gone: what middlewares know is stale.
       tell_middlewares(self, st.cfg.name);
@@ -378,7 +379,7 @@ client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg
       for (auto& kvp : st.proxies)
         end_proxy(self, kvp.second);
       st.proxies.clear();
-      st.tools.clear();
+      st.tools = nullptr;
     },
     [self](caf::get_atom) -> pool_actor { return self->state.pool; },
     [self](stats_atom) -> caf::result<pool_stats> {
@@ -401,7 +402,9 @@ client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg
     [self](tools_diff_atom, std::string& server, tools_diff& d) {
       if (!from_server_side(self))
         return;
-      update_proxies(self, apply_diff(self->state.tools, d));
+      static const std::vector<tool> none;
+      auto& st = self->state;
+      update_proxies(self, apply_diff(st.tools ? *st.tools : none, d));
       tell_middlewares(self, server);
       forward_to_subscribers(self, caf::make_message(tools_diff_atom::value,
                                                      std::move(server),

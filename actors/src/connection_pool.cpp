@@ -224,8 +224,10 @@ pool_stats make_stats(self_ptr self) {
 
 void apply_member_diff(self_ptr self, const tools_diff& d) {
   auto& st = self->state;
-  auto tools = apply_diff(st.tools, d);
-  auto diff = diff_tools(st.tools, tools);
+  static const std::vector<tool> none;
+  auto& old = st.tools ? *st.tools : none;
+  auto tools = intern_tools(apply_diff(old, d));
+  auto diff = diff_tools(old, *tools);
   st.tools = std::move(tools);
   if (!empty(diff))
     publish(self, caf::make_message(tools_diff_atom::value,
@@ -330,10 +332,10 @@ connection_pool(pool_impl_actor::stateful_pointer<connection_pool_state> self,
       auto me = caf::actor_cast<caf::actor>(self);
       for (auto& m : st.members)
         caf::send_as(me, sub, link_atom::value, m.last);
-      if (!st.tools.empty())
+      if (st.tools && !st.tools->empty())
         caf::send_as(me, sub, tools_diff_atom::value,
                      st.cfg.member.session.server_name,
-                     diff_tools({}, st.tools));
+                     diff_tools({}, *st.tools));
     },
     [self](retry_atom) {
       for (auto& m : self->state.members)

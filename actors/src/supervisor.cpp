@@ -284,7 +284,9 @@ void forward(self_ptr self, const sup_job_ptr& job, const Handle& s,
 
 void apply_tools(self_ptr self, const std::vector<tool>& tools) {
   auto& st = self->state;
-  auto next = intern_tools(tools);
+  auto sorted = tools;
+  sort_tools(sorted);
+  auto next = intern_tools(std::move(sorted));
   if (next == st.tools)
     return; // The same list as before: nothing changed.
   auto diff = diff_tools(st.tools ? *st.tools : std::vector<tool>{}, *next);

@@ -1,6 +1,8 @@
 // Process metrics from /proc: see process_metrics.hpp.
 #include "process_metrics.hpp"
 
+#include <malloc.h>
+
 #include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -111,6 +113,12 @@ std::string node_metrics_text(uint64_t events_dropped, size_t subscribers) {
            metric_type::gauge);
   w.sample({}, static_cast<double>(subscribers));
   return w.take();
+}
+
+void release_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 } // namespace caf_mcp::node

@@ -9,8 +9,26 @@
 #include "caf_mcp/transport/log.hpp"
 
 #include "node_json.hpp"
+#include "process_metrics.hpp"
 
 namespace caf_mcp::node {
+
+void server_slot::set_tools(std::vector<tool> xs) {
+  sort_tools(xs);
+  auto big = xs.size() >= 1000;
+  tools = intern_tools(std::move(xs));
+  if (big)
+    release_free_memory();
+}
+
+bool server_slot::has_tool(const std::string& name) const {
+  auto& xs = tool_list();
+  auto i = std::lower_bound(xs.begin(), xs.end(), name,
+                            [](const tool& t, const std::string& n) {
+                              return t.name < n;
+                            });
+  return i != xs.end() && i->name == name;
+}
 
 namespace {
 
@@ -282,7 +300,7 @@ std::string render_metrics(self_ptr self) {
              });
   gauge_each("caf_mcp_tools", "Tools the server offers.",
              [](const server_slot& s) {
-               return static_cast<double>(s.tools.size());
+               return static_cast<double>(s.tool_list().size());
              });
   w.family("caf_mcp_ping_rtt_seconds",
            "Smoothed ping round trip (0 before the first ping).",
@@ -324,7 +342,7 @@ server_info summarize(const server_slot& slot, const std::string& node_name) {
   x.transport = slot.spec.transport;
   x.description = slot.spec.description;
   x.node = node_name;
-  x.tool_count = slot.tools.size();
+  x.tool_count = slot.tool_list().size();
   x.in_flight = slot.in_flight;
   x.calls_ok = slot.calls_ok;
   x.calls_failed = slot.calls_failed;
@@ -446,7 +464,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
         return caf::make_error(mcp_errc::invalid_argument,
                                "unknown server \"" + name + "\"");
       return server_detail{summarize(*slot, self->state.cfg.node_name),
-                           slot->tools};
+                           slot->tool_list()};
     },
     [self](call_atom, std::string& server, std::string& tool_name,
            std::string& args,
@@ -462,9 +480,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       if (slot->spec.disabled || !slot->client)
         return caf::make_error(mcp_errc::service_unavailable,
                                "server \"" + server + "\" is disabled");
-      if (!slot->tools.empty()
-          && std::none_of(slot->tools.begin(), slot->tools.end(),
-                          [&](const tool& t) { return t.name == tool_name; }))
+      if (!slot->tool_list().empty() && !slot->has_tool(tool_name))
         return caf::make_error(mcp_errc::invalid_argument,
                                "server \"" + server + "\" has no tool \""
                                  + tool_name + "\"");
@@ -525,7 +541,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
           auto& slot = i->second;
           stop_server(self, slot, "the server's config changed");
           slot.spec = *spec;
-          slot.tools.clear();
+          slot.tools = nullptr;
           if (!st.draining)
             start_server(self, slot);
           publish_state_if_changed(self, slot);
@@ -582,11 +598,11 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       auto slot = find_slot(self, name);
       if (slot == nullptr || slot->generation != gen)
         return;
-      auto d = diff_tools(slot->tools, tools);
-      slot->tools = std::move(tools);
+      auto d = diff_tools(slot->tool_list(), tools);
+      slot->set_tools(std::move(tools));
       if (!empty(d))
         publish(self, "tools", name,
-                tools_event_json(name, d, slot->tools.size()));
+                tools_event_json(name, d, slot->tool_list().size()));
     },
     // -- from clients and the health monitor --------------------------------
     [self](link_atom, link_status& ls) {
@@ -610,22 +626,22 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       if (slot == nullptr)
         return;
       ++slot->notifications["tools"];
-      slot->tools = apply_diff(slot->tools, d);
+      slot->set_tools(apply_diff(slot->tool_list(), d));
       auto& name = slot->spec.name;
       publish(self, "tools", name,
-              tools_event_json(name, d, slot->tools.size()));
+              tools_event_json(name, d, slot->tool_list().size()));
     },
     [self](tools_changed_atom, std::string&, std::vector<tool>& tools) {
       auto slot = slot_of_sender(self);
       if (slot == nullptr)
         return;
-      auto d = diff_tools(slot->tools, tools);
-      slot->tools = std::move(tools);
+      auto d = diff_tools(slot->tool_list(), tools);
+      slot->set_tools(std::move(tools));
       if (!empty(d)) {
         ++slot->notifications["tools"];
         auto& name = slot->spec.name;
         publish(self, "tools", name,
-                tools_event_json(name, d, slot->tools.size()));
+                tools_event_json(name, d, slot->tool_list().size()));
       }
     },
     [self](log_atom, std::string&, logging_message_params& p) {

@@ -128,7 +128,17 @@ struct server_slot {
   /// Changes with every client spawned for this server (late answers of
   /// an old one are ignored).
   uint64_t generation = 0;
-  std::vector<tool> tools;
+  /// Sorted by name, shared with the client's equal list (intern_tools).
+  tool_list_ptr tools;
+  const std::vector<tool>& tool_list() const {
+    static const std::vector<tool> none;
+    return tools ? *tools : none;
+  }
+  /// Takes `xs` as the list; after a big list (1,000 tools or more) gives
+  /// the transient copies' memory back (release_free_memory).
+  void set_tools(std::vector<tool> xs);
+  /// Binary search in the sorted list.
+  bool has_tool(const std::string& name) const;
   std::map<uint32_t, link_status> links;
   std::map<uint32_t, health_snapshot> health;
   /// Reconnects of members that are gone (a replaced member's count stays).

@@ -155,7 +155,10 @@ tool_list_table& tool_lists() {
 
 } // namespace
 
-tool_list_ptr intern_tools(const std::vector<tool>& tools) {
+namespace {
+
+template <class Vector>
+tool_list_ptr intern_tools_impl(Vector&& tools) {
   auto key = hash_of(tools);
   auto& table = tool_lists();
   std::lock_guard<std::mutex> guard{table.mtx};
@@ -168,9 +171,25 @@ tool_list_ptr intern_tools(const std::vector<tool>& tools) {
       i = i->second.expired() ? table.lists.erase(i) : std::next(i);
     table.prune_at = std::max<size_t>(64, table.lists.size() * 2);
   }
-  auto ptr = std::make_shared<const std::vector<tool>>(tools);
+  auto ptr = std::make_shared<const std::vector<tool>>(
+    std::forward<Vector>(tools));
   table.lists.emplace(key, ptr);
   return ptr;
+}
+
+} // namespace
+
+tool_list_ptr intern_tools(const std::vector<tool>& tools) {
+  return intern_tools_impl(tools);
+}
+
+tool_list_ptr intern_tools(std::vector<tool>&& tools) {
+  return intern_tools_impl(std::move(tools));
+}
+
+void sort_tools(std::vector<tool>& tools) {
+  std::stable_sort(tools.begin(), tools.end(),
+                   [](const tool& x, const tool& y) { return x.name < y.name; });
 }
 
 void register_types(caf::actor_system_config& cfg) {

@@ -59,7 +59,9 @@ struct client_state {
   pool_actor pool;
   /// One-shot sessions in use (their logs and tool lists are taken).
   std::vector<session_actor> one_shot;
-  std::vector<tool> tools;
+  /// Sorted by name, shared with every holder of an equal list
+  /// (intern_tools); null = none yet.
+  tool_list_ptr tools;
   std::map<std::string, tool_handle> proxies;
   subscriber_set subscribers;
   /// `cfg.middlewares`, shared with the calls running through it (null if

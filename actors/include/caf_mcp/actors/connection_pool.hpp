@@ -93,7 +93,9 @@ struct connection_pool_state {
   /// Requests sent to members and not yet answered, by number.
   std::unordered_map<uint64_t, pool_request> outstanding;
   uint64_t next_request = 0;
-  std::vector<tool> tools;
+  /// The members' tools, sorted by name (shared with every holder of an
+  /// equal list: intern_tools).
+  tool_list_ptr tools;
   subscriber_set subscribers;
   health_monitor_actor health;
   /// `health` was spawned by this pool (not `cfg.shared_health`).

@@ -428,6 +428,15 @@ using tool_list_ptr = std::shared_ptr<const std::vector<tool>>;
 /// its own copy cost ~2 KiB per pool member. Thread-safe.
 tool_list_ptr intern_tools(const std::vector<tool>& tools);
 
+/// As above; moves `tools` into the table when nobody holds an equal list.
+tool_list_ptr intern_tools(std::vector<tool>&& tools);
+
+/// Sorts by name (stable), the order `apply_diff` returns: holders that
+/// keep lists in this order share one copy through `intern_tools` (the
+/// supervisors, the pool, the client and the node's registry keep one
+/// list between them, not one each).
+void sort_tools(std::vector<tool>& tools);
+
 /// Health of one server as the health monitor judges it.
 enum class health_state : uint8_t {
   /// Recent pings answered.
