@@ -265,7 +265,7 @@ private:
         auto r = error_result(transport_errc::timeout,
                               "POST " + url_of(*job) + ": no connection within "
                                 + millis(opts().post_timeout));
-        CAF_MCP_LOG_WARN("post", r.error.message);
+        CAF_MCP_LOG_INFO("post", r.error.message);
         job->complete(std::move(r));
         continue;
       }
@@ -582,7 +582,7 @@ private:
                            status);
       r.error.retry_after = std::string{res[http::field::retry_after]};
       r.error.body_excerpt = c->excerpt;
-      CAF_MCP_LOG_WARN("post", r.error.message);
+      CAF_MCP_LOG_INFO("post", r.error.message);
     }
     auto reusable = !ec && p.is_done() && res.keep_alive()
                     && c->pending.empty() && c->link->buffered() == 0;
@@ -648,10 +648,13 @@ private:
          step_message(where, url_of(job), ec, false, opts().post_timeout));
   }
 
+  /// Failures of single POSTs are logged at info, not warn: the caller
+  /// gets each one as its error, and a server that stops answering would
+  /// otherwise fill a long-running node's log with one line per call.
   void fail(const conn_ptr& c, transport_errc code, std::string message) {
     auto r = error_result(code, std::move(message));
     r.error.request_sent = c->written > 0 || c->got_response_bytes();
-    CAF_MCP_LOG_WARN("post", "failed (" << to_string(code) << ", request "
+    CAF_MCP_LOG_INFO("post", "failed (" << to_string(code) << ", request "
                                         << (r.error.request_sent ? "sent"
                                                                  : "not sent")
                                         << "): " << r.error.message);
