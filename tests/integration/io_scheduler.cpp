@@ -357,9 +357,8 @@ CAF_TEST(the system shuts down under load and the runtime lives on) {
 // must be run or released, none may run once the system is gone, and the
 // shutdown must end (no count left behind). A stress test: with the old
 // order (check, then count) it did not fail in 8 runs without a sanitizer,
-// since the coordinator outlives stop() until the posters end (see the
-// note in docs/architecture.md "io scheduler"); under ASan/TSan builds
-// (CAF_MCP_ASAN, CAF_MCP_TSAN) it is the load that exposes such races.
+// since the coordinator outlives stop() until the posters end; the next
+// test makes the race certain with a seam (it crashes with the old order).
 CAF_TEST(jobs posted from many threads while the scheduler stops never run late) {
   auto io = std::make_shared<io_runtime>(2);
   constexpr int posters = 3;
@@ -412,4 +411,83 @@ CAF_TEST(jobs posted from many threads while the scheduler stops never run late)
   }
   CAF_MESSAGE(rounds << " rounds, " << total_sent << " messages posted");
   CAF_CHECK(rounds >= 1);
+}
+
+namespace {
+
+/// The race test's probe: holds the admission of one post (made by the
+/// thread marked `is_poster`) until the system is gone, at most 300 ms.
+struct admit_hold {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool entered = false;
+  bool system_gone = false;
+};
+
+admit_hold* hold = nullptr;
+thread_local bool is_poster = false;
+
+void hold_admission() {
+  if (!is_poster || hold == nullptr)
+    return;
+  is_poster = false; // once
+  std::unique_lock<std::mutex> guard{hold->mtx};
+  hold->entered = true;
+  hold->cv.notify_all();
+  // Counted first (as it must be), `stop()` waits for this job and the
+  // system cannot go: the bound ends the wait. Checked first, `stop()`
+  // returns meanwhile and the system goes: the test says so at once.
+  hold->cv.wait_for(guard, std::chrono::milliseconds{300},
+                    [] { return hold->system_gone; });
+}
+
+} // namespace
+
+// The same race, made certain: one post from a thread outside the loops
+// is held between the two steps of its admission while the system shuts
+// down. Counted before the check, `stop()` waits for it and then releases
+// it: it never runs. Checked before the count (the old order), `stop()`
+// returns, the system goes, and the job runs afterwards against the dead
+// coordinator: the counter moves (or the process crashes).
+CAF_TEST(a job admitted while the scheduler stops is waited for and never runs) {
+  auto io = std::make_shared<io_runtime>(2);
+  auto got = std::make_shared<std::atomic<uint64_t>>(0);
+  admit_hold h;
+  hold = &h;
+  std::thread poster;
+  {
+    io_config cfg{io};
+    caf::actor_system sys{cfg};
+    auto target = sys.spawn<caf::hidden>(counter, got);
+    // One message first, so the target is idle when the poster sends.
+    caf::anon_send(target, caf::ok_atom::value);
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (got->load() < 1 && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+    CAF_REQUIRE_EQUAL(got->load(), 1u);
+    CAF_REQUIRE(runs_task(*io, 0));
+    CAF_REQUIRE(runs_task(*io, 1));
+    detail::set_io_admit_probe(&hold_admission);
+    poster = std::thread{[target] {
+      is_poster = true;
+      caf::anon_send(target, caf::ok_atom::value);
+    }};
+    {
+      std::unique_lock<std::mutex> guard{h.mtx};
+      CAF_REQUIRE(h.cv.wait_for(guard, limit, [&] { return h.entered; }));
+    }
+    // The system goes now, with the post held inside its admission.
+  }
+  {
+    std::lock_guard<std::mutex> guard{h.mtx};
+    h.system_gone = true;
+    h.cv.notify_all();
+  }
+  poster.join();
+  detail::set_io_admit_probe(nullptr);
+  hold = nullptr;
+  // Whatever the loops had queued runs before these.
+  CAF_CHECK(runs_task(*io, 0));
+  CAF_CHECK(runs_task(*io, 1));
+  CAF_CHECK_EQUAL(got->load(), 1u);
 }
