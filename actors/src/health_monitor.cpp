@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "caf_mcp/transport/log.hpp"
+
 #include "caf/actor_cast.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -79,7 +81,24 @@ void publish(self_ptr self, const health_snapshot& snap) {
     caf::send_as(me, sub, msg);
 }
 
-/// Judges `e` again; returns true if its state changed.
+/// Why `snap` is in its state, one phrase for the log.
+std::string health_reason(const health_snapshot& snap,
+                          const health_config& cfg) {
+  std::string why = "link ";
+  why += to_string(snap.phase);
+  if (snap.consecutive_failures > 0)
+    why += ", " + std::to_string(snap.consecutive_failures)
+           + " pings in a row failed";
+  else if (snap.phase == link_phase::ready && snap.rtt_last > cfg.slow_rtt)
+    why += ", last ping took " + as_ms(snap.rtt_last) + " (slow above "
+           + as_ms(cfg.slow_rtt) + ")";
+  if (snap.state != health_state::healthy && snap.last_error)
+    why += ", last error: " + render(snap.last_error);
+  return why;
+}
+
+/// Judges `e` again; returns true if its state changed (and logs the
+/// transition: getting worse as a warning, getting better as info).
 bool rejudge(self_ptr self, health_entry& e) {
   auto& snap = e.snapshot;
   auto before = snap.state;
@@ -88,7 +107,15 @@ bool rejudge(self_ptr self, health_entry& e) {
   else
     snap.state = judge_health(snap.phase, snap.consecutive_failures,
                               snap.rtt_last, self->state.cfg);
-  return snap.state != before;
+  if (snap.state == before)
+    return false;
+  // Worse is a warning; better (including the first answers) is news.
+  auto lvl = snap.state > before ? log::level::warn : log::level::info;
+  CAF_MCP_LOG(lvl, "health",
+              snap.server << ": " << to_string(before) << " -> "
+                          << to_string(snap.state) << " ("
+                          << health_reason(snap, self->state.cfg) << ")");
+  return true;
 }
 
 /// The entry whose current supervisor sent the message being handled, or
@@ -159,12 +186,20 @@ void on_ping_failed(self_ptr self, health_entry& e, caf::error err) {
   ++snap.consecutive_failures;
   ++e.failures_since_restart;
   snap.last_error = err;
+  CAF_MCP_LOG_DEBUG("health", snap.server << ": ping failed ("
+                                          << snap.consecutive_failures
+                                          << " in a row): " << render(err));
   // Only a ready link is restarted: otherwise the supervisor is already
   // replacing its session and a restart would cut the new attempt short.
   if (cfg.failures_before_restart > 0
       && e.failures_since_restart >= cfg.failures_before_restart
       && snap.phase == link_phase::ready) {
     e.failures_since_restart = 0;
+    CAF_MCP_LOG_WARN("health", snap.server
+                                 << ": " << cfg.failures_before_restart
+                                 << " pings in a row failed; restarting its "
+                                    "session (last: "
+                                 << render(err) << ")");
     self->send(e.supervisor, restart_atom::value,
                caf::make_error(mcp_errc::timeout,
                                std::to_string(cfg.failures_before_restart)

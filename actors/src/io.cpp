@@ -61,6 +61,9 @@ public:
   bool drain_queued = false;
 };
 
+/// The test seam of `detail::set_io_admit_probe`.
+std::atomic<void (*)()> admit_probe{nullptr};
+
 /// CAF's scheduler module over the io runtime's event loops. Each job (a
 /// ready actor) is one task on an io thread's loop; Asio keeps tasks posted
 /// from a loop's own thread in a private queue, so a chain of messages
@@ -149,9 +152,13 @@ public:
   /// coordinator.
   bool admit(caf::resumable* job) {
     queued_.fetch_add(1);
+    if (auto probe = admit_probe.load(std::memory_order_relaxed))
+      probe();
     if (stopping_.load()) {
-      done_jobs(1);
+      // Released before it stops counting: `stop()` may go on (and the
+      // system with it) once the count is back at zero.
       cleanup_and_release(job);
+      done_jobs(1);
       return false;
     }
     return true;
@@ -277,6 +284,14 @@ void io_worker::exec_later(caf::resumable* job) {
 }
 
 } // namespace
+
+namespace detail {
+
+void set_io_admit_probe(void (*probe)()) noexcept {
+  admit_probe.store(probe);
+}
+
+} // namespace detail
 
 void use_io_scheduler(caf::actor_system_config& cfg,
                       std::shared_ptr<transport::io_runtime> io) {

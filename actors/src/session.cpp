@@ -32,6 +32,14 @@ constexpr uint64_t posts_idle_tag = notification_tag_bit;
 constexpr uint64_t tag_flags = ack_tag_bit | notification_tag_bit
                                | resend_ok_tag_bit;
 
+/// Counts one more in `st.stats` (and in the config's totals, if any).
+void count(session_state& st, uint64_t session_stats::*field,
+           std::atomic<uint64_t> session_counters::*total) {
+  ++(st.stats.*field);
+  if (st.cfg && st.cfg->totals)
+    ((*st.cfg->totals).*total).fetch_add(1, std::memory_order_relaxed);
+}
+
 /// The name of the server in messages and logs: its configured name, or
 /// its redacted URL.
 std::string display_name(const session_config& cfg) {
@@ -118,7 +126,7 @@ int64_t send_request(self_ptr self, std::string_view method,
   st.pending.emplace(id, std::move(req));
   auto body = make_body(method.size() + params_json.size());
   encode_request_into(body, request_id{id}, method, params_json);
-  ++st.stats.requests_sent;
+  count(st, &session_stats::requests_sent, &session_counters::requests_sent);
   auto tag = static_cast<uint64_t>(id);
   if (resend_ok)
     tag |= resend_ok_tag_bit;
@@ -353,7 +361,8 @@ void relist_and_notify(self_ptr self) {
   auto& st = self->state;
   if (st.relisting) {
     if (st.relist_pending)
-      ++st.stats.relists_coalesced;
+      count(st, &session_stats::relists_coalesced,
+            &session_counters::relists_coalesced);
     st.relist_pending = true;
     return;
   }
@@ -445,7 +454,8 @@ void respond_error(self_ptr self, const request_id& id, int64_t code,
 
 void on_server_request(self_ptr self, request& req) {
   auto& st = self->state;
-  ++st.stats.server_requests;
+  count(st, &session_stats::server_requests,
+        &session_counters::server_requests);
   if (req.method == methods::ping) {
     respond(self, req.id, "{}");
     return;
@@ -525,7 +535,7 @@ void notify_subscribers(self_ptr self, const caf::message& msg) {
 
 void on_notification(self_ptr self, notification& note) {
   auto& st = self->state;
-  ++st.stats.notifications;
+  count(st, &session_stats::notifications, &session_counters::notifications);
   if (note.method == methods::progress) {
     on_progress(self, note);
   } else if (note.method == methods::message) {
@@ -552,12 +562,14 @@ void on_response(self_ptr self, const request_id& id,
                  boost::json::value* result, const caf::error* err) {
   auto& st = self->state;
   if (!id.is_integer()) {
-    ++st.stats.unknown_responses;
+    count(st, &session_stats::unknown_responses,
+          &session_counters::unknown_responses);
     return;
   }
   auto it = st.pending.find(id.integer());
   if (it == st.pending.end()) {
-    ++st.stats.unknown_responses;
+    count(st, &session_stats::unknown_responses,
+          &session_counters::unknown_responses);
     CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg)
                                    << ": response to unknown id "
                                    << id.integer() << " dropped");
@@ -565,7 +577,7 @@ void on_response(self_ptr self, const request_id& id,
   }
   auto req = std::move(it->second);
   st.pending.erase(it);
-  ++st.stats.responses;
+  count(st, &session_stats::responses, &session_counters::responses);
   if (result != nullptr)
     req.on_result(*result);
   else
@@ -585,7 +597,8 @@ void on_inbound(self_ptr self, inbound_batch& batch) {
       on_response(self, res->id, &res->result, nullptr);
     } else if (auto err = std::get_if<error_response>(&msg)) {
       if (!err->id) {
-        ++st.stats.malformed_messages;
+        count(st, &session_stats::malformed_messages,
+              &session_counters::malformed_messages);
         continue;
       }
       auto e = to_error(*err);
@@ -593,7 +606,8 @@ void on_inbound(self_ptr self, inbound_batch& batch) {
     }
   }
   for (auto& derr : batch.errors) {
-    ++st.stats.malformed_messages;
+    count(st, &session_stats::malformed_messages,
+          &session_counters::malformed_messages);
     if (derr.id) {
       auto e = to_error(derr);
       on_response(self, *derr.id, nullptr, &e);
@@ -609,7 +623,7 @@ void expire(self_ptr self, int64_t id, time_point now) {
     return;
   auto req = std::move(it->second);
   st.pending.erase(it);
-  ++st.stats.timeouts;
+  count(st, &session_stats::timeouts, &session_counters::timeouts);
   auto err = caf::make_error(mcp_errc::timeout,
                              req.method + " (id " + std::to_string(id)
                                + ") got no response within "
@@ -786,9 +800,48 @@ caf::result<caf::timespan> ping_request(self_ptr self,
 
 } // namespace
 
+session_stats session_counters::snapshot() const noexcept {
+  session_stats x;
+  auto get = [](const std::atomic<uint64_t>& n) {
+    return n.load(std::memory_order_relaxed);
+  };
+  x.requests_sent = get(requests_sent);
+  x.responses = get(responses);
+  x.unknown_responses = get(unknown_responses);
+  x.malformed_messages = get(malformed_messages);
+  x.notifications = get(notifications);
+  x.server_requests = get(server_requests);
+  x.timeouts = get(timeouts);
+  x.relists_coalesced = get(relists_coalesced);
+  return x;
+}
+
+std::string summary(const session_stats& x) {
+  std::string out;
+  auto add = [&out](const char* key, uint64_t value) {
+    if (!out.empty())
+      out += ' ';
+    out += key;
+    out += '=';
+    out += std::to_string(value);
+  };
+  add("requests_sent", x.requests_sent);
+  add("responses", x.responses);
+  add("unknown_responses", x.unknown_responses);
+  add("malformed_messages", x.malformed_messages);
+  add("notifications", x.notifications);
+  add("server_requests", x.server_requests);
+  add("timeouts", x.timeouts);
+  add("relists_coalesced", x.relists_coalesced);
+  return out;
+}
+
 session_state::~session_state() {
   if (stream)
     stream->close();
+  if (cfg)
+    CAF_MCP_LOG_INFO("session", display_name(*cfg) << ": stats: "
+                                                   << summary(stats));
 }
 
 session_impl_actor::behavior_type

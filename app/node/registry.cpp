@@ -126,6 +126,7 @@ void start_server(self_ptr self, server_slot& slot) {
   auto cfg = slot.spec.client;
   cfg.name = slot.spec.name;
   cfg.session.server_name = slot.spec.name;
+  cfg.session.totals = slot.session_totals;
   if (slot.cache) {
     auto old = slot.cache->stats(slot.spec.name);
     slot.cache_hits_base += old.hits;
@@ -314,6 +315,29 @@ std::string render_metrics(self_ptr self) {
     for (auto& n : kvp.second.notifications)
       w.sample({{"server", kvp.first}, {"kind", n.first}},
                static_cast<double>(n.second));
+  // The sessions' own counters (session_stats), summed over every session
+  // the server had.
+  w.family("caf_mcp_session_messages_total",
+           "MCP messages of the server's sessions by kind (requests_sent, "
+           "responses, unknown_responses, malformed_messages, "
+           "notifications, server_requests, timeouts, relists_coalesced).",
+           metric_type::counter);
+  for (auto& kvp : st.servers) {
+    auto x = kvp.second.session_totals->snapshot();
+    std::pair<const char*, uint64_t> kinds[] = {
+      {"requests_sent", x.requests_sent},
+      {"responses", x.responses},
+      {"unknown_responses", x.unknown_responses},
+      {"malformed_messages", x.malformed_messages},
+      {"notifications", x.notifications},
+      {"server_requests", x.server_requests},
+      {"timeouts", x.timeouts},
+      {"relists_coalesced", x.relists_coalesced},
+    };
+    for (auto& k : kinds)
+      w.sample({{"server", kvp.first}, {"kind", k.first}},
+               static_cast<double>(k.second));
+  }
   // The cache middleware's lookups (0 for servers without one).
   for (bool hits : {true, false}) {
     w.family(hits ? "caf_mcp_cache_hits_total" : "caf_mcp_cache_misses_total",

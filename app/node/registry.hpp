@@ -158,6 +158,10 @@ struct server_slot {
   /// exported counters never go back).
   uint64_t cache_hits_base = 0;
   uint64_t cache_misses_base = 0;
+  /// The counters of every session this server had (all clients, all
+  /// pool members): made once, handed to each client's session config.
+  std::shared_ptr<session_counters> session_totals
+    = std::make_shared<session_counters>();
   /// The state and phase last published as a `server` event.
   health_state last_state = health_state::down;
   link_phase last_phase = link_phase::closed;

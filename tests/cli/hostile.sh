@@ -227,5 +227,35 @@ check "call -v works" 0 $?
 check_match "-v logs the session becoming ready" 'caf-mcp info session.*ready' \
   "$(cat "$tmp/err")"
 if grep -q 'S3CRET' "$tmp/err"; then bad "-v printed a secret"; else ok; fi
+# -v ends with the session's counters (session_stats) in one line.
+check_match "-v prints the session counters at exit" \
+  'caf-mcp info session: .*: stats: requests_sent=[1-9][0-9]* responses=[1-9][0-9]* unknown_responses=0 ' \
+  "$(cat "$tmp/err")"
+
+# -- -vv hides the session id; `tools` lists once ---------------------------------
+# A verbose demo server prints each session id it hands out and each
+# request it gets ("session <8 chars>: tools/list id=N").
+start_server verbose --verbose
+"$BIN" call -vv --url "http://127.0.0.1:$PORT_verbose/sse" echo '{"text":"vv"}' \
+  >/dev/null 2>"$tmp/err"
+check "call -vv works" 0 $?
+sid=$(sed -n 's/^demo-server: session \([0-9a-f-]\{36\}\) opened$/\1/p' \
+  "$tmp/verbose.log" | head -n 1)
+[ -n "$sid" ] || bad "the verbose demo server named no session: $(cat "$tmp/verbose.log")"
+check_match "-vv logs the endpoint with its session id redacted" \
+  'endpoint http://127\.0\.0\.1:[0-9]+/message\?sessionId=REDACTED-[0-9a-f]{8}' \
+  "$(cat "$tmp/err")"
+if [ -n "$sid" ] && grep -qF "$sid" "$tmp/err"; then
+  bad "-vv printed the session id $sid: $(grep -F "$sid" "$tmp/err" | head -n 3)"
+else
+  ok
+fi
+before=$(grep -c ': tools/list id=' "$tmp/verbose.log")
+"$BIN" tools --url "http://127.0.0.1:$PORT_verbose/sse" >"$tmp/out" 2>"$tmp/err"
+check "tools against the verbose server works" 0 $?
+check_match "tools lists the tools" 'echo' "$(cat "$tmp/out")"
+# The server logs the request before it answers, and the answer came.
+after=$(grep -c ': tools/list id=' "$tmp/verbose.log")
+check "tools sends one tools/list (one page)" 1 "$((after - before))"
 
 summary

@@ -8,6 +8,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include "caf_mcp/transport/http_client.hpp"
+#include "caf_mcp/transport/log.hpp"
 
 // GCC 12 reports -Wnull-dereference false positives from inlined Asio
 // internals; silenced for the Boost headers only.
@@ -92,6 +93,55 @@ private:
 };
 
 using gate_ptr = std::shared_ptr<gate>;
+
+/// Counts the library's log lines (at trace) of one component that contain
+/// a text, and lets a thread wait for a count: how a test learns that the
+/// client read from its socket or that a timer fired. Logging goes back
+/// off when it ends.
+class log_watch {
+public:
+  log_watch(std::string component, std::string text)
+    : state_(std::make_shared<shared>()) {
+    auto st = state_;
+    caf_mcp::log::set_sink(
+      [st, component, text](caf_mcp::log::level, std::string_view comp,
+                            std::string_view line) {
+        if (comp != component || line.find(text) == std::string_view::npos)
+          return;
+        std::lock_guard<std::mutex> guard{st->mtx};
+        ++st->count;
+        st->cv.notify_all();
+      },
+      caf_mcp::log::level::trace);
+  }
+
+  log_watch(const log_watch&) = delete;
+  log_watch& operator=(const log_watch&) = delete;
+
+  ~log_watch() {
+    caf_mcp::log::reset();
+  }
+
+  size_t count() const {
+    std::lock_guard<std::mutex> guard{state_->mtx};
+    return state_->count;
+  }
+
+  /// Returns false if fewer than `n` lines came within `wait_limit`.
+  bool wait_for(size_t n) const {
+    std::unique_lock<std::mutex> guard{state_->mtx};
+    return state_->cv.wait_for(guard, wait_limit,
+                               [&] { return state_->count >= n; });
+  }
+
+private:
+  struct shared {
+    std::mutex mtx;
+    std::condition_variable cv;
+    size_t count = 0;
+  };
+  std::shared_ptr<shared> state_;
+};
 
 // -- the scripted loopback server -----------------------------------------------
 
@@ -1659,16 +1709,19 @@ CAF_TEST(an answer that arrives while the body is still written is read) {
 }
 
 CAF_TEST(a response cut inside its header and body is read and reused) {
-  test_server srv{[](server_conn& c) {
+  // Each piece goes out only after the client read the one before (its
+  // trace line "read N response bytes"): three reads per response.
+  auto reads = std::make_shared<log_watch>("post", "response bytes");
+  auto pieces_read = std::make_shared<std::atomic<bool>>(true);
+  test_server srv{[reads, pieces_read](server_conn& c) {
     while (c.read_request()) {
-      // Pacing the pieces so that they likely arrive in separate reads.
-      // Whether they do is up to the scheduler (nothing on the client side
-      // can be waited for between two reads); the checks hold either way:
-      // the test can fail only by a wrong parse or a lost connection.
+      auto base = reads->count();
       c.write("HTTP/1.1 202 Acc");
-      std::this_thread::sleep_for(20ms);
+      if (!reads->wait_for(base + 1))
+        pieces_read->store(false);
       c.write("epted\r\nContent-Length: 8\r\n\r\nAccep");
-      std::this_thread::sleep_for(20ms);
+      if (!reads->wait_for(base + 2))
+        pieces_read->store(false);
       c.write("ted");
     }
   }};
@@ -1680,6 +1733,9 @@ CAF_TEST(a response cut inside its header and body is read and reused) {
     CAF_CHECK_EQUAL(r.status, 202);
   }
   CAF_CHECK_EQUAL(srv.accepts(), 1u);
+  // The pieces did arrive in reads of their own.
+  CAF_CHECK(pieces_read->load());
+  CAF_CHECK_EQUAL(reads->count(), 9u);
 }
 
 CAF_TEST(a deadline timer that fires after its job finished fails nothing) {
@@ -1690,14 +1746,12 @@ CAF_TEST(a deadline timer that fires after its job finished fails nothing) {
   io_runtime rt{2};
   auto opts = fast_options();
   opts.post_timeout = 200ms;
+  log_watch fired{"post", "deadline timer fired"};
   auto ch = make_post_channel(rt, url_of(srv.url("/sse")), opts);
-  auto deadline = steady::now() + opts.post_timeout;
   CAF_CHECK(post_and_wait(*ch, "/message").ok);
-  // The condition is a time: the first job's deadline (when the channel's
-  // timer was armed for) has passed, plus a margin for the timer thread.
-  for (int i = 0; i < 1000 && steady::now() < deadline + 50ms; ++i)
-    std::this_thread::sleep_for(1ms);
-  CAF_REQUIRE(steady::now() >= deadline + 50ms);
+  // The channel's timer, armed for the first job's deadline, fires (its
+  // trace line says so) with no job left to fail.
+  CAF_REQUIRE(fired.wait_for(1));
   for (int i = 0; i < 3; ++i)
     CAF_CHECK(post_and_wait(*ch, "/message").ok);
   CAF_CHECK_EQUAL(srv.accepts(), 1u);
@@ -1944,8 +1998,12 @@ CAF_TEST(a POST to a refused port is connect_failed) {
   CAF_CHECK(!r.ok);
   CAF_CHECK_EQUAL(code(r.error), "connect_failed");
   CAF_CHECK(!r.error.request_sent);
-  CAF_CHECK_EQUAL(r.error.message, "connect to " + text
-                                     + "/message?sessionId=1: Connection refused");
+  // The session id is a capability: messages show a hash of it (FNV-1a
+  // of "1"), as transport::redact does.
+  CAF_CHECK_EQUAL(r.error.message,
+                  "connect to " + text
+                    + "/message?sessionId=REDACTED-340ca71c: Connection "
+                      "refused");
 }
 
 CAF_TEST(preconnect opens one connection that the first POST uses) {
@@ -1993,8 +2051,12 @@ CAF_TEST(a spare that cannot connect leaves the error to the first POST) {
   CAF_CHECK(!r.ok);
   CAF_CHECK_EQUAL(code(r.error), "connect_failed");
   CAF_CHECK(!r.error.request_sent);
-  CAF_CHECK_EQUAL(r.error.message, "connect to " + text
-                                     + "/message?sessionId=1: Connection refused");
+  // The session id is a capability: messages show a hash of it (FNV-1a
+  // of "1"), as transport::redact does.
+  CAF_CHECK_EQUAL(r.error.message,
+                  "connect to " + text
+                    + "/message?sessionId=REDACTED-340ca71c: Connection "
+                      "refused");
 }
 
 // -- TLS ------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/blocking_actor.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
@@ -100,6 +101,14 @@ caf::behavior spinner(caf::event_based_actor* self,
       count->store(n);
       self->send(self, tick_atom::value, n + 1);
     },
+  };
+}
+
+/// Counts the messages it gets.
+caf::behavior counter(caf::event_based_actor*,
+                      std::shared_ptr<std::atomic<uint64_t>> got) {
+  return {
+    [got](caf::ok_atom) { got->fetch_add(1); },
   };
 }
 
@@ -336,4 +345,149 @@ CAF_TEST(the system shuts down under load and the runtime lives on) {
   auto a = sys.spawn(where_am_i, io);
   CAF_CHECK(ask_index(self, a) < 2u);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+// `post_job`/`push_local` count a job before they check `stopping_`; checked
+// first, a job could pass the check, `stop()` could see no job queued and
+// return, and the job would then run after the scheduler stopped. Here
+// threads outside the loops hammer actors with messages (each wake-up is a
+// `post_job`) for 150 ms while the system shuts down: the posters are
+// detached actors, so the system's destructor stops the scheduler while
+// they still post and waits for their threads only after that. Every job
+// must be run or released, none may run once the system is gone, and the
+// shutdown must end (no count left behind). A stress test: with the old
+// order (check, then count) it did not fail in 8 runs without a sanitizer,
+// since the coordinator outlives stop() until the posters end; the next
+// test makes the race certain with a seam (it crashes with the old order).
+CAF_TEST(jobs posted from many threads while the scheduler stops never run late) {
+  auto io = std::make_shared<io_runtime>(2);
+  constexpr int posters = 3;
+  constexpr uint64_t max_sends = 20000000; // per poster and round
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{8};
+  int rounds = 0;
+  uint64_t total_sent = 0;
+  for (; rounds < 25 && std::chrono::steady_clock::now() < until; ++rounds) {
+    auto got = std::make_shared<std::atomic<uint64_t>>(0);
+    auto sent = std::make_shared<std::atomic<uint64_t>>(0);
+    auto started = std::make_shared<std::atomic<int>>(0);
+    {
+      io_config cfg{io};
+      caf::actor_system sys{cfg};
+      std::vector<caf::actor> targets;
+      for (int i = 0; i < 4; ++i)
+        targets.push_back(sys.spawn<caf::hidden>(counter, got));
+      for (int t = 0; t < posters; ++t)
+        sys.spawn<caf::detached + caf::hidden>(
+          [targets, sent, started](caf::blocking_actor*) {
+            started->fetch_add(1);
+            // Bounded by count and time; long enough to span the stop.
+            auto end = std::chrono::steady_clock::now()
+                       + std::chrono::milliseconds{150};
+            for (uint64_t i = 0;
+                 i < max_sends && std::chrono::steady_clock::now() < end;
+                 ++i) {
+              caf::anon_send(targets[i % targets.size()],
+                             caf::ok_atom::value);
+              sent->fetch_add(1);
+            }
+          });
+      // Wait (bounded) until every poster posts and jobs run.
+      auto wait_end = std::chrono::steady_clock::now() + limit;
+      while ((started->load() < posters || got->load() == 0)
+             && std::chrono::steady_clock::now() < wait_end)
+        std::this_thread::yield();
+      CAF_REQUIRE_EQUAL(started->load(), posters);
+      CAF_REQUIRE(got->load() > 0u);
+      // The system goes now, with the posters still posting.
+    }
+    total_sent += sent->load();
+    // Every task a loop had was queued before these: once they ran, no job
+    // of the dead system is left, and none ran after it was gone.
+    auto after = got->load();
+    CAF_CHECK(runs_task(*io, 0));
+    CAF_CHECK(runs_task(*io, 1));
+    CAF_CHECK_EQUAL(got->load(), after);
+    CAF_CHECK(after <= sent->load());
+  }
+  CAF_MESSAGE(rounds << " rounds, " << total_sent << " messages posted");
+  CAF_CHECK(rounds >= 1);
+}
+
+namespace {
+
+/// The race test's probe: holds the admission of one post (made by the
+/// thread marked `is_poster`) until the system is gone, at most 300 ms.
+struct admit_hold {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool entered = false;
+  bool system_gone = false;
+};
+
+admit_hold* hold = nullptr;
+thread_local bool is_poster = false;
+
+void hold_admission() {
+  if (!is_poster || hold == nullptr)
+    return;
+  is_poster = false; // once
+  std::unique_lock<std::mutex> guard{hold->mtx};
+  hold->entered = true;
+  hold->cv.notify_all();
+  // Counted first (as it must be), `stop()` waits for this job and the
+  // system cannot go: the bound ends the wait. Checked first, `stop()`
+  // returns meanwhile and the system goes: the test says so at once.
+  hold->cv.wait_for(guard, std::chrono::milliseconds{300},
+                    [] { return hold->system_gone; });
+}
+
+} // namespace
+
+// The same race, made certain: one post from a thread outside the loops
+// is held between the two steps of its admission while the system shuts
+// down. Counted before the check, `stop()` waits for it and then releases
+// it: it never runs. Checked before the count (the old order), `stop()`
+// returns, the system goes, and the job runs afterwards against the dead
+// coordinator: the counter moves (or the process crashes).
+CAF_TEST(a job admitted while the scheduler stops is waited for and never runs) {
+  auto io = std::make_shared<io_runtime>(2);
+  auto got = std::make_shared<std::atomic<uint64_t>>(0);
+  admit_hold h;
+  hold = &h;
+  std::thread poster;
+  {
+    io_config cfg{io};
+    caf::actor_system sys{cfg};
+    auto target = sys.spawn<caf::hidden>(counter, got);
+    // One message first, so the target is idle when the poster sends.
+    caf::anon_send(target, caf::ok_atom::value);
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (got->load() < 1 && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+    CAF_REQUIRE_EQUAL(got->load(), 1u);
+    CAF_REQUIRE(runs_task(*io, 0));
+    CAF_REQUIRE(runs_task(*io, 1));
+    detail::set_io_admit_probe(&hold_admission);
+    poster = std::thread{[target] {
+      is_poster = true;
+      caf::anon_send(target, caf::ok_atom::value);
+    }};
+    {
+      std::unique_lock<std::mutex> guard{h.mtx};
+      CAF_REQUIRE(h.cv.wait_for(guard, limit, [&] { return h.entered; }));
+    }
+    // The system goes now, with the post held inside its admission.
+  }
+  {
+    std::lock_guard<std::mutex> guard{h.mtx};
+    h.system_gone = true;
+    h.cv.notify_all();
+  }
+  poster.join();
+  detail::set_io_admit_probe(nullptr);
+  hold = nullptr;
+  // Whatever the loops had queued runs before these.
+  CAF_CHECK(runs_task(*io, 0));
+  CAF_CHECK(runs_task(*io, 1));
+  CAF_CHECK_EQUAL(got->load(), 1u);
 }

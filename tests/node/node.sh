@@ -230,11 +230,16 @@ for m in caf_mcp_server_up caf_mcp_server_state caf_mcp_tool_calls_total \
          caf_mcp_tool_call_duration_seconds_bucket caf_mcp_reconnects_total \
          caf_mcp_in_flight caf_mcp_tools caf_mcp_ping_rtt_seconds \
          caf_mcp_notifications_total caf_mcp_cache_hits_total \
+         caf_mcp_session_messages_total \
          process_resident_memory_bytes process_cpu_seconds_total process_open_fds; do
   grep -q "^$m" "$tmp/metrics.txt" && ok || bad "metric $m missing"
 done
 check_match "calls counted by outcome" 'caf_mcp_tool_calls_total\{server="demo",tool="echo",outcome="ok"\} [1-9]' "$BODY"
 check_match "the upstream failure counted" 'outcome="outcome_unknown"\} 1' "$BODY"
+check_match "the sessions' requests counted" \
+  'caf_mcp_session_messages_total\{server="demo",kind="requests_sent"\} [1-9]' "$BODY"
+check_match "and their responses" \
+  'caf_mcp_session_messages_total\{server="demo",kind="responses"\} [1-9]' "$BODY"
 if command -v promtool >/dev/null; then
   if promtool check metrics <"$tmp/metrics.txt" >"$tmp/promtool.out" 2>&1; then ok; else
     bad "promtool check metrics: $(cat "$tmp/promtool.out")"

@@ -15,6 +15,7 @@
 
 #include "unit/actor_test.hpp"
 #include "caf_mcp/actors/connection_pool.hpp"
+#include "caf_mcp/actors/subscribers.hpp"
 #include "unit/fake_session.hpp"
 
 using namespace caf_mcp;
@@ -192,6 +193,52 @@ CAF_TEST(subscribers get one pool level tool diff) {
   start(make_config(2, 2));
   CAF_REQUIRE_EQUAL(diffs->size(), 1u);
   CAF_CHECK_EQUAL(diffs->front().added.size(), 2u);
+}
+
+CAF_TEST(a subscriber is told once unsubscribe stops the events and it is dropped when it ends) {
+  start(make_config(2, 2));
+  auto base = subscriber_set::live_entries();
+  auto spawn_counter = [this](std::shared_ptr<int> n) {
+    return sys.spawn([n](caf::event_based_actor*) -> caf::behavior {
+      return {[n](link_atom, link_status&) { ++*n; },
+              [](tools_diff_atom, std::string&, tools_diff&) {},
+              [](log_atom, std::string&, logging_message_params&) {}};
+    });
+  };
+  auto twice = std::make_shared<int>(0);
+  auto once = std::make_shared<int>(0);
+  auto a = spawn_counter(twice);
+  auto b = spawn_counter(once);
+  caf::anon_send(pool, caf::subscribe_atom::value, a);
+  caf::anon_send(pool, caf::subscribe_atom::value, a);
+  caf::anon_send(pool, caf::subscribe_atom::value, b);
+  sched.run();
+  // The greeting: one link status per member, once per subscriber.
+  CAF_CHECK_EQUAL(*twice, 2);
+  CAF_CHECK_EQUAL(*once, 2);
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base + 2);
+  // A member loses its session: its link statuses reach each subscriber
+  // once, however often it subscribed.
+  caf::anon_send(srv->sessions[0], control_atom::value, int64_t{die});
+  sched.run();
+  CAF_CHECK_GREATER(*once, 2);
+  CAF_CHECK_EQUAL(*twice, *once);
+  // After unsubscribe, `a` hears nothing more while `b` still does.
+  caf::anon_send(pool, caf::unsubscribe_atom::value, a);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base + 1);
+  auto a_before = *twice;
+  auto b_before = *once;
+  advance_time(100ms); // the member's backoff: it starts a new session
+  sched.run();
+  CAF_CHECK_GREATER(*once, b_before);
+  CAF_CHECK_EQUAL(*twice, a_before);
+  // `b` ends: the pool drops it.
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
 }
 
 CAF_TEST(close fails nothing silently and ends the members) {

@@ -15,6 +15,7 @@
 #include "caf/all.hpp"
 
 #include "unit/actor_test.hpp"
+#include "caf_mcp/actors/subscribers.hpp"
 #include "caf_mcp/actors/health_monitor.hpp"
 
 using namespace caf_mcp;
@@ -573,6 +574,45 @@ CAF_TEST(subscribers get snapshots on changes and after every ping) {
   CAF_REQUIRE_EQUAL(got->size(), 4u);
   CAF_CHECK_EQUAL(got->back().state, health_state::degraded);
   CAF_CHECK_EQUAL(got->back().pings_failed, 1u);
+}
+
+CAF_TEST(a subscriber is told once unsubscribe stops the events and it is dropped when it ends) {
+  start();
+  add("a", link_phase::connecting);
+  auto base = subscriber_set::live_entries();
+  auto spawn_counter = [this](std::shared_ptr<int> n) {
+    return sys.spawn([n](caf::event_based_actor*) -> caf::behavior {
+      return {[n](health_atom, health_snapshot&) { ++*n; }};
+    });
+  };
+  auto twice = std::make_shared<int>(0);
+  auto once = std::make_shared<int>(0);
+  auto x = spawn_counter(twice);
+  auto y = spawn_counter(once);
+  caf::anon_send(mon, caf::subscribe_atom::value, x);
+  caf::anon_send(mon, caf::subscribe_atom::value, x);
+  caf::anon_send(mon, caf::subscribe_atom::value, y);
+  sched.run();
+  // The greeting (one snapshot per server), once.
+  CAF_CHECK_EQUAL(*twice, 1);
+  CAF_CHECK_EQUAL(*once, 1);
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base + 2);
+  set_phase("a", link_phase::ready);
+  CAF_CHECK_EQUAL(*once, 2);
+  CAF_CHECK_EQUAL(*twice, 2);
+  // After unsubscribe, `x` hears nothing more while `y` still does.
+  caf::anon_send(mon, caf::unsubscribe_atom::value, x);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base + 1);
+  set_phase("a", link_phase::connecting);
+  CAF_CHECK_EQUAL(*once, 3);
+  CAF_CHECK_EQUAL(*twice, 2);
+  // `y` ends: the monitor drops it.
+  caf::anon_send_exit(y, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_set::live_entries(), base);
+  caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  sched.run();
 }
 
 CAF_TEST(watching a name again replaces its supervisor) {

@@ -16,6 +16,9 @@
 #include "unit/actor_test.hpp"
 #include "caf_mcp/actors/session_stream.hpp"
 #include "caf_mcp/actors/session.hpp"
+#include "caf_mcp/transport/log.hpp"
+
+#include <mutex>
 
 using namespace caf_mcp;
 using namespace caf_mcp::test;
@@ -872,6 +875,87 @@ CAF_TEST(a subscriber gets each message once and is dropped when it ends) {
   caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
   sched.run();
   CAF_CHECK_EQUAL(subscriber_set::live_entries(), base);
+}
+
+CAF_TEST(summary names every counter with its value) {
+  session_stats x;
+  x.requests_sent = 1;
+  x.responses = 2;
+  x.unknown_responses = 3;
+  x.malformed_messages = 4;
+  x.notifications = 5;
+  x.server_requests = 6;
+  x.timeouts = 7;
+  x.relists_coalesced = 8;
+  CAF_CHECK_EQUAL(summary(x),
+                  "requests_sent=1 responses=2 unknown_responses=3 "
+                  "malformed_messages=4 notifications=5 server_requests=6 "
+                  "timeouts=7 relists_coalesced=8");
+}
+
+CAF_TEST(a session logs its counters at info when it ends) {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mtx = std::make_shared<std::mutex>();
+  caf_mcp::log::set_sink(
+    [lines, mtx](caf_mcp::log::level lvl, std::string_view component,
+                 std::string_view text) {
+      std::lock_guard<std::mutex> guard{*mtx};
+      lines->push_back(std::string{caf_mcp::log::to_string(lvl)} + " "
+                       + std::string{component} + ": " + std::string{text});
+    },
+    caf_mcp::log::level::info);
+  handshake();
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                 std::string{}, call_options{});
+  server_says(R"({"jsonrpc":"2.0","id":99,"result":{"content":[]}})");
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+  CAF_REQUIRE(r->done);
+  auto expected = summary(stats());
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  sched.run();
+  s = session_impl_actor{};
+  caf_mcp::log::reset();
+  std::lock_guard<std::mutex> guard{*mtx};
+  size_t found = 0;
+  for (auto& line : *lines)
+    if (line.find("info session: ") == 0
+        && line.find(": stats: " + expected) != std::string::npos)
+      ++found;
+  CAF_CHECK_EQUAL(found, 1u);
+  CAF_CHECK(expected.find("responses=2 unknown_responses=1")
+            != std::string::npos);
+}
+
+CAF_TEST(a session adds every count to the totals of its config) {
+  auto totals = std::make_shared<session_counters>();
+  totals->requests_sent = 10; // an earlier session of the same server
+  auto sc = make_config();
+  sc.totals = totals;
+  start(std::move(sc));
+  caf::anon_send(s, endpoint_atom::value,
+                 std::string{"http://127.0.0.1:9/message?sessionId=1"},
+                 post_sink_ptr{});
+  sched.run();
+  server_says(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":)"
+              R"("2025-06-18","capabilities":{},"serverInfo":{"name":"f",)"
+              R"("version":"1"}}})");
+  post_outcome_is(w->posts.back().first);
+  auto r = ask<call_tool_result>(call_atom::value, std::string{"echo"},
+                                 std::string{}, call_options{});
+  server_says(R"({"jsonrpc":"2.0","id":77,"result":{"content":[]}})");
+  server_says(R"({"jsonrpc":"2.0","method":"notifications/message",)"
+              R"("params":{"level":"info","data":"hi"}})");
+  server_says(R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+  CAF_REQUIRE(r->done);
+  auto own = stats();
+  auto sum = totals->snapshot();
+  CAF_CHECK_EQUAL(own.requests_sent, 2u); // initialize and the call
+  CAF_CHECK_EQUAL(sum.requests_sent, 10u + own.requests_sent);
+  CAF_CHECK_EQUAL(sum.responses, own.responses);
+  CAF_CHECK_EQUAL(sum.responses, 2u);
+  CAF_CHECK_EQUAL(sum.unknown_responses, 1u);
+  CAF_CHECK_EQUAL(sum.notifications, own.notifications);
+  CAF_CHECK_EQUAL(sum.notifications, 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -3,6 +3,8 @@
 
 #include "caf_mcp/transport/url.hpp"
 
+#include <cstdint>
+#include <cstdio>
 #include <string>
 
 using namespace caf_mcp::transport;
@@ -24,6 +26,19 @@ std::string code_of(const url_result& r) {
 /// Returns "<name>: secret" or "<name>: public" (readable on failure).
 std::string classify(std::string_view name) {
   return std::string{name} + (is_secret_param(name) ? ": secret" : ": public");
+}
+
+/// FNV-1a (32 bit) of `x` as 8 hex digits: the reference for the hash
+/// `redact` shows for session ids.
+std::string fnv1a_hex(std::string_view x) {
+  uint32_t h = 2166136261u;
+  for (auto c : x) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 16777619u;
+  }
+  char buf[9];
+  std::snprintf(buf, sizeof(buf), "%08x", static_cast<unsigned>(h));
+  return buf;
 }
 
 } // namespace
@@ -358,13 +373,17 @@ CAF_TEST(redact removes userinfo) {
   CAF_CHECK_EQUAL(redact("//u:p@h/x"), "//h/x");
 }
 
-CAF_TEST(redact hides secret query values and keeps session ids) {
+CAF_TEST(redact hides secret query values and hashes session ids) {
   CAF_CHECK_EQUAL(redact("http://h/sse?token=abc&x=1"),
                   "http://h/sse?token=REDACTED&x=1");
+  // The published FNV-1a test vector: "a" -> e40c292c.
+  CAF_CHECK_EQUAL(redact("/m?session=a"), "/m?session=REDACTED-e40c292c");
   CAF_CHECK_EQUAL(redact("/message?sessionId=5f1c&access_token=t"),
-                  "/message?sessionId=5f1c&access_token=REDACTED");
+                  "/message?sessionId=REDACTED-" + fnv1a_hex("5f1c")
+                    + "&access_token=REDACTED");
   CAF_CHECK_EQUAL(redact("/messages/?session_id=ab12&API_KEY=k&code=c"),
-                  "/messages/?session_id=ab12&API_KEY=REDACTED&code=REDACTED");
+                  "/messages/?session_id=REDACTED-" + fnv1a_hex("ab12")
+                    + "&API_KEY=REDACTED&code=REDACTED");
   CAF_CHECK_EQUAL(redact("http://h/?X-Amz-Signature=s&X-Amz-Credential=c"
                          "&sig=x&password=p&passwd=q&client_secret=z"),
                   "http://h/?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED"
@@ -375,6 +394,25 @@ CAF_TEST(redact hides secret query values and keeps session ids) {
                   "http://h/?to%6Ben=REDACTED");
   // Parameters without '=' and empty pieces stay.
   CAF_CHECK_EQUAL(redact("http://h/?token&&a=b&"), "http://h/?token&&a=b&");
+}
+
+CAF_TEST(redact never shows a session id and tells sessions apart) {
+  std::string id = "0b5e9a5c-5ad6-4f4e-9d43-2c1d3a1e7f10";
+  for (auto name : {"sessionId", "SESSIONID", "session_id", "session",
+                    "session%49d"}) {
+    auto out = redact(std::string{"http://h/messages/?"} + name + "=" + id);
+    CAF_CHECK_EQUAL(out.find(id), std::string::npos);
+    CAF_CHECK_EQUAL(out, std::string{"http://h/messages/?"} + name
+                           + "=REDACTED-" + fnv1a_hex(id));
+  }
+  // The same id always gives the same text, another id another one.
+  CAF_CHECK_EQUAL(redact("/m?sessionId=a1"), redact("/m?sessionId=a1"));
+  CAF_CHECK_NOT_EQUAL(redact("/m?sessionId=a1"), redact("/m?sessionId=a2"));
+  // Redacting twice changes nothing (the mark is not hashed again).
+  auto once = redact("/m?sessionId=a1&token=t");
+  CAF_CHECK_EQUAL(redact(once), once);
+  // Other names that only contain "session" stay visible.
+  CAF_CHECK_EQUAL(redact("/m?sessions=3"), "/m?sessions=3");
 }
 
 CAF_TEST(redact drops the fragment) {

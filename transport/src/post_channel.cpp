@@ -34,6 +34,8 @@
 
 #include "http_detail.hpp"
 
+#include "caf_mcp/transport/log.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -263,6 +265,7 @@ private:
         auto r = error_result(transport_errc::timeout,
                               "POST " + url_of(*job) + ": no connection within "
                                 + millis(opts().post_timeout));
+        CAF_MCP_LOG_INFO("post", r.error.message);
         job->complete(std::move(r));
         continue;
       }
@@ -285,6 +288,9 @@ private:
     auto c = std::make_shared<post_conn>();
     c->link = std::make_shared<origin_link>(ex_, origin_);
     conns_.push_back(c);
+    CAF_MCP_LOG_DEBUG("post", origin_->redacted("/")
+                                << ": new connection (" << conns_.size()
+                                << " of at most " << max_conns_ << ")");
     return c;
   }
 
@@ -350,6 +356,9 @@ private:
       // A spare with no POST for it yet: idle if it opened; if it did not,
       // it goes quietly (the next POST connects and reports its own error).
       if (ec) {
+        CAF_MCP_LOG_DEBUG("post", origin_->redacted("/")
+                                    << ": spare connection failed: "
+                                    << ec.message());
         discard(c);
         return dispatch(); // a job that could not wait for it may go now
       }
@@ -422,7 +431,7 @@ private:
     if (c->expired)
       return fail_timeout(c);
     if (ec) {
-      if (may_retry(c, ec))
+      if (resend_decision(c, ec))
         return retry(c);
       return fail_io(c, step::write, ec);
     }
@@ -488,6 +497,8 @@ private:
                       buf + kept, want, ec);
     if (ec == net::error::would_block)
       return arm_wait(c);
+    CAF_MCP_LOG(log::level::trace, "post",
+                "read " << n << " response bytes (" << kept << " kept)");
     auto& p = *c->parser;
     if (n == 0) {
       // As http::async_read: EOF ends a message that runs to EOF, else it
@@ -528,6 +539,8 @@ private:
              1, ec);
     if (ec == net::error::would_block)
       return arm_wait(c);
+    CAF_MCP_LOG_DEBUG("post", origin_->redacted("/")
+                                << ": idle connection closed by the server");
     discard(c);
   }
 
@@ -546,7 +559,7 @@ private:
   void on_response(const conn_ptr& c, error_code ec) {
     auto& p = *c->parser;
     if (ec && !p.is_header_done()) {
-      if (may_retry(c, ec))
+      if (resend_decision(c, ec))
         return retry(c);
       return fail_io(c, step::read_header, ec);
     }
@@ -557,6 +570,8 @@ private:
     r.status = status;
     if (status >= 200 && status <= 299) {
       r.ok = true;
+      CAF_MCP_LOG_DEBUG("post", "POST " << url_of(*c->job) << " -> "
+                                        << status);
     } else {
       auto& job = *c->job;
       auto reason = printable(res.reason(), 80);
@@ -567,6 +582,7 @@ private:
                            status);
       r.error.retry_after = std::string{res[http::field::retry_after]};
       r.error.body_excerpt = c->excerpt;
+      CAF_MCP_LOG_INFO("post", r.error.message);
     }
     auto reusable = !ec && p.is_done() && res.keep_alive()
                     && c->pending.empty() && c->link->buffered() == 0;
@@ -581,6 +597,34 @@ private:
     return c->idled && !c->job->retried && !is_timeout(ec)
            && ec != net::error::operation_aborted && !c->got_response_bytes()
            && (c->written == 0 || c->job->may_resend);
+  }
+
+  /// `may_retry`, with the decision in the log when the connection idled
+  /// (the only case where a resend is considered at all).
+  bool resend_decision(const conn_ptr& c, const error_code& ec) const {
+    auto yes = may_retry(c, ec);
+    if (c->idled && c->job) {
+      if (yes)
+        CAF_MCP_LOG_INFO("post", "POST " << url_of(*c->job)
+                                         << ": the reused connection failed ("
+                                         << ec.message()
+                                         << ") before any answer; sending "
+                                            "again on a fresh connection");
+      else
+        CAF_MCP_LOG_INFO("post",
+                         "POST " << url_of(*c->job)
+                                 << ": the reused connection failed ("
+                                 << ec.message() << "); not sent again ("
+                                 << (c->job->retried ? "already resent"
+                                     : c->got_response_bytes()
+                                       ? "answer bytes arrived"
+                                     : c->written > 0
+                                       ? "the request was written and may "
+                                         "have run"
+                                       : "timeout or cancelled")
+                                 << ")");
+    }
+    return yes;
   }
 
   void retry(const conn_ptr& c) {
@@ -604,9 +648,16 @@ private:
          step_message(where, url_of(job), ec, false, opts().post_timeout));
   }
 
+  /// Failures of single POSTs are logged at info, not warn: the caller
+  /// gets each one as its error, and a server that stops answering would
+  /// otherwise fill a long-running node's log with one line per call.
   void fail(const conn_ptr& c, transport_errc code, std::string message) {
     auto r = error_result(code, std::move(message));
     r.error.request_sent = c->written > 0 || c->got_response_bytes();
+    CAF_MCP_LOG_INFO("post", "failed (" << to_string(code) << ", request "
+                                        << (r.error.request_sent ? "sent"
+                                                                 : "not sent")
+                                        << "): " << r.error.message);
     finish(c, std::move(r), false);
   }
 
@@ -664,6 +715,7 @@ private:
     timer_armed_ = false;
     if (closed_)
       return;
+    CAF_MCP_LOG(log::level::trace, "post", "deadline timer fired");
     auto now = clock_type::now();
     auto next = clock_type::time_point::max();
     for (auto& c : conns_) {
@@ -694,6 +746,8 @@ private:
     if (closed_)
       return;
     closed_ = true;
+    CAF_MCP_LOG_DEBUG("post", origin_->redacted("/") << ": channel closed ("
+                                                     << why << ")");
     timer_.cancel();
     auto conns = std::move(conns_);
     conns_.clear();

@@ -19,6 +19,8 @@
 
 #include "http_detail.hpp"
 
+#include "caf_mcp/transport/log.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -107,6 +109,7 @@ private:
   void run() {
     if (closed_)
       return;
+    CAF_MCP_LOG_DEBUG("sse", "GET " << url_text_ << ": connecting");
     link_ = std::make_shared<origin_link>(ex_, origin_);
     link_->async_open(clock_type::now() + opts().connect_timeout,
                       [self = shared_from_this()](error_code ec, step where,
@@ -199,6 +202,8 @@ private:
                                  "GET " + url_text_ + ": more than "
                                    + std::to_string(max_interim_answers)
                                    + " interim (1xx) answers"));
+      CAF_MCP_LOG_DEBUG("sse", "GET " << url_text_ << " -> " << status
+                                      << ": interim answer skipped");
       return read_header();
     }
     if (status < 200 || status > 299) {
@@ -245,6 +250,8 @@ private:
     res.clear();
     res.reason({});
     start_idle_timer(); // the header deadline ends here
+    CAF_MCP_LOG_INFO("sse", "GET " << url_text_ << " -> " << status
+                                   << ": stream open");
     handler_->on_open(status);
     // Events that came with the header; a plain stream then lets go of the
     // link's buffer and keeps only what the parser could not take.
@@ -508,6 +515,13 @@ private:
       return;
     closed_ = true;
     err.retry_ms = std::exchange(retry_ms_, 0);
+    // The cause, one line (its URL is redacted, it holds no header value).
+    // The client closing its own stream is routine; the rest is a failure.
+    if (err.code == transport_errc::cancelled)
+      CAF_MCP_LOG_DEBUG("sse", "stream closed: " << err.message);
+    else
+      CAF_MCP_LOG_WARN("sse", "stream closed (" << to_string(err.code)
+                                                 << "): " << err.message);
     if (link_)
       link_->close(); // pending operations complete with operation_aborted
     if (auto h = std::move(handler_))

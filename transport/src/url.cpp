@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 
 namespace caf_mcp::transport {
@@ -462,9 +463,11 @@ url_result resolve_impl(const parsed_url& base, std::string_view data) {
 // Query parameter names whose values `redact` hides. Matching is
 // case-insensitive on the percent-decoded name. Over-redaction (e.g.
 // "keyword", "author") is accepted: a log line loses a harmless value.
-// Session ids ("sessionId", "session_id") stay visible on purpose: they are
-// what one needs to debug an MCP session, and they are useless without the
-// credentials that opened the SSE stream.
+// Session ids ("sessionId", "session_id", "session") are capabilities too:
+// whoever holds one can POST into the session (many servers check nothing
+// else). Their values are replaced by "REDACTED-" and a short hash of the
+// value (`session_param_hash`), so log lines of one session still match each
+// other without showing the id.
 constexpr std::array<std::string_view, 10> secret_name_parts = {{
   "token",      // access_token, id_token, X-Amz-Security-Token, ...
   "secret",     // client_secret
@@ -488,6 +491,54 @@ constexpr std::array<std::string_view, 5> secret_names = {{
   "otp",
 }};
 
+// Names (whole, case-insensitive) of session id parameters.
+constexpr std::array<std::string_view, 3> session_names = {{
+  "sessionid",
+  "session_id",
+  "session",
+}};
+
+bool is_session_param(std::string_view name) noexcept {
+  for (auto candidate : session_names) {
+    if (name.size() != candidate.size())
+      continue;
+    bool same = true;
+    for (size_t i = 0; i < name.size() && same; ++i)
+      same = to_lower(name[i]) == candidate[i];
+    if (same)
+      return true;
+  }
+  return false;
+}
+
+/// 8 hex digits of FNV-1a (32 bit) over `value`: enough to tell sessions
+/// apart in a log, far too little to guess the id from.
+std::string session_param_hash(std::string_view value) {
+  uint32_t h = 2166136261u;
+  for (auto c : value) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 16777619u;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(8, '0');
+  for (int i = 7; i >= 0; --i, h >>= 4)
+    out[static_cast<size_t>(i)] = hex[h & 0xF];
+  return out;
+}
+
+/// True for what `redact` puts in place of a session id ("REDACTED-" and 8
+/// lowercase hex digits): redacting a redacted URL changes nothing.
+bool is_session_mark(std::string_view value) noexcept {
+  constexpr std::string_view prefix = "REDACTED-";
+  if (value.size() != prefix.size() + 8
+      || value.substr(0, prefix.size()) != prefix)
+    return false;
+  for (auto c : value.substr(prefix.size()))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
 std::string redact_query(std::string_view query) {
   std::string result;
   result.reserve(query.size());
@@ -499,6 +550,14 @@ std::string redact_query(std::string_view query) {
         && is_secret_param(percent_decode(part.substr(0, eq), true))) {
       result.append(part.data(), eq + 1);
       result += "REDACTED";
+    } else if (eq != std::string_view::npos
+               && is_session_param(percent_decode(part.substr(0, eq), true))) {
+      result.append(part.data(), eq + 1);
+      auto value = part.substr(eq + 1);
+      if (is_session_mark(value))
+        result.append(value.data(), value.size()); // redacted already
+      else
+        result += "REDACTED-" + session_param_hash(value);
     } else {
       result.append(part.data(), part.size());
     }

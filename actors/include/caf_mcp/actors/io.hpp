@@ -47,4 +47,15 @@ shared_io_runtime(size_t threads = 1,
 void use_io_scheduler(caf::actor_system_config& cfg,
                       std::shared_ptr<transport::io_runtime> io);
 
+namespace detail {
+
+/// Test seam: the io scheduler calls `probe` (if set) while it admits a job,
+/// between counting it and checking whether the scheduler stops, on the
+/// thread that posts. The race test of tests/integration/io_scheduler.cpp
+/// holds one post there across `stop()`. Null by default (one relaxed
+/// atomic load per job).
+void set_io_admit_probe(void (*probe)()) noexcept;
+
+} // namespace detail
+
 } // namespace caf_mcp

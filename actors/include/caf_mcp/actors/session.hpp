@@ -28,6 +28,7 @@
 /// get the cause itself, and the session quits with the cause.
 /// Whoever spawned the session monitors it and decides what happens next.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -60,6 +61,24 @@ using connection_factory = std::function<connection_actor(
   const transport::parsed_url& sse_url, session_impl_actor owner)>;
 
 /// Everything one MCP session needs.
+/// The counters of `session_stats`, summed over every session made from a
+/// config that holds them (relaxed atomics: read from any thread). A
+/// server's sessions come and go; its totals stay, so what the node exports
+/// never goes back.
+struct session_counters {
+  std::atomic<uint64_t> requests_sent{0};
+  std::atomic<uint64_t> responses{0};
+  std::atomic<uint64_t> unknown_responses{0};
+  std::atomic<uint64_t> malformed_messages{0};
+  std::atomic<uint64_t> notifications{0};
+  std::atomic<uint64_t> server_requests{0};
+  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> relists_coalesced{0};
+
+  /// The current sums as a value.
+  session_stats snapshot() const noexcept;
+};
+
 struct session_config {
   /// Name of the server (in notifications and error contexts).
   std::string server_name;
@@ -104,6 +123,9 @@ struct session_config {
   /// Null = the session opens its SSE stream itself (the real transport);
   /// tests plug in a fake connection actor here.
   connection_factory make_connection;
+  /// If set, every session of this config also adds each count to these
+  /// totals (the node's /metrics shows them per server).
+  std::shared_ptr<session_counters> totals;
 };
 
 /// A session configuration shared by the sessions of one supervisor (or
@@ -129,6 +151,10 @@ struct queued_call {
 };
 
 enum class session_phase { connecting, initializing, ready, closed };
+
+/// The counters as one line for logs: `requests_sent=N responses=N ...`
+/// (every field of `session_stats`, in declaration order).
+std::string summary(const session_stats& x);
 
 struct session_state {
   session_config_ptr cfg;
@@ -174,6 +200,8 @@ struct session_state {
   bool relist_when_ready = false;
   caf::error drain_reason;
   session_stats stats;
+  /// Logs the session's counters (`summary(stats)`) at info: with `-v` the
+  /// CLI shows them when it exits.
   ~session_state();
   static inline const char* name = "caf_mcp.session";
 };

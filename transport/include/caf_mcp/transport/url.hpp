@@ -116,8 +116,10 @@ std::string percent_decode(std::string_view x, bool plus_is_space);
 
 /// Returns a form of any URL or URL reference that is safe for logs and
 /// error messages: userinfo removed, fragment dropped, values of secret
-/// query parameters replaced by "REDACTED". Returns "<invalid url>" for text
-/// that does not parse, never the text itself.
+/// query parameters replaced by "REDACTED", values of session id parameters
+/// (`sessionId`, `session_id`, `session`) by "REDACTED-" and 8 hex digits of
+/// a hash of the value (lines of one session still match). Returns
+/// "<invalid url>" for text that does not parse, never the text itself.
 std::string redact(std::string_view url_text);
 
 } // namespace caf_mcp::transport
