@@ -19,6 +19,8 @@
 
 #include "caf/all.hpp"
 
+#include "caf_mcp/actors/bearer_token_middleware.hpp"
+#include "caf_mcp/actors/headers_middleware.hpp"
 #include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/transport/http_client.hpp"
 #include "caf_mcp/transport/http_server.hpp"
@@ -60,6 +62,34 @@ std::string host_name() {
   return name.substr(0, 64);
 }
 
+/// The `headers` and `bearer_token` middlewares of `s` (made anew at each
+/// client start), nearest the server: a cache hit needs no token, and a
+/// 401's retry wraps only the POST.
+void add_auth_middlewares(const node::server_settings& s,
+                          node::server_spec& out) {
+  if (s.mw_headers) {
+    auto hs = *s.mw_headers;
+    out.inner_middlewares.emplace_back([hs]() -> middleware_ptr {
+      return std::make_shared<headers_middleware>(hs);
+    });
+  }
+  if (s.bearer_token) {
+    auto bt = *s.bearer_token;
+    out.inner_middlewares.emplace_back([bt]() -> middleware_ptr {
+      using std::chrono::duration;
+      using std::chrono::duration_cast;
+      bearer_token_config cfg;
+      cfg.timeout = duration_cast<caf::timespan>(duration<double>(bt.timeout_s));
+      cfg.refresh_interval = duration_cast<caf::timespan>(
+        duration<double>(bt.refresh_s));
+      cfg.fetch = bt.command.empty() ? token_from_file(bt.file)
+                                     : token_from_command(bt.command,
+                                                          cfg.timeout);
+      return std::make_shared<bearer_token_middleware>(std::move(cfg));
+    });
+  }
+}
+
 /// The registry's form of a configured server. The fingerprint holds every
 /// setting (secrets too) and stays in memory: it only decides "unchanged".
 node::server_spec make_spec(const node::server_settings& s,
@@ -73,6 +103,7 @@ node::server_spec make_spec(const node::server_settings& s,
   out.description = s.description;
   out.disabled = s.disabled;
   out.cache = s.cache;
+  add_auth_middlewares(s, out);
   auto& c = out.client;
   c.name = s.name;
   c.desc = s.description;

@@ -281,6 +281,9 @@ client_state::~client_state() {
 client_impl_actor::behavior_type
 client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg) {
   self->state.cfg = std::move(cfg);
+  // Before any session exists: middlewares may set what sessions use.
+  for (auto& mw : self->state.cfg.middlewares)
+    mw->configure_session(self->state.cfg.session);
   if (!self->state.cfg.middlewares.empty())
     self->state.chain = std::make_shared<const std::vector<middleware_ptr>>(
       self->state.cfg.middlewares);

@@ -12,6 +12,10 @@ void middleware::on_tools_changed(std::string_view) {
   // nop
 }
 
+void middleware::configure_session(session_config&) {
+  // nop
+}
+
 namespace {
 
 /// `done` that runs once; later calls (a middleware's bug) are ignored.

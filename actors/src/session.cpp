@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json/value.hpp>
 
 #include "caf/actor_cast.hpp"
@@ -97,6 +98,30 @@ void post(self_ptr self, uint64_t tag, std::string body) {
     self->send(st.conn, post_atom::value, tag, std::move(body));
 }
 
+/// Like `post`, with a call's own headers (`call_options::headers`).
+/// The test seam's connection gets no headers (it has no HTTP).
+void post(self_ptr self, uint64_t tag, std::string body,
+          const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto& st = self->state;
+  if (headers.empty() || !st.sink)
+    post(self, tag, std::move(body));
+  else
+    st.sink->post_with_headers(tag, std::move(body), headers);
+}
+
+/// The first of a call's own headers that may not be sent, as an error
+/// (`invalid_argument`, naming the header, never its value); none if all
+/// may (the same rule as the CLI's -H).
+caf::error check_call_headers(const call_options& opts) {
+  for (auto& h : opts.headers) {
+    auto why = transport::check_header(h.first, h.second);
+    if (!why.empty())
+      return caf::make_error(mcp_errc::invalid_argument,
+                             "call header refused: " + std::move(why));
+  }
+  return caf::error{};
+}
+
 /// Sends a request and registers its callbacks. `params_json` may be empty.
 /// `resend_ok`: the POST may go out once more on a fresh connection even
 /// if it was fully written when a reused connection broke (requests that
@@ -130,7 +155,7 @@ int64_t send_request(self_ptr self, std::string_view method,
   auto tag = static_cast<uint64_t>(id);
   if (resend_ok)
     tag |= resend_ok_tag_bit;
-  post(self, tag, std::move(body));
+  post(self, tag, std::move(body), opts.headers);
   // One timer for all deadlines: requests mostly share one timeout, so a
   // new one rarely comes due before the armed time and moves nothing.
   st.deadlines.arm_no_later(now + req_timeout);
@@ -739,6 +764,28 @@ void init_session(self_ptr self, session_config_ptr cfg) {
   for (auto& h : st.cfg->http.headers)
     if (bad_header.empty())
       bad_header = transport::check_header(h.first, h.second);
+  // Headers of this connection from the provider (a fresh token per
+  // (re)connect): they replace configured ones of the same name.
+  std::shared_ptr<const transport::http_options> provided;
+  if (st.cfg->header_provider && bad_header.empty()) {
+    auto extra = st.cfg->header_provider();
+    for (auto& h : extra)
+      if (bad_header.empty())
+        bad_header = transport::check_header(h.first, h.second);
+    if (bad_header.empty() && !extra.empty()) {
+      auto http = std::make_shared<transport::http_options>(st.cfg->http);
+      for (auto& h : extra) {
+        auto& hs = http->headers;
+        hs.erase(std::remove_if(hs.begin(), hs.end(),
+                                [&h](const auto& x) {
+                                  return boost::iequals(x.first, h.first);
+                                }),
+                 hs.end());
+        hs.emplace_back(std::move(h));
+      }
+      provided = std::move(http);
+    }
+  }
   if (!parsed || !bad_header.empty()) {
     // A header the transport would drop (or that would split the request)
     // is refused, not ignored.
@@ -754,8 +801,12 @@ void init_session(self_ptr self, session_config_ptr cfg) {
     auto sc = std::make_shared<stream_config>();
     sc->sse_url = std::move(parsed.url);
     // Aliasing: the options stay inside the shared session config.
-    sc->http = std::shared_ptr<const transport::http_options>(st.cfg,
-                                                              &st.cfg->http);
+    if (provided)
+      sc->http = std::move(provided);
+    else
+      sc->http = std::shared_ptr<const transport::http_options>(st.cfg,
+                                                                &st.cfg
+                                                                   ->http);
     sc->io = st.cfg->io ? st.cfg->io : shared_io_runtime();
     st.stream_cfg = std::move(sc);
     CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg) << ": connecting to "
@@ -884,6 +935,9 @@ session(session_impl_actor::stateful_pointer<session_state> self,
       if (!args.empty())
         if (auto err = check_json_object_text(args))
           return err;
+      if (!opts.headers.empty())
+        if (auto err = check_call_headers(opts))
+          return err;
       auto rp = self->make_response_promise<call_tool_result>();
       when_ready(self, rp, [self, rp, name = std::move(name),
                             args = std::move(args), opts]() mutable {
@@ -913,6 +967,9 @@ session(session_impl_actor::stateful_pointer<session_state> self,
            call_options& opts) -> caf::result<std::string> {
       if (!params.empty())
         if (auto err = check_json_object_text(params))
+          return err;
+      if (!opts.headers.empty())
+        if (auto err = check_call_headers(opts))
           return err;
       auto rp = self->make_response_promise<std::string>();
       when_ready(self, rp, [self, rp, method = std::move(method),

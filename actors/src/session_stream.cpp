@@ -1,9 +1,12 @@
 #include "caf_mcp/actors/session_stream.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <utility>
 #include <vector>
+
+#include <boost/algorithm/string/predicate.hpp>
 
 #include "caf/actor_cast.hpp"
 #include "caf/send.hpp"
@@ -32,11 +35,30 @@ public:
   }
 
   void post(uint64_t tag, std::string body) override {
+    send(tag, std::move(body), extra_);
+  }
+
+  void post_with_headers(uint64_t tag, std::string body,
+                         const transport::header_list& headers) override {
+    // The call's own headers replace the sink's of the same name.
+    auto extra = extra_;
+    for (auto& h : headers) {
+      extra.erase(std::remove_if(extra.begin(), extra.end(),
+                                 [&h](const auto& x) {
+                                   return boost::iequals(x.first, h.first);
+                                 }),
+                  extra.end());
+      extra.emplace_back(h);
+    }
+    send(tag, std::move(body), std::move(extra));
+  }
+
+  void send(uint64_t tag, std::string body, transport::header_list extra) {
     {
       std::lock_guard<std::mutex> guard{idle_->mtx};
       ++idle_->in_flight;
     }
-    channel_->post(target_, std::move(body), extra_,
+    channel_->post(target_, std::move(body), std::move(extra),
                    [owner = owner_, tag,
                     idle = idle_](transport::post_result res) {
                      if (!res.ok || (tag & ack_tag_bit) != 0)

@@ -227,9 +227,73 @@ bool has_header(const server_settings& s, std::string_view name) {
                      [&](const auto& h) { return iequals(h.first, name); });
 }
 
-/// The `middlewares` array (its strings already expanded): `cache` is
-/// applied; the other types of issue 14 are accepted with a warning until
-/// they exist; anything else is an error.
+/// `headers` and `bearer_token` entries of the `middlewares` array (at
+/// most one of each). Values are never part of an error.
+void parse_auth_middleware(ctx& c, const json::object& obj,
+                           const std::string& at, const std::string& where,
+                           const std::string& type, server_settings& s) {
+  if (type == "headers") {
+    if (s.mw_headers)
+      fail(c.server, at, "a second headers middleware");
+    auto hit = obj.find("headers");
+    if (hit == obj.end())
+      fail(c.server, at, "needs \"headers\" (an object of name: value)");
+    std::vector<std::pair<std::string, std::string>> hs;
+    for (auto& kv : obj) {
+      std::string k{kv.key()};
+      auto kk = at + "." + k;
+      if (k == "type")
+        continue;
+      if (k != "headers") {
+        c.warn_unknown(where + at + ": ", k);
+        continue;
+      }
+      for (auto& hv : get_object(c, kv.value(), kk)) {
+        std::string name{hv.key()};
+        auto hk = kk + "." + name;
+        auto value = get_string(c, hv.value(), hk);
+        auto problem = transport::check_header(name, value);
+        if (!problem.empty())
+          fail(c.server, hk, problem);
+        hs.emplace_back(std::move(name), std::move(value));
+      }
+    }
+    s.mw_headers = std::move(hs);
+    return;
+  }
+  // bearer_token
+  if (s.bearer_token)
+    fail(c.server, at, "a second bearer_token middleware");
+  bearer_token_settings bt;
+  for (auto& kv : obj) {
+    std::string k{kv.key()};
+    auto kk = at + "." + k;
+    if (k == "type") {
+      continue;
+    } else if (k == "command") {
+      bt.command = get_string(c, kv.value(), kk);
+      if (bt.command.empty())
+        fail(c.server, kk, "expected a command to run");
+    } else if (k == "file") {
+      bt.file = get_string(c, kv.value(), kk);
+      if (bt.file.empty())
+        fail(c.server, kk, "expected a file name");
+    } else if (k == "refresh_s") {
+      bt.refresh_s = seconds(c, kv.value(), kk, 86400 * 365);
+    } else if (k == "timeout_s") {
+      bt.timeout_s = seconds(c, kv.value(), kk, 3600);
+    } else {
+      c.warn_unknown(where + at + ": ", k);
+    }
+  }
+  if (bt.command.empty() == bt.file.empty())
+    fail(c.server, at, "needs exactly one of \"command\" and \"file\"");
+  s.bearer_token = std::move(bt);
+}
+
+/// The `middlewares` array (its strings already expanded): `cache`,
+/// `headers` and `bearer_token` are applied; the other types of issue 14
+/// are accepted with a warning until they exist; anything else is an error.
 void parse_middlewares(ctx& c, const json::array& arr,
                        const std::string& where, server_settings& s) {
   for (size_t i = 0; i < arr.size(); ++i) {
@@ -239,8 +303,11 @@ void parse_middlewares(ctx& c, const json::array& arr,
     if (type_it == obj.end())
       fail(c.server, at, "needs a \"type\"");
     auto type = get_string(c, type_it->value(), at + ".type");
-    if (type == "retry" || type == "bearer_token" || type == "headers"
-        || type == "logging" || type == "metrics") {
+    if (type == "headers" || type == "bearer_token") {
+      parse_auth_middleware(c, obj, at, where, type, s);
+      continue;
+    }
+    if (type == "retry" || type == "logging" || type == "metrics") {
       c.warnings.push_back(where + at + ": middleware \"" + type
                            + "\" is not implemented yet (ignored)");
       continue;
@@ -248,7 +315,7 @@ void parse_middlewares(ctx& c, const json::array& arr,
     if (type != "cache")
       fail(c.server, at + ".type",
            "unknown middleware \"" + type
-             + "\" (cache; later retry, bearer_token, headers, logging, "
+             + "\" (cache, headers, bearer_token; later retry, logging, "
                "metrics)");
     if (s.cache)
       fail(c.server, at, "a second cache");

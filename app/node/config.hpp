@@ -52,6 +52,19 @@ const char* to_string(transport_kind x) noexcept;
 /// server that asks for it is a config error, and auto-detect means SSE.
 constexpr bool streamable_http_supported = false;
 
+/// `{"type":"bearer_token", "command":... | "file":..., "refresh_s":...,
+/// "timeout_s":...}`: exactly one of `command` and `file` is set.
+struct bearer_token_settings {
+  /// Run with /bin/sh -c; the token is its stdout, trimmed (a secret).
+  std::string command;
+  /// Read on every fetch; the token is its contents, trimmed.
+  std::string file;
+  /// Proactive refresh interval (0: only after a 401).
+  double refresh_s = 0;
+  /// Longest run of the command (or read of the file).
+  double timeout_s = 10;
+};
+
 struct server_settings {
   std::string name;
   /// May hold secrets: show only `transport::redact(url)`.
@@ -76,6 +89,12 @@ struct server_settings {
   std::string middlewares_json;
   /// The `cache` middleware's settings, if the array has one.
   std::optional<result_cache_config> cache;
+  /// The `headers` middleware's headers, if the array has one (values
+  /// are secrets).
+  std::optional<std::vector<std::pair<std::string, std::string>>>
+    mw_headers;
+  /// The `bearer_token` middleware's settings, if the array has one.
+  std::optional<bearer_token_settings> bearer_token;
 };
 
 bool operator==(const server_settings& x, const server_settings& y);

@@ -137,6 +137,8 @@ void start_server(self_ptr self, server_slot& slot) {
     slot.cache = std::make_shared<cache_middleware>(*slot.spec.cache);
     cfg.middlewares.push_back(slot.cache);
   }
+  for (auto& make : slot.spec.inner_middlewares)
+    cfg.middlewares.push_back(make());
   cfg.pool.shared_health = st.health;
   slot.client = self->spawn(client, std::move(cfg));
   st.by_client[slot.client.address()] = slot.spec.name;

@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,6 +76,10 @@ struct server_spec {
   /// The `cache` middleware's settings (each client start gets a new,
   /// empty cache).
   std::optional<result_cache_config> cache;
+  /// Makers of the middlewares that run after the cache, nearest the
+  /// server (`headers`, `bearer_token`): called at each client start, so
+  /// every client gets fresh instances.
+  std::vector<std::function<middleware_ptr()>> inner_middlewares;
   /// Equal fingerprints mean "unchanged" on reload (the node builds it
   /// from every setting, secrets included; it is never shown).
   std::string fingerprint;

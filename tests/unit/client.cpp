@@ -16,7 +16,9 @@
 #include "caf/all.hpp"
 
 #include "unit/actor_test.hpp"
+#include "caf_mcp/actors/bearer_token_middleware.hpp"
 #include "caf_mcp/actors/cache_middleware.hpp"
+#include "caf_mcp/actors/headers_middleware.hpp"
 #include "caf_mcp/actors/client.hpp"
 #include "unit/fake_session.hpp"
 
@@ -627,6 +629,173 @@ CAF_TEST(sixteen identical calls in flight share one upstream call) {
                                     std::string{R"({"k":1})"}, call_options{});
   CAF_REQUIRE(more->done);
   CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+}
+
+CAF_TEST(the headers middleware sets static and hooked headers on each call) {
+  srv->tools = {make_tool("echo")};
+  auto cc = make_config();
+  cc.middlewares = {std::make_shared<headers_middleware>(
+    header_pairs{{"X-A", "b"}, {"X-Tenant", "static"}},
+    [](const mw_request& req, header_pairs& hs) {
+      set_header(hs, "x-tenant", "per-" + req.tool);
+    })};
+  start(std::move(cc));
+  call_options opts;
+  opts.headers = {{"X-Caller", "c"}, {"x-a", "replaced"}};
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, opts);
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  CAF_REQUIRE_EQUAL(srv->call_headers.size(), 1u);
+  header_pairs want{{"X-Caller", "c"}, {"X-A", "b"}, {"x-tenant", "per-echo"}};
+  CAF_CHECK_EQUAL(srv->call_headers[0], want);
+}
+
+CAF_TEST(a bad header from the headers middleware fails that call with a code) {
+  srv->tools = {make_tool("echo")};
+  auto cc = make_config();
+  cc.middlewares = {std::make_shared<headers_middleware>(
+    header_pairs{}, [](const mw_request& req, header_pairs& hs) {
+      if (req.args == "{\"bad\":1}")
+        hs.emplace_back("X-Bad", "secret\r\nInjected: 1");
+    })};
+  start(std::move(cc));
+  auto bad = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                   std::string{"{\"bad\":1}"}, call_options{});
+  CAF_REQUIRE(bad->done);
+  CAF_CHECK(has_code(bad->err, mcp_errc::invalid_argument));
+  // The header is named, its value never shown.
+  CAF_CHECK(render(bad->err).find("X-Bad") != std::string::npos);
+  CAF_CHECK(render(bad->err).find("secret") == std::string::npos);
+  CAF_CHECK(srv->executed.empty());
+  auto good = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                    std::string{"{}"}, call_options{});
+  CAF_REQUIRE(good->done);
+  CAF_CHECK(!good->err);
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+}
+
+namespace {
+
+/// A token provider actor: answers get_atom with *token and counts asks.
+caf::behavior token_actor(caf::event_based_actor*,
+                          std::shared_ptr<std::string> token,
+                          std::shared_ptr<int> asks) {
+  return {[token, asks](caf::get_atom) {
+    ++*asks;
+    return *token;
+  }};
+}
+
+} // namespace
+
+CAF_TEST(bearer_token refreshes once after a 401 and the call runs once) {
+  srv->tools = {make_tool("echo")};
+  srv->required_token = "t1";
+  auto token = std::make_shared<std::string>("t1");
+  auto asks = std::make_shared<int>(0);
+  auto provider = sys.spawn(token_actor, token, asks);
+  bearer_token_config bc;
+  bc.provider = provider;
+  auto mw = std::make_shared<bearer_token_middleware>(bc);
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  auto r1 = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                  std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r1->done);
+  CAF_REQUIRE(!r1->err);
+  CAF_CHECK_EQUAL(*asks, 1);
+  // The server rotates its token: the next call gets a 401, the middleware
+  // asks once more and sends the call again; the server ran it once.
+  srv->required_token = "t2";
+  *token = "t2";
+  auto r2 = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                  std::string{"{\"n\":2}"}, call_options{});
+  CAF_REQUIRE(r2->done);
+  CAF_REQUIRE(!r2->err);
+  CAF_CHECK_EQUAL(*asks, 2);
+  CAF_CHECK_EQUAL(srv->executed.size(), 2u);
+  CAF_REQUIRE_EQUAL(srv->call_headers.size(), 3u);
+  header_pairs want{{"Authorization", "Bearer t2"}};
+  CAF_CHECK_EQUAL(srv->call_headers[2], want);
+  // The same token on the next call: no more asks.
+  auto r3 = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                  std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r3->done);
+  CAF_CHECK(!r3->err);
+  CAF_CHECK_EQUAL(*asks, 2);
+  caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST(a stale token after a refresh is unauthorized after exactly one retry) {
+  srv->tools = {make_tool("echo")};
+  srv->required_token = "fresh";
+  auto token = std::make_shared<std::string>("stale");
+  auto asks = std::make_shared<int>(0);
+  auto provider = sys.spawn(token_actor, token, asks);
+  bearer_token_config bc;
+  bc.provider = provider;
+  auto cc = make_config();
+  cc.middlewares = {std::make_shared<bearer_token_middleware>(bc)};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::unauthorized));
+  CAF_CHECK(render(r->err).find("stale") == std::string::npos);
+  CAF_CHECK_EQUAL(srv->call_headers.size(), 2u); // the call and one retry
+  CAF_CHECK_EQUAL(*asks, 2);                     // first token, one refresh
+  CAF_CHECK(srv->executed.empty());
+  caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST(an empty token from the provider fails the call with a code) {
+  srv->tools = {make_tool("echo")};
+  auto token = std::make_shared<std::string>("  \n");
+  auto asks = std::make_shared<int>(0);
+  auto provider = sys.spawn(token_actor, token, asks);
+  bearer_token_config bc;
+  bc.provider = provider;
+  auto cc = make_config();
+  cc.middlewares = {std::make_shared<bearer_token_middleware>(bc)};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::middleware_failed));
+  CAF_CHECK(srv->executed.empty());
+  caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST(bearer_token gives each new session the current token) {
+  srv->tools = {make_tool("echo")};
+  auto token = std::make_shared<std::string>("t1");
+  auto asks = std::make_shared<int>(0);
+  auto provider = sys.spawn(token_actor, token, asks);
+  bearer_token_config bc;
+  bc.provider = provider;
+  auto mw = std::make_shared<bearer_token_middleware>(bc);
+  session_config sc;
+  sc.http.headers = {{"authorization", "Bearer old"}, {"X-Keep", "k"}};
+  mw->configure_session(sc);
+  CAF_REQUIRE(sc.header_provider);
+  // No token yet: the configured headers stay.
+  CAF_CHECK_EQUAL(sc.header_provider().size(), 0u);
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  header_pairs want{{"Authorization", "Bearer t1"}};
+  CAF_CHECK_EQUAL(sc.header_provider(), want);
+  caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+  sched.run();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -55,6 +55,11 @@ struct fake_server {
   std::vector<std::tuple<size_t, std::string, std::string>> executed;
   /// The tool list of the next sessions.
   std::vector<tool> tools;
+  /// The per-call headers of every call received, in order.
+  std::vector<std::vector<std::pair<std::string, std::string>>> call_headers;
+  /// If set, a call without `Authorization: Bearer <required_token>` is
+  /// refused with unauthorized (an HTTP 401 on its POST) and not executed.
+  std::string required_token;
 };
 
 struct fake_session_state {
@@ -117,8 +122,17 @@ fake_session(fake_session_actor::stateful_pointer<fake_session_state> self,
       return self->state.server->tools;
     },
     [self](call_atom, std::string& name, std::string& args,
-           call_options&) -> caf::result<call_tool_result> {
+           call_options& opts) -> caf::result<call_tool_result> {
       auto& st = self->state;
+      st.server->call_headers.push_back(opts.headers);
+      if (!st.server->required_token.empty()) {
+        std::string auth;
+        for (auto& h : opts.headers)
+          if (h.first == "Authorization")
+            auth = h.second;
+        if (auth != "Bearer " + st.server->required_token)
+          return caf::make_error(mcp_errc::unauthorized, "POST -> 401");
+      }
       st.server->executed.emplace_back(st.index, name, args);
       if (name == "hold") {
         auto rp = self->make_response_promise<call_tool_result>();

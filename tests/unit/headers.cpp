@@ -4,6 +4,11 @@
 #include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/log.hpp"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
 using caf_mcp::transport::check_header;
 
 CAF_TEST(ordinary headers are fine) {
@@ -47,4 +52,54 @@ CAF_TEST(control characters are escaped for terminals) {
   // Other UTF-8 stays as it is.
   CAF_CHECK_EQUAL(escape_controls("gr\xc3\xbc\xc3\x9f \xe2\x82\xac"),
                   "gr\xc3\xbc\xc3\x9f \xe2\x82\xac");
+}
+
+// Token sources of the bearer_token middleware (transport/token_source.hpp):
+// results carry the token, errors never carry output.
+
+#include <cstdio>
+#include <fstream>
+
+#include "caf_mcp/transport/token_source.hpp"
+
+CAF_TEST(a token command gives its trimmed stdout) {
+  using namespace caf_mcp::transport;
+  auto res = run_token_command("printf '  tok-1\\n'", std::chrono::seconds{5});
+  CAF_CHECK(res.ok);
+  CAF_CHECK_EQUAL(res.token, "tok-1");
+}
+
+CAF_TEST(a failing empty or slow token command is an error without output) {
+  using namespace caf_mcp::transport;
+  auto failed = run_token_command("echo s3cret; exit 3",
+                                  std::chrono::seconds{5});
+  CAF_CHECK(!failed.ok);
+  CAF_CHECK(failed.error.find("status 3") != std::string::npos);
+  CAF_CHECK(failed.error.find("s3cret") == std::string::npos);
+  auto empty = run_token_command("true", std::chrono::seconds{5});
+  CAF_CHECK(!empty.ok);
+  CAF_CHECK(empty.error.find("empty") != std::string::npos);
+  auto two_lines = run_token_command("printf 'a\\nb'", std::chrono::seconds{5});
+  CAF_CHECK(!two_lines.ok);
+  auto t0 = std::chrono::steady_clock::now();
+  auto slow = run_token_command("exec sleep 30", std::chrono::milliseconds{200});
+  CAF_CHECK(!slow.ok);
+  CAF_CHECK(slow.error.find("killed") != std::string::npos);
+  CAF_CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds{10});
+}
+
+CAF_TEST(a token file is read on each call and a missing one is an error) {
+  using namespace caf_mcp::transport;
+  auto path = std::string{"/tmp/caf-mcp-token-test-"}
+              + std::to_string(static_cast<long>(::getpid()));
+  { std::ofstream{path} << "t1\n"; }
+  auto a = read_token_file(path);
+  CAF_CHECK(a.ok);
+  CAF_CHECK_EQUAL(a.token, "t1");
+  { std::ofstream{path} << "t2"; }
+  CAF_CHECK_EQUAL(read_token_file(path).token, "t2");
+  std::remove(path.c_str());
+  auto gone = read_token_file(path);
+  CAF_CHECK(!gone.ok);
+  CAF_CHECK(gone.error.find("cannot open") != std::string::npos);
 }

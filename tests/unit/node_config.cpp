@@ -1024,4 +1024,36 @@ CAF_TEST(tool list bounds are read and checked) {
                   R"(node.json: server "s": "max_tools_bytes": expected a whole number from 1024 to 4294967296)");
 }
 
+CAF_TEST(headers and bearer_token middlewares are read and checked) {
+  auto s = ok(server(R"({"url":"http://h/","middlewares":[{"type":"headers","headers":{"X-A":"b"}},{"type":"bearer_token","file":"/run/tok","refresh_s":60}]})"))
+             .servers[0];
+  CAF_REQUIRE(s.mw_headers.has_value());
+  CAF_REQUIRE_EQUAL(s.mw_headers->size(), 1u);
+  CAF_CHECK_EQUAL((*s.mw_headers)[0].first, "X-A");
+  CAF_CHECK_EQUAL((*s.mw_headers)[0].second, "b");
+  CAF_REQUIRE(s.bearer_token.has_value());
+  CAF_CHECK_EQUAL(s.bearer_token->file, "/run/tok");
+  CAF_CHECK_EQUAL(s.bearer_token->refresh_s, 60.0);
+  auto t = ok(server(R"({"url":"http://h/","middlewares":[{"type":"bearer_token","command":"get-token --x"}]})"))
+             .servers[0];
+  CAF_REQUIRE(t.bearer_token.has_value());
+  CAF_CHECK_EQUAL(t.bearer_token->command, "get-token --x");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"bearer_token"}]})")),
+                  R"(node.json: server "s": "middlewares[0]": needs exactly one of "command" and "file")");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"bearer_token","command":"a","file":"b"}]})")),
+                  R"(node.json: server "s": "middlewares[0]": needs exactly one of "command" and "file")");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"cache"},{"type":"bearer_token","file":"f","refresh_s":0}]})")),
+                  R"(node.json: server "s": "middlewares[1].refresh_s": expected seconds in (0, 3.1536e+07])");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"headers"}]})")),
+                  R"(node.json: server "s": "middlewares[0]": needs "headers" (an object of name: value))");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"headers","headers":[]}]})")),
+                  R"(node.json: server "s": "middlewares[0].headers": expected an object)");
+  // A bad header is named, its value never shown.
+  auto bad = error(server(R"({"url":"http://h/","middlewares":[{"type":"headers","headers":{"X-B":"s3cret\r\nX: 1"}}]})"));
+  CAF_CHECK(contains(bad, R"("middlewares[0].headers.X-B")"));
+  CAF_CHECK(!contains(bad, "s3cret"));
+  CAF_CHECK(contains(error(server(R"({"url":"http://h/","middlewares":[{"type":"headers","headers":{"Content-Length":"1"}}]})")),
+                     R"("middlewares[0].headers.Content-Length")"));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

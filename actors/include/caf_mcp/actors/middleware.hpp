@@ -39,6 +39,8 @@
 
 namespace caf_mcp {
 
+struct session_config;
+
 /// One `tools/call` going through the chain.
 struct mw_request {
   /// The client's server name (read-only by convention).
@@ -82,6 +84,12 @@ public:
   /// The server's tool list changed (`tools/list_changed`) or the client
   /// got a new session: cached knowledge about the server is stale.
   virtual void on_tools_changed(std::string_view server);
+
+  /// Called once by the client that gets this middleware, before it makes
+  /// any session: a middleware may set what every session of the client
+  /// uses (`bearer_token` installs a `header_provider`, so each reconnect's
+  /// SSE GET carries the current token). Default: nothing.
+  virtual void configure_session(session_config& cfg);
 };
 
 using middleware_ptr = std::shared_ptr<middleware>;

@@ -86,6 +86,14 @@ struct session_config {
   std::string sse_url;
   /// Headers, TLS, HTTP timeouts, event size limit, POST connections.
   transport::http_options http;
+  /// If set, called by each new session (every connect and reconnect of a
+  /// supervisor) before it opens its SSE stream: the headers it returns
+  /// replace those of `http.headers` with the same name (any case) on the
+  /// GET and every POST of that session. Set by middlewares such as
+  /// `bearer_token` (a fresh token for each reconnection); called in the
+  /// session actor, so it must be quick and thread-safe. Checked like
+  /// `http.headers`.
+  std::function<transport::header_list()> header_provider;
   /// The io runtime; null = `shared_io_runtime()`.
   std::shared_ptr<transport::io_runtime> io;
   /// Default deadline of a request without its own.

@@ -32,6 +32,7 @@
 #include <memory>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf/actor.hpp"
@@ -123,17 +124,23 @@ struct call_options {
   /// Receives (progress_atom, progress_params) for this call, if set; the
   /// request then carries `_meta.progressToken`.
   caf::actor listener;
+  /// Extra HTTP headers (name, value) for the POST of this request only;
+  /// they replace configured headers of the same name (any case). Checked
+  /// like the CLI's -H (`transport::check_header`): a bad one fails the
+  /// call with `invalid_argument`. Values are secrets: never logged.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 inline bool operator==(const call_options& x, const call_options& y) {
   return x.timeout == y.timeout && x.max_timeout == y.max_timeout
-         && x.retryable == y.retryable && x.listener == y.listener;
+         && x.retryable == y.retryable && x.listener == y.listener
+         && x.headers == y.headers;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, call_options& x) {
   return f(caf::meta::type_name("call_options"), x.timeout, x.max_timeout,
-           x.retryable, x.listener);
+           x.retryable, x.listener, x.headers);
 }
 
 /// Decoded JSON-RPC messages of one read. Local only (holds Boost.JSON
@@ -154,6 +161,17 @@ public:
 
   /// POSTs a JSON-RPC body to the endpoint.
   virtual void post(uint64_t tag, std::string body) = 0;
+
+  /// POSTs a JSON-RPC body with extra headers for this POST only (they
+  /// replace the sink's headers of the same name). Sinks that cannot send
+  /// headers (test sinks) ignore them.
+  virtual void
+  post_with_headers(uint64_t tag, std::string body,
+                    const std::vector<std::pair<std::string, std::string>>&
+                      headers) {
+    static_cast<void>(headers);
+    post(tag, std::move(body));
+  }
 
   /// Adds or replaces a header sent with every later POST.
   virtual void set_header(std::string name, std::string value) = 0;
