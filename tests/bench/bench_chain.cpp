@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "caf_mcp/actors/builtin_middlewares.hpp"
 #include "caf_mcp/actors/cache_middleware.hpp"
 #include "caf_mcp/actors/middleware.hpp"
 
@@ -70,6 +71,26 @@ void cache_hit(benchmark::State& state) {
   state.counters["hits"] = static_cast<double>(cache->stats("quotes").hits);
 }
 BENCHMARK(cache_hit);
+
+/// logging (no sink installed: the node's default below info) + metrics +
+/// cache, every call a miss: the cache's clock moves past the TTL on each
+/// call, so the lookup fails and the result is stored again.
+void logging_metrics_cache_miss(benchmark::State& state) {
+  auto now = std::make_shared<result_cache::time_point>();
+  auto cache = std::make_shared<cache_middleware>(
+    result_cache_config{}, [now] {
+      *now += std::chrono::hours{1};
+      return *now;
+    });
+  auto metrics = std::make_shared<metrics_middleware>(std::vector<double>{
+    50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3,
+    100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10, 30, 60});
+  run_calls(state,
+            {std::make_shared<logging_middleware>(), metrics, cache});
+  state.counters["misses"]
+    = static_cast<double>(cache->stats("quotes").misses);
+}
+BENCHMARK(logging_metrics_cache_miss);
 
 } // namespace
 
