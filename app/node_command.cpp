@@ -19,6 +19,7 @@
 
 #include "caf/all.hpp"
 
+#include "caf_mcp/actors/builtin_middlewares.hpp"
 #include "caf_mcp/actors/bearer_token_middleware.hpp"
 #include "caf_mcp/actors/headers_middleware.hpp"
 #include "caf_mcp/actors/io.hpp"
@@ -67,6 +68,15 @@ std::string host_name() {
 /// 401's retry wraps only the POST.
 void add_auth_middlewares(const node::server_settings& s,
                           node::server_spec& out) {
+  // `logging` runs first, nearest the caller: it sees cache hits too.
+  if (s.logging) {
+    logging_middleware_config lc;
+    lc.arguments = s.logging->arguments;
+    lc.max_chars = s.logging->max_chars;
+    out.outer_middlewares.emplace_back([lc]() -> middleware_ptr {
+      return std::make_shared<logging_middleware>(lc);
+    });
+  }
   if (s.mw_headers) {
     auto hs = *s.mw_headers;
     out.inner_middlewares.emplace_back([hs]() -> middleware_ptr {

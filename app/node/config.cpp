@@ -292,7 +292,8 @@ void parse_auth_middleware(ctx& c, const json::object& obj,
 }
 
 /// The `middlewares` array (its strings already expanded): `cache`,
-/// `headers` and `bearer_token` are applied; the other types of issue 14
+/// `headers`, `bearer_token` and `logging` are applied; the other types of
+/// issue 14
 /// are accepted with a warning until they exist; anything else is an error.
 void parse_middlewares(ctx& c, const json::array& arr,
                        const std::string& where, server_settings& s) {
@@ -307,7 +308,26 @@ void parse_middlewares(ctx& c, const json::array& arr,
       parse_auth_middleware(c, obj, at, where, type, s);
       continue;
     }
-    if (type == "retry" || type == "logging" || type == "metrics") {
+    if (type == "logging") {
+      if (s.logging)
+        fail(c.server, at, "a second logging");
+      logging_settings ls;
+      for (auto& kv : obj) {
+        std::string k{kv.key()};
+        auto kk = at + "." + k;
+        if (k == "type")
+          continue;
+        if (k == "arguments")
+          ls.arguments = get_bool(c, kv.value(), kk);
+        else if (k == "max_chars")
+          ls.max_chars = count(c, kv.value(), kk, 1, 1000000);
+        else
+          c.warn_unknown(where + at + ": ", k);
+      }
+      s.logging = ls;
+      continue;
+    }
+    if (type == "retry" || type == "metrics") {
       c.warnings.push_back(where + at + ": middleware \"" + type
                            + "\" is not implemented yet (ignored)");
       continue;
@@ -315,7 +335,7 @@ void parse_middlewares(ctx& c, const json::array& arr,
     if (type != "cache")
       fail(c.server, at + ".type",
            "unknown middleware \"" + type
-             + "\" (cache, headers, bearer_token; later retry, logging, "
+             + "\" (cache, headers, bearer_token, logging; later retry, "
                "metrics)");
     if (s.cache)
       fail(c.server, at, "a second cache");

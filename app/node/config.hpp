@@ -65,6 +65,14 @@ struct bearer_token_settings {
   double timeout_s = 10;
 };
 
+/// `{"type":"logging", "arguments":false, "max_chars":200}`.
+struct logging_settings {
+  /// Log each call's arguments (truncated to max_chars): off by default,
+  /// arguments may hold secrets.
+  bool arguments = false;
+  size_t max_chars = 200;
+};
+
 struct server_settings {
   std::string name;
   /// May hold secrets: show only `transport::redact(url)`.
@@ -95,6 +103,8 @@ struct server_settings {
     mw_headers;
   /// The `bearer_token` middleware's settings, if the array has one.
   std::optional<bearer_token_settings> bearer_token;
+  /// The `logging` middleware's settings, if the array has one.
+  std::optional<logging_settings> logging;
 };
 
 bool operator==(const server_settings& x, const server_settings& y);

@@ -133,6 +133,8 @@ void start_server(self_ptr self, server_slot& slot) {
     slot.cache_misses_base += old.misses;
     slot.cache = nullptr;
   }
+  for (auto& make : slot.spec.outer_middlewares)
+    cfg.middlewares.push_back(make());
   if (slot.spec.cache) {
     slot.cache = std::make_shared<cache_middleware>(*slot.spec.cache);
     cfg.middlewares.push_back(slot.cache);

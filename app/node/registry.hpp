@@ -80,6 +80,9 @@ struct server_spec {
   /// server (`headers`, `bearer_token`): called at each client start, so
   /// every client gets fresh instances.
   std::vector<std::function<middleware_ptr()>> inner_middlewares;
+  /// Makers of the middlewares that run before the cache, nearest the
+  /// caller (`logging`: it sees cache hits too).
+  std::vector<std::function<middleware_ptr()>> outer_middlewares;
   /// Equal fingerprints mean "unchanged" on reload (the node builds it
   /// from every setting, secrets included; it is never shown).
   std::string fingerprint;

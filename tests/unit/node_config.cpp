@@ -1009,6 +1009,25 @@ CAF_TEST(middleware errors name the entry and the key) {
   CAF_CHECK(warned);
 }
 
+CAF_TEST(the logging middleware is read and checked) {
+  auto s = ok(server(R"({"url":"http://h/","middlewares":[{"type":"logging","arguments":true,"max_chars":50}]})"))
+             .servers[0];
+  CAF_REQUIRE(s.logging.has_value());
+  CAF_CHECK(s.logging->arguments);
+  CAF_CHECK_EQUAL(s.logging->max_chars, 50u);
+  auto d = ok(server(R"({"url":"http://h/","middlewares":[{"type":"logging"}]})")).servers[0];
+  CAF_REQUIRE(d.logging.has_value());
+  CAF_CHECK(!d.logging->arguments);
+  CAF_CHECK_EQUAL(d.logging->max_chars, 200u);
+  CAF_CHECK(!ok(server(R"({"url":"http://h/"})")).servers[0].logging.has_value());
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"logging","arguments":"yes"}]})")),
+                  R"(node.json: server "s": "middlewares[0].arguments": expected a boolean)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"logging","max_chars":0}]})")),
+                  R"(node.json: server "s": "middlewares[0].max_chars": expected a whole number from 1 to 1000000)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"logging"},{"type":"logging"}]})")),
+                  R"(node.json: server "s": "middlewares[1]": a second logging)");
+}
+
 CAF_TEST(tool list bounds are read and checked) {
   auto s = ok(server(R"({"url":"http://h/","max_tools":50000,"max_tools_bytes":2048})"))
              .servers[0];
