@@ -316,20 +316,24 @@ void list_page(self_ptr self, std::string cursor,
     self, methods::tools_list, params, opts,
     [self, acc, page, deadline, done](boost::json::value& v) {
       auto& cfg = *self->state.cfg;
+      auto over = [&](bool too_many_tools) {
+        auto err = caf::make_error(
+          mcp_errc::limit_exceeded,
+          "tools/list of " + display_name(cfg) + ": more than "
+            + (too_many_tools
+                 ? std::to_string(cfg.max_tools) + " tools (max_tools)"
+                 : std::to_string(cfg.max_tools_bytes)
+                     + " bytes of tool descriptions (max_tools_bytes)"));
+        CAF_MCP_LOG_WARN("session", render(err));
+        done(std::move(err));
+      };
       // A page with too many tools fails before it is converted.
       if (auto obj = v.if_object())
         if (auto arr = obj->if_contains("tools"))
           if (arr->is_array()
               && acc->tools.size() + arr->get_array().size()
-                   > cfg.max_tools) {
-            auto err = caf::make_error(
-              mcp_errc::limit_exceeded,
-              "tools/list of " + display_name(cfg) + ": more than "
-                + std::to_string(cfg.max_tools) + " tools (max_tools)");
-            CAF_MCP_LOG_WARN("session", render(err));
-            done(std::move(err));
-            return;
-          }
+                   > cfg.max_tools)
+            return over(true);
       list_tools_result res;
       if (auto err = from_json(v, res)) {
         done(std::move(err));
@@ -340,18 +344,8 @@ void list_page(self_ptr self, std::string cursor,
         acc->tools.emplace_back(std::move(t));
       }
       if (acc->tools.size() > cfg.max_tools
-          || acc->bytes > cfg.max_tools_bytes) {
-        auto err = caf::make_error(
-          mcp_errc::limit_exceeded,
-          "tools/list of " + display_name(cfg) + ": more than "
-            + (acc->tools.size() > cfg.max_tools
-                 ? std::to_string(cfg.max_tools) + " tools (max_tools)"
-                 : std::to_string(cfg.max_tools_bytes)
-                     + " bytes of tool descriptions (max_tools_bytes)"));
-        CAF_MCP_LOG_WARN("session", render(err));
-        done(std::move(err));
-        return;
-      }
+          || acc->bytes > cfg.max_tools_bytes)
+        return over(acc->tools.size() > cfg.max_tools);
       if (res.next_cursor && !res.next_cursor->empty()) {
         if (page + 1 >= self->state.cfg->max_list_pages) {
           done(caf::make_error(mcp_errc::invalid_result,
