@@ -63,40 +63,59 @@ std::string host_name() {
   return name.substr(0, 64);
 }
 
-/// The `headers` and `bearer_token` middlewares of `s` (made anew at each
-/// client start), nearest the server: a cache hit needs no token, and a
-/// 401's retry wraps only the POST.
-void add_auth_middlewares(const node::server_settings& s,
-                          node::server_spec& out) {
-  // `logging` runs first, nearest the caller: it sees cache hits too.
-  if (s.logging) {
-    logging_middleware_config lc;
-    lc.arguments = s.logging->arguments;
-    lc.max_chars = s.logging->max_chars;
-    out.outer_middlewares.emplace_back([lc]() -> middleware_ptr {
-      return std::make_shared<logging_middleware>(lc);
-    });
-  }
-  if (s.mw_headers) {
-    auto hs = *s.mw_headers;
-    out.inner_middlewares.emplace_back([hs]() -> middleware_ptr {
-      return std::make_shared<headers_middleware>(hs);
-    });
-  }
-  if (s.bearer_token) {
-    auto bt = *s.bearer_token;
-    out.inner_middlewares.emplace_back([bt]() -> middleware_ptr {
-      using std::chrono::duration;
-      using std::chrono::duration_cast;
-      bearer_token_config cfg;
-      cfg.timeout = duration_cast<caf::timespan>(duration<double>(bt.timeout_s));
-      cfg.refresh_interval = duration_cast<caf::timespan>(
-        duration<double>(bt.refresh_s));
-      cfg.fetch = bt.command.empty() ? token_from_file(bt.file)
-                                     : token_from_command(bt.command,
-                                                          cfg.timeout);
-      return std::make_shared<bearer_token_middleware>(std::move(cfg));
-    });
+/// The chain of `s` in the order of its `middlewares` array (makers are
+/// called at each client start, so every client gets fresh instances; the
+/// registry fills in the `cache` and `metrics` entries).
+void build_chain(const node::server_settings& s, node::server_spec& out) {
+  using entry = node::server_spec::chain_entry;
+  using std::chrono::duration;
+  using std::chrono::duration_cast;
+  auto secs = [](double x) {
+    return duration_cast<caf::timespan>(duration<double>(x));
+  };
+  for (auto& type : s.middleware_order) {
+    entry e;
+    if (type == "cache") {
+      e.kind = entry::cache;
+    } else if (type == "metrics") {
+      e.kind = entry::metrics;
+    } else if (type == "logging" && s.logging) {
+      logging_middleware_config lc;
+      lc.arguments = s.logging->arguments;
+      lc.max_chars = s.logging->max_chars;
+      e.make = [lc]() -> middleware_ptr {
+        return std::make_shared<logging_middleware>(lc);
+      };
+    } else if (type == "retry" && s.retry) {
+      retry_middleware_config rc;
+      rc.max_attempts = s.retry->max_attempts;
+      rc.backoff.base = secs(s.retry->base_s);
+      rc.backoff.cap = secs(s.retry->max_s);
+      rc.max_wait = secs(s.retry->max_wait_s);
+      rc.tools = s.retry->tools;
+      e.make = [rc]() -> middleware_ptr {
+        return std::make_shared<retry_middleware>(rc);
+      };
+    } else if (type == "headers" && s.mw_headers) {
+      auto hs = *s.mw_headers;
+      e.make = [hs]() -> middleware_ptr {
+        return std::make_shared<headers_middleware>(hs);
+      };
+    } else if (type == "bearer_token" && s.bearer_token) {
+      auto bt = *s.bearer_token;
+      e.make = [bt, secs]() -> middleware_ptr {
+        bearer_token_config cfg;
+        cfg.timeout = secs(bt.timeout_s);
+        cfg.refresh_interval = secs(bt.refresh_s);
+        cfg.fetch = bt.command.empty() ? token_from_file(bt.file)
+                                       : token_from_command(bt.command,
+                                                            cfg.timeout);
+        return std::make_shared<bearer_token_middleware>(std::move(cfg));
+      };
+    } else {
+      continue;
+    }
+    out.chain.push_back(std::move(e));
   }
 }
 
@@ -113,7 +132,7 @@ node::server_spec make_spec(const node::server_settings& s,
   out.description = s.description;
   out.disabled = s.disabled;
   out.cache = s.cache;
-  add_auth_middlewares(s, out);
+  build_chain(s, out);
   auto& c = out.client;
   c.name = s.name;
   c.desc = s.description;

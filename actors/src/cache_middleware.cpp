@@ -42,6 +42,8 @@ cache_middleware::cache_middleware(result_cache_config cfg, clock_fn clock)
 
 void cache_middleware::call(const mw_context&, mw_request req, mw_next next,
                             mw_done done) {
+  if (!is_call(req))
+    return next(std::move(req), std::move(done));
   auto& st = *st_;
   auto bypass = [&] {
     next(std::move(req), [done](mw_outcome out) {

@@ -171,46 +171,85 @@ void tell_middlewares(self_ptr self, std::string_view server) {
       mw->on_tools_changed(server);
 }
 
-/// A call through the middleware chain; the chain's last `next` sends it
-/// to the pool (keep-alive) or a fresh session (one-shot).
+/// The chain's last `next`: sends `xs...` to the pool (keep-alive) or to a
+/// fresh session that is closed afterwards (one-shot); the answer of type
+/// `T` goes to `on_value`, a failure to `done` as the outcome.
+template <class T, class OnValue, class... Ts>
+void send_upstream(self_ptr self, mw_done done, OnValue on_value,
+                   Ts&&... xs) {
+  auto on_error = [done](caf::error& err) {
+    done(mw_outcome{std::move(err)});
+  };
+  if (self->state.cfg.is_keep_alive) {
+    self->request(the_pool(self), caf::infinite, std::forward<Ts>(xs)...)
+      .then([on_value](T& x) mutable { on_value(x); }, on_error);
+    return;
+  }
+  auto s = spawn_session(self);
+  self->request(s, caf::infinite, std::forward<Ts>(xs)...)
+    .then(
+      [self, s, on_value](T& x) mutable {
+        close_session(self, s);
+        on_value(x);
+      },
+      [self, s, on_error](caf::error& err) mutable {
+        close_session(self, s);
+        on_error(err);
+      });
+}
+
+/// A call through the middleware chain.
 caf::result<call_tool_result> call_through_chain(self_ptr self,
                                                  std::string name,
                                                  std::string args,
                                                  call_options opts) {
   auto& st = self->state;
   auto rp = self->make_response_promise<call_tool_result>();
-  mw_request req{st.cfg.name, std::move(name), std::move(args),
+  mw_request req{"tools/call", st.cfg.name, std::move(name), std::move(args),
                  std::move(opts)};
   mw_next terminal = [self](mw_request r, mw_done done) {
-    auto on_value = [done](call_tool_result& x) {
-      done(mw_outcome{std::move(x), {}});
-    };
-    auto on_error = [done](caf::error& err) {
-      done(mw_outcome{std::move(err), {}});
-    };
-    if (self->state.cfg.is_keep_alive) {
-      self->request(the_pool(self), caf::infinite, call_atom::value,
-                    std::move(r.tool), std::move(r.args), std::move(r.opts))
-        .then(on_value, on_error);
-      return;
-    }
-    auto s = spawn_session(self);
-    self->request(s, caf::infinite, call_atom::value, std::move(r.tool),
-                  std::move(r.args), std::move(r.opts))
-      .then(
-        [self, s, on_value](call_tool_result& x) mutable {
-          close_session(self, s);
-          on_value(x);
-        },
-        [self, s, on_error](caf::error& err) mutable {
-          close_session(self, s);
-          on_error(err);
-        });
+    send_upstream<call_tool_result>(
+      self, done,
+      [done](call_tool_result& x) { done(mw_outcome{std::move(x)}); },
+      call_atom::value, std::move(r.tool), std::move(r.args),
+      std::move(r.opts));
   };
-  run_chain(mw_context{self}, st.chain, 0, std::move(req),
+  run_chain(mw_context{self, st.tools}, st.chain, 0, std::move(req),
+            std::move(terminal), [rp](mw_outcome out) mutable {
+              if (out.value) {
+                // What middlewares attached reaches the caller.
+                for (auto& kv : out.meta)
+                  out.value->client_meta[kv.first] = std::move(kv.second);
+                rp.deliver(std::move(*out.value));
+              } else {
+                rp.deliver(std::move(out.value.error()));
+              }
+            });
+  return rp;
+}
+
+/// A `tools/list` through the middleware chain.
+caf::result<std::vector<tool>> list_through_chain(self_ptr self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<std::vector<tool>>();
+  mw_request req;
+  req.method = "tools/list";
+  req.server = st.cfg.name;
+  mw_next terminal = [self](mw_request, mw_done done) {
+    send_upstream<std::vector<tool>>(
+      self, done,
+      [self, done](std::vector<tool>& tools) {
+        update_proxies(self, tools);
+        mw_outcome out;
+        out.tools = std::move(tools);
+        done(std::move(out));
+      },
+      list_atom::value);
+  };
+  run_chain(mw_context{self, st.tools}, st.chain, 0, std::move(req),
             std::move(terminal), [rp](mw_outcome out) mutable {
               if (out.value)
-                rp.deliver(std::move(*out.value));
+                rp.deliver(std::move(out.tools));
               else
                 rp.deliver(std::move(out.value.error()));
             });
@@ -320,6 +359,8 @@ client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg
     },
     [self](list_atom) -> caf::result<std::vector<tool>> {
       auto& st = self->state;
+      if (st.chain)
+        return list_through_chain(self);
       if (!st.cfg.is_keep_alive)
         return one_shot<std::vector<tool>>(
           self,

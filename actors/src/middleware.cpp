@@ -1,5 +1,6 @@
 #include "caf_mcp/actors/middleware.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "caf_mcp/messages/error.hpp"
@@ -14,6 +15,17 @@ void middleware::on_tools_changed(std::string_view) {
 
 void middleware::configure_session(session_config&) {
   // nop
+}
+
+const tool* find_tool(const mw_context& ctx, std::string_view name) {
+  if (!ctx.tools)
+    return nullptr;
+  auto& ts = *ctx.tools;
+  auto i = std::lower_bound(ts.begin(), ts.end(), name,
+                            [](const tool& t, std::string_view n) {
+                              return t.name < n;
+                            });
+  return i != ts.end() && i->name == name ? &*i : nullptr;
 }
 
 namespace {

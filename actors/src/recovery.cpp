@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/parse.hpp>
+
 #include "caf/message.hpp"
 
 #include "caf_mcp/messages/error.hpp"
@@ -122,6 +124,47 @@ size_t pick_member(const std::vector<member_load>& members, size_t& cursor) {
   }
   cursor = (best + 1) % n;
   return best;
+}
+
+} // namespace caf_mcp
+
+namespace caf_mcp {
+
+retry_safety classify_for_retry(const caf::error& err) noexcept {
+  // The supervisor's own rule first: what it would send again, the server
+  // never ran.
+  if (classify_call_error(err) == call_fate::resend_later)
+    return retry_safety::never_ran;
+  mcp_errc code{};
+  if (!get_mcp_errc(err, code))
+    return retry_safety::never;
+  switch (code) {
+    case mcp_errc::queue_full:
+    case mcp_errc::queue_timeout:
+    case mcp_errc::endpoint_timeout:
+      return retry_safety::never_ran;
+    case mcp_errc::connection_lost:
+    case mcp_errc::outcome_unknown:
+    case mcp_errc::timeout:
+      return retry_safety::maybe_ran;
+    default:
+      return retry_safety::never;
+  }
+}
+
+bool is_idempotent_tool(const std::string& annotations) noexcept {
+  if (annotations.empty())
+    return false;
+  boost::system::error_code ec;
+  auto val = boost::json::parse(annotations, ec);
+  if (ec || !val.is_object())
+    return false;
+  auto& obj = val.get_object();
+  auto is_true = [&obj](const char* key) {
+    auto i = obj.find(key);
+    return i != obj.end() && i->value().is_bool() && i->value().get_bool();
+  };
+  return is_true("idempotentHint") || is_true("readOnlyHint");
 }
 
 } // namespace caf_mcp

@@ -471,6 +471,16 @@ fault_handler::fault_handler(handler_options opts, fault_options fopts)
     R"({"type":"object","properties":{"key":{"type":"string",)"
     R"j("description":"What to record (no line breaks)"}},)j"
     R"("required":["key"]})"));
+  // The same, declared idempotent: clients may run it twice (the retry
+  // middleware does after a lost response); it counts like `record`.
+  add_tool(make_tool(
+    "record_idempotent",
+    "Like record, but annotated idempotentHint: a client may run it again "
+    "for the same key.",
+    R"({"type":"object","properties":{"key":{"type":"string",)"
+    R"j("description":"What to record (no line breaks)"}},)j"
+    R"("required":["key"]})",
+    R"({"idempotentHint":true,"readOnlyHint":false})"));
   timed_done_.assign(fopts_.after.size(), false);
   timed_pending_ = !fopts_.after.empty();
   if (!fopts_.exec_log.empty()) {
@@ -663,7 +673,7 @@ void fault_handler::run_tool(
   session_context& ctx, const request_id& id, std::string_view name,
   const json::object& args,
   const std::optional<progress_token>& progress) const {
-  if (name == "record")
+  if (name == "record" || name == "record_idempotent")
     record(ctx, id, args);
   else
     mcp_handler::call_tool(ctx, id, name, args, progress);

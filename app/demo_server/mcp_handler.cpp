@@ -144,11 +144,13 @@ bool mcp_handler::is_extra_tool(std::string_view name) const {
 }
 
 std::string mcp_handler::make_tool(std::string name, std::string description,
-                                   std::string input_schema) {
+                                   std::string input_schema,
+                                   std::string annotations) {
   tool t;
   t.name = std::move(name);
   t.description = std::move(description);
   t.input_schema = std::move(input_schema);
+  t.annotations = std::move(annotations);
   return to_json_text(t);
 }
 

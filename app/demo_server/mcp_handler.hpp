@@ -314,9 +314,11 @@ protected:
   /// `t<N>` with N below `extra_tools`, spelled without leading zeros.
   bool is_extra_tool(std::string_view name) const;
 
-  /// Returns the `Tool` JSON for a name, a description and an input schema.
+  /// Returns the `Tool` JSON for a name, a description, an input schema
+  /// and optional annotations (JSON text, "" = none).
   static std::string make_tool(std::string name, std::string description,
-                               std::string input_schema);
+                               std::string input_schema,
+                               std::string annotations = {});
 
   void initialize(session_context& ctx, const request& req) const;
 

@@ -72,7 +72,7 @@ void answer(const api_job_ptr& job, http_response res) {
 /// The error's message without the leading "code: " of `render`.
 std::string message_of(const caf::error& err) {
   auto text = render(err);
-  auto code = error_code_name(err);
+  std::string_view code = error_code_name(err);
   if (text.size() > code.size() + 2 && text.compare(0, code.size(), code) == 0
       && text.compare(code.size(), 2, ": ") == 0)
     text.erase(0, code.size() + 2);
@@ -297,7 +297,11 @@ caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg) {
                         job->tool, std::move(job->args), job->opts)
               .then(
                 [job](call_tool_result& res) {
-                  answer(job, json_response(200, to_json_text(res)));
+                  auto rsp = json_response(200, to_json_text(res));
+                  auto meta = meta_header_value(res.client_meta);
+                  if (!meta.empty())
+                    rsp.headers.emplace_back("Caf-Mcp-Meta", std::move(meta));
+                  answer(job, std::move(rsp));
                 },
                 [self, job, relay](caf::error& err) {
                   // A call the registry refused never reached the relay's

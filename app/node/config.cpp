@@ -291,10 +291,38 @@ void parse_auth_middleware(ctx& c, const json::object& obj,
   s.bearer_token = std::move(bt);
 }
 
+/// A `{"type":"retry", ...}` entry of the `middlewares` array.
+retry_settings parse_retry(ctx& c, const json::object& obj,
+                           const std::string& at, const std::string& where) {
+  retry_settings rs;
+  for (auto& kv : obj) {
+    std::string k{kv.key()};
+    auto kk = at + "." + k;
+    if (k == "type") {
+      continue;
+    } else if (k == "max_attempts") {
+      rs.max_attempts = count(c, kv.value(), kk, 1, 100);
+    } else if (k == "base_s") {
+      rs.base_s = seconds(c, kv.value(), kk, 3600);
+    } else if (k == "max_s") {
+      rs.max_s = seconds(c, kv.value(), kk, 3600);
+    } else if (k == "max_wait_s") {
+      rs.max_wait_s = seconds(c, kv.value(), kk, 3600);
+    } else if (k == "tools") {
+      for (auto& t : get_array(c, kv.value(), kk))
+        rs.tools.push_back(get_string(c, t, kk));
+    } else {
+      c.warn_unknown(where + at + ": ", k);
+    }
+  }
+  if (rs.max_s < rs.base_s)
+    fail(c.server, at + ".max_s", "must not be less than base_s");
+  return rs;
+}
+
 /// The `middlewares` array (its strings already expanded): `cache`,
-/// `headers`, `bearer_token` and `logging` are applied; the other types of
-/// issue 14
-/// are accepted with a warning until they exist; anything else is an error.
+/// `retry`, `headers`, `bearer_token`, `logging` and `metrics`, each at
+/// most once, in the order of the chain; anything else is an error.
 void parse_middlewares(ctx& c, const json::array& arr,
                        const std::string& where, server_settings& s) {
   for (size_t i = 0; i < arr.size(); ++i) {
@@ -304,6 +332,12 @@ void parse_middlewares(ctx& c, const json::array& arr,
     if (type_it == obj.end())
       fail(c.server, at, "needs a \"type\"");
     auto type = get_string(c, type_it->value(), at + ".type");
+    if (type == "metrics"
+        && std::find(s.middleware_order.begin(), s.middleware_order.end(),
+                     type)
+             != s.middleware_order.end())
+      fail(c.server, at, "a second metrics");
+    s.middleware_order.push_back(type);
     if (type == "headers" || type == "bearer_token") {
       parse_auth_middleware(c, obj, at, where, type, s);
       continue;
@@ -327,15 +361,22 @@ void parse_middlewares(ctx& c, const json::array& arr,
       s.logging = ls;
       continue;
     }
-    if (type == "retry" || type == "metrics") {
-      c.warnings.push_back(where + at + ": middleware \"" + type
-                           + "\" is not implemented yet (ignored)");
+    if (type == "retry") {
+      if (s.retry)
+        fail(c.server, at, "a second retry");
+      s.retry = parse_retry(c, obj, at, where);
+      continue;
+    }
+    if (type == "metrics") {
+      for (auto& kv : obj)
+        if (kv.key() != "type")
+          c.warn_unknown(where + at + ": ", std::string{kv.key()});
       continue;
     }
     if (type != "cache")
       fail(c.server, at + ".type",
            "unknown middleware \"" + type
-             + "\" (cache, headers, bearer_token, logging; later retry, "
+             + "\" (cache, retry, headers, bearer_token, logging, "
                "metrics)");
     if (s.cache)
       fail(c.server, at, "a second cache");

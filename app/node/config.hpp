@@ -73,6 +73,19 @@ struct logging_settings {
   size_t max_chars = 200;
 };
 
+/// `{"type":"retry", "max_attempts":3, "base_s":0.2, "max_s":5,
+/// "max_wait_s":30, "tools":[...]}`.
+struct retry_settings {
+  size_t max_attempts = 3;
+  /// First delay, and the cap of the growing delays.
+  double base_s = 0.2;
+  double max_s = 5;
+  /// A Retry-After longer than this ends the retries.
+  double max_wait_s = 30;
+  /// Only these tools (empty: all).
+  std::vector<std::string> tools;
+};
+
 struct server_settings {
   std::string name;
   /// May hold secrets: show only `transport::redact(url)`.
@@ -105,6 +118,12 @@ struct server_settings {
   std::optional<bearer_token_settings> bearer_token;
   /// The `logging` middleware's settings, if the array has one.
   std::optional<logging_settings> logging;
+  /// The `retry` middleware's settings, if the array has one.
+  std::optional<retry_settings> retry;
+  /// The types of the `middlewares` array in its order (each at most
+  /// once): the order of the chain, first = nearest the caller. The node
+  /// adds `metrics` first when the array does not place it.
+  std::vector<std::string> middleware_order;
 };
 
 bool operator==(const server_settings& x, const server_settings& y);

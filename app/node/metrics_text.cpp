@@ -115,6 +115,15 @@ void histogram::observe(double x) noexcept {
   ++count_;
 }
 
+void histogram::add(const std::vector<uint64_t>& counts, double sum) noexcept {
+  auto n = std::min(counts.size(), counts_.size());
+  for (size_t i = 0; i < n; ++i) {
+    counts_[i] += counts[i];
+    count_ += counts[i];
+  }
+  sum_ += sum;
+}
+
 bool metrics_writer::family(std::string_view name, std::string_view help,
                             metric_type type) {
   if (!valid_metric_name(name)

@@ -48,6 +48,11 @@ public:
 
   void observe(double x) noexcept;
 
+  /// Adds observations counted elsewhere with the same bounds: `counts`
+  /// per bucket (not cumulative, one more than the bounds; extra entries
+  /// are ignored) and their `sum`.
+  void add(const std::vector<uint64_t>& counts, double sum) noexcept;
+
   const std::vector<double>& bounds() const noexcept {
     return bounds_;
   }

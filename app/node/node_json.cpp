@@ -1,6 +1,7 @@
 // The node's JSON: see node_json.hpp.
 #include "node_json.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -73,6 +74,15 @@ public:
       quote(xs[i]);
     }
     out_ += ']';
+  }
+
+  /// `"key":{"k":"v",...}`.
+  void string_map(std::string_view key,
+                  const std::map<std::string, std::string>& xs) {
+    name(key);
+    writer inner{out_};
+    for (auto& kv : xs)
+      inner.str(kv.first, kv.second);
   }
 
   void tool_names(std::string_view key, const std::vector<tool>& xs) {
@@ -204,12 +214,6 @@ std::string error_json(std::string_view code, std::string_view message) {
   return json::serialize(o);
 }
 
-std::string error_code_name(const caf::error& err) {
-  mcp_errc code;
-  if (get_mcp_errc(err, code))
-    return to_string(code);
-  return "internal";
-}
 
 unsigned call_error_status(const caf::error& err) noexcept {
   mcp_errc code;
@@ -270,7 +274,8 @@ std::string log_event_json(const std::string& server,
 }
 
 std::string call_event_json(const std::string& server, const std::string& tool,
-                            const std::string& outcome, double duration_ms) {
+                            const std::string& outcome, double duration_ms,
+                            const std::map<std::string, std::string>& meta) {
   std::string out;
   {
     writer w{out};
@@ -278,6 +283,8 @@ std::string call_event_json(const std::string& server, const std::string& tool,
     w.str("tool", tool);
     w.str("outcome", outcome);
     w.num("duration_ms", duration_ms);
+    if (!meta.empty())
+      w.string_map("meta", meta);
   }
   return out;
 }
@@ -331,6 +338,29 @@ std::string iso_time(int64_t ms) {
   std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ",
                 static_cast<int>(ms % 1000));
   return buf;
+}
+
+} // namespace caf_mcp::node
+
+namespace caf_mcp::node {
+
+std::string meta_header_value(const std::map<std::string, std::string>& meta) {
+  auto printable = [](std::string_view x) {
+    return !x.empty() && std::all_of(x.begin(), x.end(), [](char ch) {
+      return ch >= 0x21 && ch <= 0x7e && ch != ';' && ch != '=';
+    });
+  };
+  std::string out;
+  for (auto& [k, v] : meta) {
+    if (!printable(k) || !printable(v))
+      continue;
+    if (!out.empty())
+      out += "; ";
+    out += k;
+    out += '=';
+    out += v;
+  }
+  return out;
 }
 
 } // namespace caf_mcp::node

@@ -4,12 +4,14 @@
 /// (NODE.md). Pure code, unit-tested alone; Boost.JSON stays in the .cpp.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "caf/error.hpp"
 
+#include "caf_mcp/messages/error.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 
 namespace caf_mcp::node {
@@ -30,8 +32,8 @@ void append_number(std::string& out, double x);
 /// `{"error":{"code":CODE,"message":MESSAGE}}`.
 std::string error_json(std::string_view code, std::string_view message);
 
-/// The code name of an error: the mcp_errc name for ours, else "internal".
-std::string error_code_name(const caf::error& err);
+// The code name of an error: `error_code_name` in caf_mcp/messages/error.hpp
+// (the mcp_errc name for ours, else "internal").
 
 /// The HTTP status for a failed call (NODE.md): invalid_argument and
 /// unknown_tool 404 (unknown server or tool), service_unavailable, closed,
@@ -44,8 +46,18 @@ std::string tools_event_json(const std::string& server, const tools_diff& d,
                              size_t tool_count);
 std::string log_event_json(const std::string& server,
                            const logging_message_params& p);
+/// The value of the `Caf-Mcp-Meta` header of a call's answer: what the
+/// middlewares attached, as `k=v; k=v` (sorted by key). Entries with
+/// characters outside visible ASCII, `;` or `=` are left out.
+std::string meta_header_value(const std::map<std::string, std::string>& meta);
+
+/// A `call` event; `meta` is what the client's middlewares attached
+/// (`"cache":"hit"`, `"retry.attempts":"2"`, ...), as `"meta":{...}` when
+/// not empty.
 std::string call_event_json(const std::string& server, const std::string& tool,
-                            const std::string& outcome, double duration_ms);
+                            const std::string& outcome, double duration_ms,
+                            const std::map<std::string, std::string>& meta
+                            = {});
 std::string progress_event_json(const std::string& server,
                                 const std::string& tool,
                                 const std::string& call,

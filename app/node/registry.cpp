@@ -133,14 +133,35 @@ void start_server(self_ptr self, server_slot& slot) {
     slot.cache_misses_base += old.misses;
     slot.cache = nullptr;
   }
-  for (auto& make : slot.spec.outer_middlewares)
-    cfg.middlewares.push_back(make());
-  if (slot.spec.cache) {
+  if (!slot.metrics)
+    slot.metrics = std::make_shared<metrics_middleware>(duration_buckets());
+  using entry = server_spec::chain_entry;
+  auto& chain = slot.spec.chain;
+  if (std::none_of(chain.begin(), chain.end(), [](const entry& e) {
+        return e.kind == entry::metrics;
+      }))
+    cfg.middlewares.push_back(slot.metrics);
+  for (auto& e : chain) {
+    switch (e.kind) {
+      case entry::plain:
+        cfg.middlewares.push_back(e.make());
+        break;
+      case entry::metrics:
+        cfg.middlewares.push_back(slot.metrics);
+        break;
+      case entry::cache:
+        if (slot.spec.cache) {
+          slot.cache = std::make_shared<cache_middleware>(*slot.spec.cache);
+          cfg.middlewares.push_back(slot.cache);
+        }
+        break;
+    }
+  }
+  if (slot.spec.cache && !slot.cache) {
+    // A spec made in C++ with a cache but no chain entry for it.
     slot.cache = std::make_shared<cache_middleware>(*slot.spec.cache);
     cfg.middlewares.push_back(slot.cache);
   }
-  for (auto& make : slot.spec.inner_middlewares)
-    cfg.middlewares.push_back(make());
   cfg.pool.shared_health = st.health;
   slot.client = self->spawn(client, std::move(cfg));
   st.by_client[slot.client.address()] = slot.spec.name;
@@ -212,20 +233,13 @@ void end_call(self_ptr self, uint64_t id, caf::expected<call_tool_result> res) {
       slot != nullptr && slot->generation == call.generation) {
     if (slot->in_flight > 0)
       --slot->in_flight;
-    if (res) {
-      ++slot->calls_ok;
-      if (res->is_error)
-        ++slot->calls_is_error;
-    } else {
-      ++slot->calls_failed;
-    }
-    ++slot->calls[{call.tool, outcome}];
-    slot->durations.observe(secs);
   }
   if (call.relay)
     self->send_exit(call.relay, caf::exit_reason::normal);
+  static const std::map<std::string, std::string> no_meta;
   publish(self, "call", call.server,
-          call_event_json(call.server, call.tool, outcome, secs * 1000.0));
+          call_event_json(call.server, call.tool, outcome, secs * 1000.0,
+                          res ? res->client_meta : no_meta));
   if (res)
     call.promise.deliver(std::move(*res));
   else
@@ -279,21 +293,41 @@ std::string render_metrics(self_ptr self) {
            "Tool calls through the node by outcome (ok, is_error, or the "
            "error code).",
            metric_type::counter);
+  // From each server's metrics middleware: one snapshot per server, used
+  // for both families.
+  std::vector<std::pair<const std::string*,
+                        std::map<std::string, tool_call_metrics>>>
+    snaps;
   for (auto& kvp : st.servers)
-    for (auto& c : kvp.second.calls)
-      w.sample({{"server", kvp.first},
-                {"tool", c.first.first},
-                {"outcome", c.first.second}},
-               static_cast<double>(c.second));
+    if (kvp.second.metrics)
+      snaps.emplace_back(&kvp.first, kvp.second.metrics->snapshot());
+  for (auto& [server, tools] : snaps)
+    for (auto& [tool_name, m] : tools) {
+      auto sample = [&](const std::string& outcome, uint64_t n) {
+        if (n > 0)
+          w.sample({{"server", *server},
+                    {"tool", tool_name},
+                    {"outcome", outcome}},
+                   static_cast<double>(n));
+      };
+      sample("ok", m.ok);
+      sample("is_error", m.is_error);
+      for (auto& [code, n] : m.errors)
+        sample(code, n);
+    }
   w.family("caf_mcp_tool_call_duration_seconds",
            "Duration of tool calls through the node.",
            metric_type::histogram);
   // A server without calls has no histogram series yet (as client_golang
   // does before a label set is first used): 20 lines each for 1,000 idle
   // servers were most of the text.
-  for (auto& kvp : st.servers)
-    if (kvp.second.durations.count() > 0)
-      w.histogram_sample({{"server", kvp.first}}, kvp.second.durations);
+  for (auto& [server, tools] : snaps) {
+    histogram h;
+    for (auto& kv : tools)
+      h.add(kv.second.buckets, kv.second.sum_s);
+    if (h.count() > 0)
+      w.histogram_sample({{"server", *server}}, h);
+  }
   w.family("caf_mcp_reconnects_total",
            "Sessions restarted after a lost or failed one.",
            metric_type::counter);
@@ -372,9 +406,13 @@ server_info summarize(const server_slot& slot, const std::string& node_name) {
   x.node = node_name;
   x.tool_count = slot.tool_list().size();
   x.in_flight = slot.in_flight;
-  x.calls_ok = slot.calls_ok;
-  x.calls_failed = slot.calls_failed;
-  x.calls_is_error = slot.calls_is_error;
+  if (slot.metrics) {
+    auto t = slot.metrics->totals();
+    // `ok` counts every answered call (isError ones too), as before.
+    x.calls_ok = t.ok + t.is_error;
+    x.calls_failed = t.failed;
+    x.calls_is_error = t.is_error;
+  }
   x.reconnects = slot.reconnects_base;
   x.disabled = slot.spec.disabled;
   if (slot.spec.disabled) {

@@ -38,6 +38,7 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "caf_mcp/actors/builtin_middlewares.hpp"
 #include "caf_mcp/actors/cache_middleware.hpp"
 #include "caf_mcp/actors/client.hpp"
 #include "caf_mcp/actors/health_monitor.hpp"
@@ -76,13 +77,16 @@ struct server_spec {
   /// The `cache` middleware's settings (each client start gets a new,
   /// empty cache).
   std::optional<result_cache_config> cache;
-  /// Makers of the middlewares that run after the cache, nearest the
-  /// server (`headers`, `bearer_token`): called at each client start, so
-  /// every client gets fresh instances.
-  std::vector<std::function<middleware_ptr()>> inner_middlewares;
-  /// Makers of the middlewares that run before the cache, nearest the
-  /// caller (`logging`: it sees cache hits too).
-  std::vector<std::function<middleware_ptr()>> outer_middlewares;
+  /// The chain in order, first = nearest the caller. Makers are called at
+  /// each client start (fresh instances); the `cache` and `metrics` entries
+  /// have no maker: the registry puts the slot's cache and metrics
+  /// middleware there. Without a `metrics` entry the registry puts it
+  /// first, so the node's call metrics count every call, cache hits too.
+  struct chain_entry {
+    enum kind_t : uint8_t { plain, cache, metrics } kind = plain;
+    std::function<middleware_ptr()> make;
+  };
+  std::vector<chain_entry> chain;
   /// Equal fingerprints mean "unchanged" on reload (the node builds it
   /// from every setting, secrets included; it is never shown).
   std::string fingerprint;
@@ -152,14 +156,14 @@ struct server_slot {
   /// Reconnects of members that are gone (a replaced member's count stays).
   uint64_t reconnects_base = 0;
   uint64_t in_flight = 0;
-  uint64_t calls_ok = 0;
-  uint64_t calls_failed = 0;
-  uint64_t calls_is_error = 0;
-  /// Calls by (tool, outcome).
-  std::map<std::pair<std::string, std::string>, uint64_t> calls;
+  /// Counts every call through this server's clients (API, tool proxies,
+  /// other nodes) by tool and outcome, with latency: the source of the
+  /// call counters of `/api/servers` and of `caf_mcp_tool_calls_total` /
+  /// `caf_mcp_tool_call_duration_seconds`. Made once per server, shared by
+  /// each client it gets (the counters never go back).
+  std::shared_ptr<metrics_middleware> metrics;
   /// Notifications by kind ("log", "progress", "tools").
   std::map<std::string, uint64_t> notifications;
-  histogram durations;
   /// The running client's cache middleware (null without one).
   std::shared_ptr<cache_middleware> cache;
   /// Hits and misses of caches of earlier clients of this server (the

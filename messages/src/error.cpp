@@ -119,6 +119,13 @@ bool get_mcp_errc(const caf::error& err, mcp_errc& code) noexcept {
   return true;
 }
 
+const char* error_code_name(const caf::error& err) noexcept {
+  mcp_errc code{};
+  if (get_mcp_errc(err, code))
+    return to_string(code);
+  return "internal";
+}
+
 std::string render(const caf::error& err) {
   if (!err)
     return "none";

@@ -49,8 +49,11 @@ void run_calls(benchmark::State& state, std::vector<middleware_ptr> list) {
   };
   size_t answered = 0;
   for (auto _ : state) {
-    mw_request req{"quotes", "get_quote", args_text, {}};
-    run_chain(mw_context{nullptr}, chain, 0, std::move(req), terminal,
+    mw_request req;
+    req.server = "quotes";
+    req.tool = "get_quote";
+    req.args = args_text;
+    run_chain(mw_context{nullptr, nullptr}, chain, 0, std::move(req), terminal,
               [&answered](mw_outcome out) { answered += out.value ? 1 : 0; });
   }
   benchmark::DoNotOptimize(answered);

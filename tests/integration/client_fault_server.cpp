@@ -25,6 +25,8 @@
 
 #include "caf/after.hpp"
 
+#include "caf_mcp/actors/builtin_middlewares.hpp"
+
 #include "live_fixture.hpp"
 
 using namespace caf_mcp;
@@ -191,8 +193,10 @@ struct fixture : live_fixture {
   /// A keep-alive client as `make_client` builds it (backoff base 20 ms),
   /// allowing `max_attempts` failed attempts in a row.
   client_actor make_fault_client(session_config sc,
-                                 uint32_t max_attempts = 5) {
+                                 uint32_t max_attempts = 5,
+                                 std::vector<middleware_ptr> mws = {}) {
     client_config cc;
+    cc.middlewares = std::move(mws);
     cc.name = sc.server_name;
     cc.is_keep_alive = true;
     cc.session = std::move(sc);
@@ -568,6 +572,85 @@ CAF_TEST(a call right after new_session waits for the new session) {
   record_ok(c, k);
   CAF_CHECK_EQUAL(executions(k), 1);
   CAF_CHECK_GREATER_OR_EQUAL(reconnects(c), 1u);
+}
+
+// -- the retry middleware -----------------------------------------------------
+
+namespace {
+
+retry_middleware_config fast_retry() {
+  retry_middleware_config rc;
+  rc.max_attempts = 3;
+  rc.backoff.base = std::chrono::milliseconds{50};
+  rc.backoff.cap = std::chrono::milliseconds{200};
+  rc.max_wait = std::chrono::seconds{5};
+  return rc;
+}
+
+} // namespace
+
+CAF_TEST(retry never runs a plain tool twice after a lost response) {
+  require_server();
+  auto mw = std::make_shared<retry_middleware>(fast_retry());
+  auto c = make_fault_client(make_session_config(url), 5, {mw});
+  // The client knows the annotations once it listed the tools.
+  auto tools = ask<std::vector<tool>>(c, init_atom::value, true);
+  CAF_REQUIRE(tools.ok);
+  arm(R"({"fault":"drop_stream"})");
+  auto k = key("retry-plain");
+  auto res = record(c, k);
+  CAF_REQUIRE(!res.ok);
+  CAF_CHECK(has_code(res.err, mcp_errc::connection_lost));
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(mw->retries(), 0u);
+}
+
+CAF_TEST(retry runs an idempotent tool again after a lost response) {
+  require_server();
+  auto mw = std::make_shared<retry_middleware>(fast_retry());
+  auto c = make_fault_client(make_session_config(url), 5, {mw});
+  auto tools = ask<std::vector<tool>>(c, init_atom::value, true);
+  CAF_REQUIRE(tools.ok);
+  arm(R"({"fault":"drop_stream"})");
+  auto k = key("retry-idempotent");
+  auto res = ask<call_tool_result>(c, call_atom::value,
+                                   std::string{"record_idempotent"},
+                                   R"({"key":")" + k + R"("})",
+                                   call_options{});
+  if (!res.ok)
+    CAF_MESSAGE("record_idempotent failed: " << render(res.err));
+  CAF_REQUIRE(res.ok);
+  // Ran twice: allowed, the tool says a second run does no harm.
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 2");
+  CAF_CHECK_EQUAL(executions(k), 2);
+  CAF_CHECK_EQUAL(mw->retries(), 1u);
+  CAF_CHECK_EQUAL(res.value.client_meta["retry.attempts"], "2");
+}
+
+CAF_TEST(retry sends a call refused with 503 again after its Retry-After) {
+  require_server();
+  auto mw = std::make_shared<retry_middleware>(fast_retry());
+  auto c = make_fault_client(make_session_config(url), 5, {mw});
+  auto tools = ask<std::vector<tool>>(c, init_atom::value, true);
+  CAF_REQUIRE(tools.ok);
+  // Retry-After 1 s is beyond the call's 500 ms deadline: the supervisor
+  // gives the 503 back at once, the middleware waits it out and resends.
+  arm(R"({"fault":"post_503","retry_after":1,"calls_only":true})");
+  auto k = key("retry-503");
+  call_options opts;
+  opts.timeout = std::chrono::milliseconds{500};
+  auto t0 = steady_clock::now();
+  auto res = record(c, k, opts);
+  auto took = ms_since(t0);
+  if (!res.ok)
+    CAF_MESSAGE("after 503: " << render(res.err));
+  CAF_REQUIRE(res.ok);
+  CAF_CHECK_EQUAL(joined_text(res.value), k + "\ncount 1");
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(applied("post_503") >= 1, true);
+  CAF_CHECK_EQUAL(mw->retries(), 1u);
+  CAF_CHECK_GREATER_OR_EQUAL(took, 1000);
+  CAF_CHECK_LESS(took, 4000);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

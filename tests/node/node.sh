@@ -65,6 +65,10 @@ write_config() { # extra servers JSON, token
                     "middlewares": [ { "type": "cache", "tools": ["echo"] } ] },
     "broken": { "sse_url": "$POST503", "timeout": 3 },
     "off": { "url": "http://127.0.0.1:9/sse", "disabled": true },
+    "flaky": { "url": "http://127.0.0.1:$DEMO_PORT/sse", "timeout": 10,
+               "middlewares": [ { "type": "logging" }, { "type": "metrics" },
+                                { "type": "retry", "max_attempts": 3, "base_s": 0.05,
+                                  "max_s": 0.2, "max_wait_s": 5 } ] },
     $1
   },
 }
@@ -120,12 +124,13 @@ check_match "the node prints its URL" '^http://127\.0\.0\.1:[0-9]+/$' "$URL"
 # -- states -------------------------------------------------------------------------
 wait_state demo healthy && ok
 wait_state everything healthy && ok
+wait_state flaky healthy && ok
 api GET /api/servers
 check "GET /api/servers is 200" 200 "$CODE"
 check_match "servers sorted by name" '"name":"broken".*"name":"demo".*"name":"everything".*"name":"off"' "$BODY"
 check_match "the disabled server is down and disabled" '"name":"off"[^}]*"state":"down"[^}]*"phase":"closed"' "$BODY"
 check_match "the URL is redacted" 'token=REDACTED' "$BODY"
-check "demo's tool count (with --faults: record too)" 5 "$(server_field demo tool_count)"
+check "demo's tool count (with --faults: record and record_idempotent too)" 6 "$(server_field demo tool_count)"
 api GET /api/servers/everything
 check_match "everything lists its tools with schemas" '"tools":\[\{"name":"[^"]*".*"inputSchema"' "$BODY"
 api GET /healthz
@@ -153,6 +158,41 @@ api GET /metrics
 check_match "the cache answered the second echo" 'caf_mcp_cache_hits_total\{server="everything"\} 1[^0-9.]' "$BODY"
 check_match "after one miss" 'caf_mcp_cache_misses_total\{server="everything"\} 1[^0-9.]' "$BODY"
 check_match "a server without a cache counts nothing" 'caf_mcp_cache_hits_total\{server="demo"\} 0[^0-9.]' "$BODY"
+# The retry middleware from the config (server "flaky", the demo server
+# again). A 503 whose Retry-After (1 s) is beyond the call's deadline
+# (0.5 s): the supervisor gives it back, retry waits it out and sends it
+# again; the server ran it once. The answer's Caf-Mcp-Meta header says so.
+fault() { curl -s -m 5 -X POST "http://127.0.0.1:$DEMO_PORT/_fault" -d "$1" >/dev/null; }
+records() { # KEY: how often the demo server ran record with KEY
+  curl -s -m 5 "http://127.0.0.1:$DEMO_PORT/_stats?records=1" \
+    | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2
+}
+fault '{"fault":"post_503","retry_after":1,"calls_only":true}'
+rkey="node-retry-$$"
+out=$(curl -s -m 20 -D "$tmp/retry.hdr" -X POST \
+        "${URL}api/servers/flaky/tools/record/call?timeout=0.5" -d "{\"key\":\"$rkey\"}")
+check_match "retry: the refused call answered after one more try" "\"text\":\"$rkey\"" "$out"
+check_match "retry: Caf-Mcp-Meta names the attempts" '^Caf-Mcp-Meta: .*retry\.attempts=2$' "$(tr -d '\r' <"$tmp/retry.hdr" | grep -i '^Caf-Mcp-Meta:')"
+check "retry: the server ran it once" 1 "$(records "$rkey")"
+# A lost response of a plain tool is never sent again; of an idempotent
+# one it is.
+fault '{"fault":"drop_stream"}'
+api POST /api/servers/flaky/tools/record/call "{\"key\":\"$rkey-lost\"}"
+check "retry: a lost response of record is 502" 502 "$CODE"
+check_match "retry: its code" '"code":"connection_lost"' "$BODY"
+check "retry: record ran once" 1 "$(records "$rkey-lost")"
+wait_state flaky healthy && ok
+fault '{"fault":"drop_stream"}'
+api POST /api/servers/flaky/tools/record_idempotent/call "{\"key\":\"$rkey-idem\"}"
+check "retry: record_idempotent answered after a lost response" 200 "$CODE"
+check "retry: record_idempotent ran twice (allowed)" 2 "$(records "$rkey-idem")"
+api GET /metrics
+check_match "flaky's calls counted by its metrics middleware" \
+  'caf_mcp_tool_calls_total\{server="flaky",tool="record",outcome="connection_lost"\} 1[^0-9]' "$BODY"
+check_match "flaky's ok calls" \
+  'caf_mcp_tool_calls_total\{server="flaky",tool="record",outcome="ok"\} 1[^0-9]' "$BODY"
+wait_for "$tmp/events" '"retry.attempts":"2"' || bad "no call event with retry.attempts"
+check_match "the call event carries the meta" '"server":"flaky","tool":"record","outcome":"ok","duration_ms":[0-9.]*,"meta":\{[^}]*"retry.attempts":"2"' "$(cat "$tmp/events")"
 api POST "/api/servers/everything/tools/toggle-simulated-logging/call" '{}'
 check "toggle-simulated-logging on everything" 200 "$CODE"
 api POST /api/servers/broken/tools/x/call '{}' 
@@ -255,7 +295,7 @@ write_config '"demo2": { "url": "http://127.0.0.1:'"$DEMO_PORT"'/sse" }' ""
 sed -i 's/"the demo server"/"the changed demo server"/; /"broken"/d' "$tmp/node.json"
 kill -HUP "$node_pid"
 wait_for "$tmp/node.err" "reloaded:" || bad "no reload line"
-check_match "the reload line names the diff" 'added demo2; removed broken; changed demo; unchanged everything, off' "$(grep 'reloaded:' "$tmp/node.err" | tail -1)"
+check_match "the reload line names the diff" 'added demo2; removed broken; changed demo; unchanged everything, flaky, off' "$(grep 'reloaded:' "$tmp/node.err" | tail -1)"
 wait_state demo2 healthy && ok
 api GET /api/servers/broken
 check "a removed server is gone" 404 "$CODE"

@@ -48,7 +48,7 @@ struct fixture {
     req.args = std::move(args);
     mw_outcome result;
     int done_calls = 0;
-    run_chain(mw_context{nullptr}, cp, 0, std::move(req),
+    run_chain(mw_context{nullptr, nullptr}, cp, 0, std::move(req),
               [this](mw_request, mw_done d) {
                 ++upstream_calls;
                 d(mw_outcome{answer, {}});
@@ -136,6 +136,12 @@ CAF_TEST(metrics counts per tool and fills latency buckets) {
   auto& b = snap["b"];
   CAF_CHECK_EQUAL(b.failed, 1u);
   CAF_CHECK_EQUAL(b.ok, 0u);
+  std::map<std::string, uint64_t> codes{{"connection_lost", 1}};
+  CAF_CHECK_EQUAL(b.errors, codes);
+  auto t = mw->totals();
+  CAF_CHECK_EQUAL(t.ok, 2u);
+  CAF_CHECK_EQUAL(t.is_error, 1u);
+  CAF_CHECK_EQUAL(t.failed, 1u);
 }
 
 CAF_TEST(chain order logging then metrics sees both) {
@@ -144,6 +150,26 @@ CAF_TEST(chain order logging then metrics sees both) {
   CAF_CHECK_EQUAL(upstream_calls, 1);
   CAF_CHECK_EQUAL(mw->snapshot()["c"].ok, 1u);
   CAF_CHECK(out.meta.count("logging.ms") == 1);
+}
+
+CAF_TEST(a tools list passes metrics and is logged as a request) {
+  auto mw = std::make_shared<metrics_middleware>(std::vector<double>{1.0});
+  auto cp = std::make_shared<const std::vector<middleware_ptr>>(
+    std::vector<middleware_ptr>{std::make_shared<logging_middleware>(), mw});
+  mw_request req;
+  req.method = "tools/list";
+  req.server = "srv";
+  int done_calls = 0;
+  run_chain(mw_context{nullptr, nullptr}, cp, 0, std::move(req),
+            [](mw_request r, mw_done d) {
+              CAF_CHECK_EQUAL(r.method, "tools/list");
+              d(mw_outcome{call_tool_result{}});
+            },
+            [&](mw_outcome) { ++done_calls; });
+  CAF_CHECK_EQUAL(done_calls, 1);
+  CAF_CHECK(mw->snapshot().empty());
+  CAF_CHECK(any_line_contains("request srv tools/list"));
+  CAF_CHECK(any_line_contains("srv tools/list ok in"));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -17,6 +17,7 @@
 
 #include "unit/actor_test.hpp"
 #include "caf_mcp/actors/bearer_token_middleware.hpp"
+#include "caf_mcp/actors/builtin_middlewares.hpp"
 #include "caf_mcp/actors/cache_middleware.hpp"
 #include "caf_mcp/actors/headers_middleware.hpp"
 #include "caf_mcp/actors/client.hpp"
@@ -358,6 +359,72 @@ CAF_TEST(middlewares run in order around the call and may change it) {
   CAF_CHECK_EQUAL(*trace, want);
   CAF_REQUIRE_EQUAL(srv->executed.size(), 1u);
   CAF_CHECK_EQUAL(std::get<2>(srv->executed[0]), R"({"path":"xab"})");
+}
+
+CAF_TEST(what middlewares attach reaches the caller as client_meta) {
+  srv->tools = {make_tool("echo")};
+  auto stamp = [](std::string key, std::string value) {
+    return std::make_shared<lambda_mw>(
+      key, [key, value](const mw_context&, mw_request req, mw_next next,
+                        mw_done done) {
+        next(std::move(req), [key, value, done](mw_outcome out) {
+          out.meta[key] = value;
+          done(std::move(out));
+        });
+      });
+  };
+  auto cc = make_config();
+  cc.middlewares = {stamp("outer", "1"), stamp("inner", "2")};
+  start(std::move(cc));
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                 std::string{"{}"}, call_options{});
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  std::map<std::string, std::string> want{{"inner", "2"}, {"outer", "1"}};
+  CAF_CHECK_EQUAL(r->value.client_meta, want);
+  // A result's MCP content decides equality, not what middlewares said.
+  auto plain = r->value;
+  plain.client_meta.clear();
+  CAF_CHECK(plain == r->value);
+}
+
+CAF_TEST(a tools list asked of the client runs through the chain) {
+  srv->tools = {make_tool("echo"), make_tool("b")};
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto cc = make_config();
+  cc.middlewares = {std::make_shared<lambda_mw>(
+    "spy", [seen](const mw_context&, mw_request req, mw_next next,
+                  mw_done done) {
+      seen->push_back(req.method + " " + req.server + " [" + req.tool + "]");
+      next(std::move(req), [seen, done](mw_outcome out) {
+        seen->push_back("tools " + std::to_string(out.tools.size()));
+        done(std::move(out));
+      });
+    })};
+  start(std::move(cc));
+  auto r = ask<std::vector<tool>>(c, list_atom::value);
+  CAF_REQUIRE(r->done);
+  CAF_REQUIRE(!r->err);
+  CAF_CHECK_EQUAL(r->value.size(), 2u);
+  std::vector<std::string> want{"tools/list fake []", "tools 2"};
+  CAF_CHECK_EQUAL(*seen, want);
+  // The listing updated the client's tools: proxies for both.
+  auto hs = ask<std::vector<tool_handle>>(c, proxies_atom::value);
+  CAF_REQUIRE(hs->done);
+  CAF_CHECK_EQUAL(hs->value.size(), 2u);
+}
+
+CAF_TEST(a middleware may refuse a tools list with a code) {
+  srv->tools = {make_tool("echo")};
+  auto cc = make_config();
+  cc.middlewares = {std::make_shared<lambda_mw>(
+    "deny", [](const mw_context&, mw_request, mw_next, mw_done done) {
+      done(mw_outcome{caf::make_error(mcp_errc::forbidden, "no listing")});
+    })};
+  start(std::move(cc));
+  auto r = ask<std::vector<tool>>(c, list_atom::value);
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::forbidden));
 }
 
 CAF_TEST(a middleware may answer without calling the next one) {
@@ -796,6 +863,187 @@ CAF_TEST(bearer_token gives each new session the current token) {
   CAF_CHECK_EQUAL(sc.header_provider(), want);
   caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
   sched.run();
+}
+
+// -- retry middleware ---------------------------------------------------------
+
+namespace {
+
+retry_middleware_config retry_cfg(size_t attempts) {
+  retry_middleware_config rc;
+  rc.max_attempts = attempts;
+  rc.backoff.base = 200ms;
+  rc.backoff.factor = 2.0;
+  rc.backoff.cap = 1s;
+  rc.backoff.jitter = transport::jitter_mode::none;
+  return rc;
+}
+
+tool idempotent_tool(const std::string& name) {
+  auto t = make_tool(name);
+  t.annotations = R"({"idempotentHint":true})";
+  return t;
+}
+
+caf::error lost_response() {
+  return caf::make_error(mcp_errc::outcome_unknown,
+                         "POST broke after it was written");
+}
+
+} // namespace
+
+CAF_TEST(retry never sends again a call that may have run on a plain tool) {
+  srv->tools = {make_tool("write")};
+  auto mw = std::make_shared<retry_middleware>(retry_cfg(3));
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  init_and_proxies();
+  srv->call_faults.push_back({lost_response(), true});
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"write"},
+                                 std::string{"{}"}, call_options{});
+  sched.advance_time(10s);
+  sched.run();
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::outcome_unknown));
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+  CAF_CHECK_EQUAL(mw->retries(), 0u);
+}
+
+CAF_TEST(retry sends an idempotent tool again after the backoff delay) {
+  srv->tools = {idempotent_tool("read")};
+  auto mw = std::make_shared<retry_middleware>(retry_cfg(3));
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  init_and_proxies();
+  srv->call_faults.push_back({lost_response(), true});
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"read"},
+                                 std::string{"{}"}, call_options{});
+  CAF_CHECK(!r->done);
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+  sched.advance_time(199ms);
+  sched.run();
+  CAF_CHECK(!r->done); // not before the backoff base
+  sched.advance_time(1ms);
+  sched.run();
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(!r->err);
+  CAF_CHECK_EQUAL(srv->executed.size(), 2u);
+  CAF_CHECK_EQUAL(mw->retries(), 1u);
+}
+
+CAF_TEST(retry sends a call the caller marked retryable again) {
+  srv->tools = {make_tool("write")};
+  auto mw = std::make_shared<retry_middleware>(retry_cfg(3));
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  init_and_proxies();
+  // Twice: the supervisor sends a retryable call with a lost response
+  // once more itself; the second loss reaches the middleware.
+  srv->call_faults.push_back({lost_response(), true});
+  srv->call_faults.push_back({lost_response(), true});
+  call_options opts;
+  opts.retryable = true;
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"write"},
+                                 std::string{"{}"}, opts);
+  for (int i = 0; i < 20 && !r->done; ++i) {
+    sched.advance_time(100ms);
+    sched.run();
+  }
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(!r->err);
+  CAF_CHECK_EQUAL(srv->executed.size(), 3u);
+  CAF_CHECK_EQUAL(mw->retries(), 1u);
+}
+
+CAF_TEST(retry sends a call that never ran again after the Retry-After) {
+  srv->tools = {make_tool("write")};
+  auto mw = std::make_shared<retry_middleware>(retry_cfg(3));
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  init_and_proxies();
+  // A 503 whose Retry-After (5 s) lies beyond the call's deadline (1 s):
+  // the supervisor gives it back at once; the server never ran it.
+  srv->call_faults.push_back(
+    {caf::make_error(mcp_errc::service_unavailable, "POST -> 503",
+                     std::string{"5"}),
+     false});
+  call_options opts;
+  opts.timeout = 1s;
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"write"},
+                                 std::string{"{}"}, opts);
+  CAF_CHECK(!r->done);
+  CAF_CHECK_EQUAL(srv->executed.size(), 0u);
+  sched.advance_time(4900ms);
+  sched.run();
+  CAF_CHECK(!r->done); // the Retry-After is a floor
+  sched.advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(!r->err);
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+}
+
+CAF_TEST(retry stops after max_attempts with the last error) {
+  srv->tools = {idempotent_tool("read")};
+  auto mw = std::make_shared<retry_middleware>(retry_cfg(3));
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  init_and_proxies();
+  for (int i = 0; i < 4; ++i)
+    srv->call_faults.push_back({lost_response(), true});
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"read"},
+                                 std::string{"{}"}, call_options{});
+  for (int i = 0; i < 50 && !r->done; ++i) {
+    sched.advance_time(100ms);
+    sched.run();
+  }
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::outcome_unknown));
+  CAF_CHECK_EQUAL(srv->executed.size(), 3u);
+  CAF_CHECK_EQUAL(srv->call_faults.size(), 1u);
+  CAF_CHECK_EQUAL(mw->retries(), 2u);
+}
+
+CAF_TEST(retry never retries errors that repeat) {
+  srv->tools = {idempotent_tool("read")};
+  auto mw = std::make_shared<retry_middleware>(retry_cfg(3));
+  auto cc = make_config();
+  cc.middlewares = {mw};
+  start(std::move(cc));
+  init_and_proxies();
+  srv->call_faults.push_back(
+    {caf::make_error(mcp_errc::jsonrpc_error, "-32602 bad params"), true});
+  auto r = ask<call_tool_result>(c, call_atom::value, std::string{"read"},
+                                 std::string{"{}"}, call_options{});
+  sched.advance_time(10s);
+  sched.run();
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(has_code(r->err, mcp_errc::jsonrpc_error));
+  CAF_CHECK_EQUAL(srv->executed.size(), 1u);
+  CAF_CHECK_EQUAL(mw->retries(), 0u);
+}
+
+CAF_TEST(a retry config without attempts is refused) {
+  auto refused = [](const retry_middleware_config& rc) {
+    try {
+      retry_middleware mw{rc};
+      return false;
+    } catch (const std::invalid_argument&) {
+      return true;
+    }
+  };
+  retry_middleware_config rc;
+  CAF_CHECK(!refused(rc));
+  rc.max_attempts = 0;
+  CAF_CHECK(refused(rc));
+  rc.max_attempts = 2;
+  rc.backoff.base = 0ms;
+  CAF_CHECK(refused(rc));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -60,6 +60,14 @@ struct fake_server {
   /// If set, a call without `Authorization: Bearer <required_token>` is
   /// refused with unauthorized (an HTTP 401 on its POST) and not executed.
   std::string required_token;
+  /// The next calls fail with these errors, one each, in order; a fault
+  /// with `runs` set counts as executed first (a response lost after the
+  /// tool ran), else the call is not executed (a refused POST).
+  struct call_fault {
+    caf::error err;
+    bool runs = false;
+  };
+  std::deque<call_fault> call_faults;
 };
 
 struct fake_session_state {
@@ -132,6 +140,13 @@ fake_session(fake_session_actor::stateful_pointer<fake_session_state> self,
             auth = h.second;
         if (auth != "Bearer " + st.server->required_token)
           return caf::make_error(mcp_errc::unauthorized, "POST -> 401");
+      }
+      if (!st.server->call_faults.empty()) {
+        auto fault = std::move(st.server->call_faults.front());
+        st.server->call_faults.pop_front();
+        if (fault.runs)
+          st.server->executed.emplace_back(st.index, name, args);
+        return fault.err;
       }
       st.server->executed.emplace_back(st.index, name, args);
       if (name == "hold") {

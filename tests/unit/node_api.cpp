@@ -259,9 +259,11 @@ CAF_TEST(error bodies and call statuses) {
                  mcp_errc::connection_lost, mcp_errc::malformed_json,
                  mcp_errc::unauthorized})
     CAF_CHECK_EQUAL(status(c), 502u);
-  CAF_CHECK_EQUAL(error_code_name(caf::make_error(mcp_errc::gave_up, "x")),
+  CAF_CHECK_EQUAL(std::string{error_code_name(
+                    caf::make_error(mcp_errc::gave_up, "x"))},
                   "gave_up");
-  CAF_CHECK_EQUAL(error_code_name(caf::make_error(caf::sec::runtime_error)),
+  CAF_CHECK_EQUAL(std::string{error_code_name(
+                    caf::make_error(caf::sec::runtime_error))},
                   "internal");
 }
 
@@ -299,6 +301,20 @@ CAF_TEST(event data is one JSON object each) {
   CAF_CHECK_EQUAL(l2.at("data").as_string(), "not json");
   auto c = boost::json::parse(call_event_json("s", "t", "ok", 0.5)).as_object();
   CAF_CHECK_EQUAL(c.at("duration_ms").to_number<double>(), 0.5);
+  CAF_CHECK(c.if_contains("meta") == nullptr);
+  std::map<std::string, std::string> meta{{"cache", "hit"},
+                                          {"logging.ms", "0.412"}};
+  auto cm = boost::json::parse(call_event_json("s", "t", "ok", 0.5, meta))
+              .as_object();
+  CAF_CHECK_EQUAL(cm.at("meta").at("cache").as_string(), "hit");
+  CAF_CHECK_EQUAL(cm.at("meta").at("logging.ms").as_string(), "0.412");
+  CAF_CHECK_EQUAL(meta_header_value(meta), "cache=hit; logging.ms=0.412");
+  // Nothing that could break the header line or its k=v form.
+  meta["bad"] = "a\r\nInjected: 1";
+  meta["semi"] = "a;b";
+  meta[""] = "x";
+  CAF_CHECK_EQUAL(meta_header_value(meta), "cache=hit; logging.ms=0.412");
+  CAF_CHECK_EQUAL(meta_header_value({}), "");
   progress_params pp;
   pp.progress = 2;
   auto g = boost::json::parse(progress_event_json("s", "t", "id-1", pp)).as_object();
@@ -640,10 +656,13 @@ CAF_TEST(the status and code name of every mcp_errc) {
     auto err = caf::make_error(code, "context");
     auto i_want = want.count(code) ? want[code] : 502u;
     CAF_CHECK_EQUAL(call_error_status(err), i_want);
-    CAF_CHECK_EQUAL(error_code_name(err), std::string{to_string(code)});
+    CAF_CHECK_EQUAL(std::string{error_code_name(err)},
+                    std::string{to_string(code)});
   }
   CAF_CHECK_EQUAL(call_error_status(caf::make_error(caf::sec::request_timeout)), 502u);
-  CAF_CHECK_EQUAL(error_code_name(caf::make_error(caf::sec::request_timeout)), "internal");
+  CAF_CHECK_EQUAL(std::string{error_code_name(
+                    caf::make_error(caf::sec::request_timeout))},
+                  "internal");
 }
 
 CAF_TEST(append_number edges) {

@@ -1000,13 +1000,38 @@ CAF_TEST(middleware errors name the entry and the key) {
                   R"(node.json: server "s": "middlewares[0].tools": expected an array)");
   CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[7]})")),
                   R"(node.json: server "s": "middlewares[0]": expected an object)");
-  // Types still to come are accepted with a warning, not applied.
-  auto r = ok(server(R"({"url":"http://h/","middlewares":[{"type":"retry","max_attempts":3}]})"));
-  CAF_CHECK(!r.servers[0].cache.has_value());
-  bool warned = false;
-  for (auto& w : r.warnings)
-    warned = warned || contains(w, "\"retry\" is not implemented yet");
-  CAF_CHECK(warned);
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"retry","max_attempts":0}]})")),
+                  R"(node.json: server "s": "middlewares[0].max_attempts": expected a whole number from 1 to 100)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"retry","base_s":2,"max_s":1}]})")),
+                  R"(node.json: server "s": "middlewares[0].max_s": must not be less than base_s)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"retry"},{"type":"retry"}]})")),
+                  R"(node.json: server "s": "middlewares[1]": a second retry)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"metrics"},{"type":"metrics"}]})")),
+                  R"(node.json: server "s": "middlewares[1]": a second metrics)");
+}
+
+CAF_TEST(retry and metrics are read and the chain keeps the array order) {
+  auto s = ok(server(R"({"url":"http://h/","middlewares":[
+    {"type":"bearer_token","file":"/t"},{"type":"metrics"},
+    {"type":"retry","max_attempts":5,"base_s":0.5,"max_s":8,"max_wait_s":60,"tools":["a"]},
+    {"type":"cache"},{"type":"logging"}]})"))
+             .servers[0];
+  CAF_REQUIRE(s.retry.has_value());
+  CAF_CHECK_EQUAL(s.retry->max_attempts, 5u);
+  CAF_CHECK_EQUAL(s.retry->base_s, 0.5);
+  CAF_CHECK_EQUAL(s.retry->max_s, 8.0);
+  CAF_CHECK_EQUAL(s.retry->max_wait_s, 60.0);
+  CAF_REQUIRE_EQUAL(s.retry->tools.size(), 1u);
+  std::vector<std::string> order{"bearer_token", "metrics", "retry", "cache",
+                                 "logging"};
+  CAF_CHECK_EQUAL(s.middleware_order, order);
+  // Defaults.
+  auto d = ok(server(R"({"url":"http://h/","middlewares":[{"type":"retry"}]})"))
+             .servers[0];
+  CAF_REQUIRE(d.retry.has_value());
+  CAF_CHECK_EQUAL(d.retry->max_attempts, 3u);
+  CAF_CHECK(d.retry->tools.empty());
+  CAF_CHECK(!ok(server(R"({"url":"http://h/"})")).servers[0].retry.has_value());
 }
 
 CAF_TEST(the logging middleware is read and checked) {

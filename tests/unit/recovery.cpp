@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "caf/sec.hpp"
+
 #include "caf_mcp/actors/recovery.hpp"
 #include "caf_mcp/messages/error.hpp"
 #include "caf_mcp/messages/protocol.hpp"
@@ -170,4 +172,39 @@ CAF_TEST(equal tool lists are shared while somebody holds one) {
   CAF_CHECK(weak.expired());
   auto again = intern_tools(list);
   CAF_CHECK(*again == list);
+}
+
+CAF_TEST(the retry rule tells never run from maybe run from never) {
+  auto safety = [](mcp_errc code) {
+    return classify_for_retry(caf::make_error(code, "x"));
+  };
+  for (auto code : {mcp_errc::connection_failed, mcp_errc::session_expired,
+                    mcp_errc::rate_limited, mcp_errc::service_unavailable,
+                    mcp_errc::not_initialized, mcp_errc::queue_full,
+                    mcp_errc::queue_timeout})
+    CAF_CHECK(safety(code) == retry_safety::never_ran);
+  for (auto code : {mcp_errc::connection_lost, mcp_errc::outcome_unknown,
+                    mcp_errc::timeout})
+    CAF_CHECK(safety(code) == retry_safety::maybe_ran);
+  for (auto code : {mcp_errc::jsonrpc_error, mcp_errc::invalid_argument,
+                    mcp_errc::unknown_tool, mcp_errc::unauthorized,
+                    mcp_errc::forbidden, mcp_errc::cancelled,
+                    mcp_errc::closed, mcp_errc::limit_exceeded,
+                    mcp_errc::middleware_failed, mcp_errc::invalid_result,
+                    mcp_errc::gave_up})
+    CAF_CHECK(safety(code) == retry_safety::never);
+  // Errors of other categories are never retried.
+  CAF_CHECK(classify_for_retry(caf::make_error(caf::sec::request_timeout))
+            == retry_safety::never);
+}
+
+CAF_TEST(tool annotations say whether a second run is harmless) {
+  CAF_CHECK(is_idempotent_tool(R"({"idempotentHint":true})"));
+  CAF_CHECK(is_idempotent_tool(R"({"readOnlyHint":true,"x":1})"));
+  CAF_CHECK(!is_idempotent_tool(R"({"idempotentHint":false})"));
+  CAF_CHECK(!is_idempotent_tool(R"({"idempotentHint":"true"})"));
+  CAF_CHECK(!is_idempotent_tool(R"({"destructiveHint":true})"));
+  CAF_CHECK(!is_idempotent_tool(""));
+  CAF_CHECK(!is_idempotent_tool("{not json"));
+  CAF_CHECK(!is_idempotent_tool("[true]"));
 }

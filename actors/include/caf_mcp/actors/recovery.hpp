@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "caf/error.hpp"
@@ -46,6 +47,30 @@ enum class call_fate : uint8_t {
 };
 
 call_fate classify_call_error(const caf::error& err) noexcept;
+
+/// How safe it is to send a call again after it failed with an error,
+/// from the error alone (the `retry` middleware's rule).
+enum class retry_safety : uint8_t {
+  /// Never: the error repeats (bad input, unknown tool, JSON-RPC error,
+  /// auth, limits, a middleware's failure) or the caller stopped it
+  /// (cancelled, closed).
+  never,
+  /// The server provably never ran the call: its POST could not connect or
+  /// was refused (404, 429, 503), the session was not ready, or a bound
+  /// (queue_full, queue_timeout) refused it before it was sent.
+  never_ran,
+  /// The server may have run it (connection_lost, outcome_unknown,
+  /// timeout): safe only for idempotent tools or calls the caller marked
+  /// retryable.
+  maybe_ran,
+};
+
+retry_safety classify_for_retry(const caf::error& err) noexcept;
+
+/// True if `annotations` (a tool's annotations as JSON text) say that
+/// calling the tool twice with the same arguments does no more than once:
+/// `"idempotentHint": true`, or `"readOnlyHint": true` (no side effects).
+bool is_idempotent_tool(const std::string& annotations) noexcept;
 
 /// True if `err` says the session that answered it can no longer be used
 /// (so the supervisor should restart rather than wait for the down message).

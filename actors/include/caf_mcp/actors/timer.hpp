@@ -103,4 +103,16 @@ private:
   bool handler_ = false;
 };
 
+/// Runs `fn` inside `self` once, `delay` from now (a one-off timer on a
+/// request timeout of its own: one clock entry that is gone once it fired;
+/// nothing runs if `self` ended before). For waits that are never moved
+/// or cancelled, such as a middleware's retry delay.
+inline void run_after(caf::scheduled_actor* self, caf::timespan delay,
+                      std::function<void()> fn) {
+  auto id = self->new_request_id(caf::message_priority::normal).response_id();
+  self->add_multiplexed_response_handler(
+    id, caf::behavior{[fn = std::move(fn)](caf::error&) { fn(); }});
+  self->clock().set_request_timeout(self->clock().now() + delay, self, id);
+}
+
 } // namespace caf_mcp

@@ -116,6 +116,11 @@ bool is_mcp_error(const caf::error& err) noexcept;
 /// Returns the code of `err` if it is ours, otherwise nullopt-like false.
 bool get_mcp_errc(const caf::error& err, mcp_errc& code) noexcept;
 
+/// The name of `err`'s code for counters, events and API answers: our
+/// code's name ("timeout", "connection_lost", ...), or "internal" for
+/// errors of other categories.
+const char* error_code_name(const caf::error& err) noexcept;
+
 /// Renders `err` as one line: "session_expired: POST http://h/message -> 404".
 /// Works for errors of other categories too.
 std::string render(const caf::error& err);

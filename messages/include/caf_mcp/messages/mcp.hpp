@@ -15,6 +15,7 @@
 /// Everything `from_json` produces satisfies this.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -277,6 +278,11 @@ struct call_tool_result {
   std::string structured_content;
   /// `_meta` as JSON text (empty = absent).
   std::string meta;
+  /// What the client's middlewares attached on the way back, by name
+  /// (`"cache":"hit"`, `"logging.ms":"0.412"`, `"retry.attempts":"2"`).
+  /// Never from the server and never encoded into MCP JSON; not part of
+  /// `==` (two results with the same MCP content are equal).
+  std::map<std::string, std::string> client_meta;
 };
 
 /// The text of all text blocks of `x`, joined by newlines.
@@ -442,7 +448,7 @@ typename Inspector::result_type inspect(Inspector& f, content_block& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, call_tool_result& x) {
   return f(caf::meta::type_name("call_tool_result"), x.content, x.is_error,
-           x.structured_content, x.meta);
+           x.structured_content, x.meta, x.client_meta);
 }
 
 template <class Inspector>
