@@ -20,6 +20,7 @@
 #include "demo_server/fault_handler.hpp"
 #include "demo_server/http_server.hpp"
 #include "demo_server/mcp_handler.hpp"
+#include "demo_server/token_auth.hpp"
 
 namespace caf_mcp::app {
 
@@ -33,6 +34,7 @@ struct demo_server_options {
   std::vector<std::string> fault_after;
   std::string exec_log;
   std::string notify;
+  std::string token_file;
 };
 
 /// Splits `N:FAULT[:PARAM]` (or `N:{json}`) into N and the fault spec;
@@ -82,6 +84,16 @@ int run_demo_server(demo_server_options opts) {
     if (auto err = parse_notify(opts.notify, opts.handler); !err.empty()) {
       std::fprintf(stderr, "caf-mcp demo-server: --notify: %s\n", err.c_str());
       return exit_usage;
+    }
+  }
+  if (!opts.token_file.empty()) {
+    try {
+      opts.handler.auth = std::make_shared<const demo::token_auth>(
+        opts.token_file);
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "caf-mcp demo-server: --token-file: %s\n",
+                   ex.what());
+      return exit_failure;
     }
   }
   if (!opts.faults) {
@@ -160,6 +172,15 @@ void add_demo_server(CLI::App& app, int& exit_code) {
                   "MS sets the rhythm; the client's logging/setLevel applies");
   cmd->add_option("--port-file", opts->server.port_file,
                   "write the bound port and a newline to FILE once listening");
+  cmd->add_option("--token-file", opts->token_file,
+                  "token mode: every request to /sse and /message must "
+                  "carry 'Authorization: Bearer TOKEN', TOKEN being FILE's "
+                  "content (trimmed); others get 401 with WWW-Authenticate. "
+                  "FILE is checked (stat) on every request and read again "
+                  "when it changed: rotate the token by renaming a new file "
+                  "over it, the old token is refused from the next request "
+                  "on. FILE must hold a token at start")
+    ->type_name("FILE");
   cmd->add_flag("--faults", opts->faults,
                 "fault injection (docs/fault-server.md): the control API "
                 "POST /_fault and GET /_stats on the same port, the tool "

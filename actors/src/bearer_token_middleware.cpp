@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -101,6 +100,7 @@ caf::behavior token_fetcher(caf::event_based_actor* self, token_fetch_fn fetch,
 } // namespace
 
 using token_cont = std::function<void(caf::expected<std::string>)>;
+using header_cont = std::function<void(transport::header_list)>;
 
 struct bearer_token_middleware::state {
   explicit state(bearer_token_config c) : cfg(std::move(c)) {
@@ -109,11 +109,14 @@ struct bearer_token_middleware::state {
 
   bearer_token_config cfg;
 
-  /// Guards `token` and the prefetch (read by sessions on their threads).
+  /// Guards `token`, the prefetch and `header_waiters` (sessions ask on
+  /// their threads, the prefetch ends on its own).
   std::mutex mtx;
-  std::condition_variable cv;
   std::string token;
   bool prefetching = false;
+  /// Sessions waiting for the prefetch: their headers so far and where to
+  /// send them.
+  std::vector<std::pair<transport::header_list, header_cont>> header_waiters;
 
   /// Client actor only (the chain runs there).
   bool fetching = false;
@@ -301,32 +304,51 @@ void bearer_token_middleware::configure_session(session_config& cfg) {
       auto sp = weak.lock();
       if (!sp)
         return;
-      std::lock_guard<std::mutex> guard{sp->mtx};
+      std::unique_lock<std::mutex> guard{sp->mtx};
       if (res) {
         auto tok = transport::trim_token(*res);
         if (transport::check_token(tok).empty() && sp->token.empty())
           sp->token = std::string{tok};
       }
       sp->prefetching = false;
-      sp->cv.notify_all();
+      auto waiters = std::move(sp->header_waiters);
+      sp->header_waiters.clear();
+      auto token = sp->token;
+      guard.unlock();
+      // The sessions that asked meanwhile (their continuations only send a
+      // message to the session).
+      for (auto& w : waiters) {
+        if (!token.empty())
+          set_header(w.first, "Authorization", bearer(token));
+        w.second(std::move(w.first));
+      }
     });
   }
-  auto prev = cfg.header_provider;
+  // Each new session asks for its headers by message (the session's
+  // thread never waits): at once if a token is known, else when the
+  // prefetch ends.
+  auto prev = cfg.async_header_provider;
   std::weak_ptr<state> weak = st;
-  cfg.header_provider = [prev, weak] {
-    transport::header_list hs;
+  cfg.async_header_provider = [prev, weak](header_cont k) {
+    auto ours = [weak, k = std::move(k)](transport::header_list hs) mutable {
+      auto sp = weak.lock();
+      if (!sp)
+        return k(std::move(hs));
+      std::unique_lock<std::mutex> guard{sp->mtx};
+      if (sp->prefetching) {
+        sp->header_waiters.emplace_back(std::move(hs), std::move(k));
+        return;
+      }
+      auto token = sp->token;
+      guard.unlock();
+      if (!token.empty())
+        set_header(hs, "Authorization", bearer(token));
+      k(std::move(hs));
+    };
     if (prev)
-      hs = prev();
-    auto sp = weak.lock();
-    if (!sp)
-      return hs;
-    std::unique_lock<std::mutex> guard{sp->mtx};
-    if (sp->prefetching)
-      sp->cv.wait_for(guard, sp->cfg.timeout,
-                      [&sp] { return !sp->prefetching; });
-    if (!sp->token.empty())
-      set_header(hs, "Authorization", bearer(sp->token));
-    return hs;
+      prev(std::move(ours));
+    else
+      ours({});
   };
 }
 

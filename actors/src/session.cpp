@@ -1,6 +1,7 @@
 #include "caf_mcp/actors/session.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include <boost/algorithm/string/predicate.hpp>
@@ -12,6 +13,7 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
 
 #include "caf_mcp/actors/session_stream.hpp"
 #include "caf_mcp/actors/io.hpp"
@@ -748,37 +750,96 @@ void on_stream_end(self_ptr self, caf::error reason) {
   shut_down(self, reason, as_connection_lost(reason));
 }
 
+/// `extra` replaces headers of `base` with the same name (any case).
+void replace_headers(transport::header_list& base,
+                     transport::header_list extra) {
+  for (auto& h : extra) {
+    base.erase(std::remove_if(base.begin(), base.end(),
+                              [&h](const auto& x) {
+                                return boost::iequals(x.first, h.first);
+                              }),
+               base.end());
+    base.emplace_back(std::move(h));
+  }
+}
+
+/// The first header of `hs` that may not be sent, as a reason; "" if none.
+std::string first_bad_header(const transport::header_list& hs) {
+  for (auto& h : hs)
+    if (auto why = transport::check_header(h.first, h.second); !why.empty())
+      return why;
+  return {};
+}
+
+/// Opens the transport of `sc` with the provided headers `extra` on top of
+/// the configured ones.
+void connect_with(self_ptr self, std::shared_ptr<stream_config> sc,
+                  transport::header_list extra) {
+  auto& st = self->state;
+  if (extra.empty()) {
+    // Aliasing: the options stay inside the shared session config.
+    sc->http = std::shared_ptr<const transport::http_options>(st.cfg,
+                                                              &st.cfg->http);
+  } else {
+    auto http = std::make_shared<transport::http_options>(st.cfg->http);
+    replace_headers(http->headers, std::move(extra));
+    sc->http = std::move(http);
+  }
+  st.stream_cfg = std::move(sc);
+  CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg)
+                                 << ": connecting to "
+                                 << transport::redact(st.cfg->sse_url));
+  open_transport(self);
+  st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
+}
+
+/// Asks `cfg.async_header_provider` for the headers of one connection on
+/// behalf of the session `owner` and answers `(get_atom)` with them. The
+/// provider's continuation may run on any thread: it only sends a message
+/// here (the response promise is delivered in this actor, never from a
+/// foreign thread). Quits once it answered, or when the session is gone.
+caf::behavior header_fetcher(caf::event_based_actor* self,
+                             session_config_ptr cfg, caf::actor_addr owner) {
+  self->monitor(owner);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  using promise = caf::typed_response_promise<transport::header_list>;
+  auto rp = std::make_shared<promise>();
+  return {
+    [self, cfg, rp](caf::get_atom) -> caf::result<transport::header_list> {
+      *rp = self->make_response_promise<transport::header_list>();
+      auto me = caf::actor_cast<caf::weak_actor_ptr>(self);
+      auto once = std::make_shared<std::atomic<bool>>(false);
+      cfg->async_header_provider([me, once](transport::header_list hs) {
+        if (once->exchange(true))
+          return;
+        if (auto ptr = me.lock())
+          caf::anon_send(caf::actor_cast<caf::actor>(ptr), header_atom::value,
+                         std::move(hs));
+      });
+      return *rp;
+    },
+    [self, rp](header_atom, transport::header_list& hs) {
+      rp->deliver(std::move(hs));
+      self->quit();
+    },
+  };
+}
+
 /// Parses the URL and opens the transport; with a bad URL the session stays
-/// in the closed phase and answers every request with the error.
+/// in the closed phase and answers every request with the error. With an
+/// asynchronous header provider the transport opens when its headers
+/// arrive (a message; the session's thread never waits).
 void init_session(self_ptr self, session_config_ptr cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   auto parsed = transport::parse_url(st.cfg->sse_url);
-  std::string bad_header;
-  for (auto& h : st.cfg->http.headers)
-    if (bad_header.empty())
-      bad_header = transport::check_header(h.first, h.second);
+  auto bad_header = first_bad_header(st.cfg->http.headers);
   // Headers of this connection from the provider (a fresh token per
   // (re)connect): they replace configured ones of the same name.
-  std::shared_ptr<const transport::http_options> provided;
+  transport::header_list extra;
   if (st.cfg->header_provider && bad_header.empty()) {
-    auto extra = st.cfg->header_provider();
-    for (auto& h : extra)
-      if (bad_header.empty())
-        bad_header = transport::check_header(h.first, h.second);
-    if (bad_header.empty() && !extra.empty()) {
-      auto http = std::make_shared<transport::http_options>(st.cfg->http);
-      for (auto& h : extra) {
-        auto& hs = http->headers;
-        hs.erase(std::remove_if(hs.begin(), hs.end(),
-                                [&h](const auto& x) {
-                                  return boost::iequals(x.first, h.first);
-                                }),
-                 hs.end());
-        hs.emplace_back(std::move(h));
-      }
-      provided = std::move(http);
-    }
+    extra = st.cfg->header_provider();
+    bad_header = first_bad_header(extra);
   }
   if (!parsed || !bad_header.empty()) {
     // A header the transport would drop (or that would split the request)
@@ -791,24 +852,41 @@ void init_session(self_ptr self, session_config_ptr cfg) {
     // "receiver down" instead of our code). A close message ends it.
     st.phase = session_phase::closed;
     st.failure = std::move(err);
-  } else {
-    auto sc = std::make_shared<stream_config>();
-    sc->sse_url = std::move(parsed.url);
-    // Aliasing: the options stay inside the shared session config.
-    if (provided)
-      sc->http = std::move(provided);
-    else
-      sc->http = std::shared_ptr<const transport::http_options>(st.cfg,
-                                                                &st.cfg
-                                                                   ->http);
-    sc->io = st.cfg->io ? st.cfg->io : shared_io_runtime();
-    st.stream_cfg = std::move(sc);
-    CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg) << ": connecting to "
-                                                       << transport::redact(
-                                                            st.cfg->sse_url));
-    open_transport(self);
-    st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
+    return;
   }
+  auto sc = std::make_shared<stream_config>();
+  sc->sse_url = std::move(parsed.url);
+  sc->io = st.cfg->io ? st.cfg->io : shared_io_runtime();
+  if (!st.cfg->async_header_provider)
+    return connect_with(self, std::move(sc), std::move(extra));
+  // Requests queue meanwhile, as while connecting.
+  st.stream_cfg = sc;
+  auto fetcher = self->system().spawn(header_fetcher, st.cfg,
+                                      self->address());
+  auto limit = st.cfg->endpoint_timeout;
+  self->request(fetcher, limit, caf::get_atom::value)
+    .then(
+      [self, sc, extra](transport::header_list& more) mutable {
+        if (self->state.phase != session_phase::connecting)
+          return; // closed meanwhile
+        if (auto why = first_bad_header(more); !why.empty())
+          return fail_session(self, caf::make_error(mcp_errc::invalid_argument,
+                                                    std::move(why)));
+        replace_headers(extra, std::move(more));
+        connect_with(self, std::move(sc), std::move(extra));
+      },
+      [self, limit](caf::error& err) {
+        if (self->state.phase != session_phase::connecting)
+          return;
+        CAF_MCP_LOG_INFO("session", display_name(*self->state.cfg)
+                                      << ": no connection headers: "
+                                      << render(err));
+        fail_session(self,
+                     caf::make_error(mcp_errc::endpoint_timeout,
+                                     "the header provider did not answer "
+                                     "within "
+                                       + ms_text(limit)));
+      });
 }
 
 caf::result<std::vector<tool>> list_request(self_ptr self,

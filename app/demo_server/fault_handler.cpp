@@ -19,6 +19,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "token_auth.hpp"
+
 namespace json = boost::json;
 
 namespace caf_mcp::app::demo {
@@ -763,6 +765,8 @@ void fault_handler::append_stats(std::string& out, const server_control& srv,
   num("posts", posts_.load(std::memory_order_relaxed));
   num("calls", calls_.load(std::memory_order_relaxed));
   num("executions", executions_.load(std::memory_order_relaxed));
+  // Token mode: requests refused with 401 (0 without --token-file).
+  num("unauthorized", options().auth ? options().auth->refused() : 0);
   out += R"(,"faults_applied":{)";
   for (size_t i = 1; i < fault_kind_count; ++i)
     num(fault_names[i], applied_[i].load(std::memory_order_relaxed), i > 1);

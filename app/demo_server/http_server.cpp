@@ -43,6 +43,7 @@
 
 #include "../commands.hpp"
 #include "mcp_handler.hpp"
+#include "token_auth.hpp"
 
 namespace net = boost::asio;
 
@@ -181,6 +182,9 @@ struct demo_http final : server_control, transport::http_handler {
 
   void on_request(transport::http_request& req,
                   transport::http_exchange& ex) override;
+
+  /// Token mode: true if the request may go on, else answers 401.
+  bool authorized(transport::http_request& req, transport::http_exchange& ex);
 
   void start_sse(transport::http_request& req, transport::http_exchange& ex,
                  std::string_view path);
@@ -375,7 +379,10 @@ void demo_http::on_request(transport::http_request& req,
                            transport::http_exchange& ex) {
   auto path = req.path();
   auto method = req.method();
-  if (ends_with(path, "/sse")) {
+  auto sse = ends_with(path, "/sse");
+  if ((sse || ends_with(path, "/message")) && !authorized(req, ex))
+    return;
+  if (sse) {
     if (method != "GET")
       return reply(req, ex, 405, "Method Not Allowed");
     return start_sse(req, ex, path);
@@ -389,6 +396,31 @@ void demo_http::on_request(transport::http_request& req,
   if (auto alt = handler.on_control(*this, creq))
     return answer(req, ex, std::move(*alt));
   reply(req, ex, 404, "Not Found");
+}
+
+bool demo_http::authorized(transport::http_request& req,
+                           transport::http_exchange& ex) {
+  auto* auth = handler.options().auth.get();
+  if (auth == nullptr)
+    return true;
+  // The header's value is never logged (reply() prints the target and
+  // our body only).
+  auto v = auth->check(req.header("Authorization"));
+  if (v == token_auth::verdict::ok)
+    return true;
+  // RFC 6750 section 3: no error code when the request had no credentials.
+  http_reply r;
+  r.status = 401;
+  r.headers.emplace_back("WWW-Authenticate",
+                         v == token_auth::verdict::missing
+                           ? R"(Bearer realm="caf-mcp demo-server")"
+                           : R"(Bearer realm="caf-mcp demo-server", )"
+                             R"(error="invalid_token")");
+  reply(req, ex, 401,
+        v == token_auth::verdict::missing ? "Unauthorized: no bearer token"
+                                          : "Unauthorized: invalid token",
+        &r);
+  return false;
 }
 
 void demo_http::start_sse(transport::http_request&,

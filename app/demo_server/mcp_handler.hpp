@@ -36,6 +36,9 @@
 
 namespace caf_mcp::app::demo {
 
+/// Token mode (token_auth.hpp).
+class token_auth;
+
 /// A running `slow` call (defined in mcp_handler.cpp).
 struct pending_call;
 
@@ -230,6 +233,11 @@ struct handler_options {
 
   /// The rhythm; 0 = the flavour's own.
   std::chrono::milliseconds notify_interval{0};
+
+  /// Token mode (`--token-file`): if set, the HTTP layer refuses every
+  /// request to the MCP endpoints without the file's current token (401);
+  /// the fault handler reports its refusals in `GET /_stats`.
+  std::shared_ptr<const token_auth> auth;
 };
 
 /// The demo server's MCP behaviour: lifecycle, ping, logging, tools

@@ -155,23 +155,6 @@ route route_request(std::string_view method, std::string_view path) {
   return only(method == "POST", "POST", route::call);
 }
 
-bool bearer_matches(std::string_view header, std::string_view token) noexcept {
-  constexpr std::string_view scheme = "Bearer ";
-  if (header.size() != scheme.size() + token.size())
-    return false;
-  unsigned diff = 0;
-  for (size_t i = 0; i < scheme.size(); ++i)
-    diff |= static_cast<unsigned>(
-      std::tolower(static_cast<unsigned char>(header[i])))
-            ^ static_cast<unsigned>(
-              std::tolower(static_cast<unsigned char>(scheme[i])));
-  for (size_t i = 0; i < token.size(); ++i)
-    diff |= static_cast<unsigned>(
-      static_cast<unsigned char>(header[scheme.size() + i])
-      ^ static_cast<unsigned char>(token[i]));
-  return diff == 0 && !token.empty();
-}
-
 bool origin_allowed(std::string_view origin, std::string_view host) {
   if (origin.empty())
     return true; // not a browser (curl, scripts, other nodes)

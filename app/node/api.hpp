@@ -22,6 +22,7 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
+#include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/http_server.hpp"
 
 #include "event_hub.hpp"
@@ -53,9 +54,9 @@ struct route {
 
 route route_request(std::string_view method, std::string_view path);
 
-/// True if `header` is exactly "Bearer TOKEN" (constant time in the
-/// token's length).
-bool bearer_matches(std::string_view header, std::string_view token) noexcept;
+/// True if `header` is exactly "Bearer TOKEN" (transport/headers.hpp; the
+/// demo server's token mode uses it too).
+using transport::bearer_matches;
 
 /// True if a POST with this Origin (may be empty: not a browser) to a node
 /// reached as `host` (the Host header) may change state.

@@ -369,11 +369,12 @@ if wait_exit "$held_pid"; then ok; else bad "new_session: a held POST stayed ope
 # -- stats --------------------------------------------------------------------
 
 st=$(stats)
-for key in sessions_opened sessions_open posts calls executions faults_applied \
-           record_executions record_keys duplicates; do
+for key in sessions_opened sessions_open posts calls executions unauthorized \
+           faults_applied record_executions record_keys duplicates; do
   if grep -qF "\"$key\":" <<<"$st"; then ok; else bad "stats: no $key in $st"; fi
 done
 check "stats: sessions_opened" 6 "$(stat sessions_opened)"
+check "stats: no 401 without --token-file" 0 "$(stat unauthorized)"
 for f in post_503 post_429 post_404 no_answer post_drop unknown_id \
          duplicate_response malformed_json malformed_sse oversized_event stall \
          drop_stream new_session; do

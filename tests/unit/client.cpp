@@ -7,8 +7,12 @@
 #endif
 #include "caf/test/dsl.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -838,6 +842,49 @@ CAF_TEST(an empty token from the provider fails the call with a code) {
   sched.run();
 }
 
+CAF_TEST(bearer_token answers a session that asked during the prefetch) {
+  // The fetch blocks (on its own thread) until the test releases it; a
+  // session asking meanwhile is answered by the prefetch thread when it
+  // ends, with the token: nobody waits on a thread of an actor.
+  auto release = std::make_shared<std::promise<void>>();
+  auto released = release->get_future().share();
+  bearer_token_config bc;
+  bc.fetch = [released]() -> caf::expected<std::string> {
+    if (released.wait_for(std::chrono::seconds{10})
+        != std::future_status::ready)
+      return caf::make_error(mcp_errc::timeout, "test: never released");
+    return std::string{"t-prefetched"};
+  };
+  auto mw = std::make_shared<bearer_token_middleware>(bc);
+  session_config sc;
+  mw->configure_session(sc);
+  CAF_REQUIRE(sc.async_header_provider);
+  struct box {
+    std::mutex mtx;
+    std::condition_variable cv;
+    bool answered = false;
+    header_pairs hs;
+  };
+  auto b = std::make_shared<box>();
+  sc.async_header_provider([b](header_pairs hs) {
+    std::lock_guard<std::mutex> guard{b->mtx};
+    b->hs = std::move(hs);
+    b->answered = true;
+    b->cv.notify_all();
+  });
+  {
+    std::lock_guard<std::mutex> guard{b->mtx};
+    CAF_CHECK(!b->answered);
+  }
+  release->set_value();
+  std::unique_lock<std::mutex> guard{b->mtx};
+  CAF_REQUIRE(b->cv.wait_for(guard, std::chrono::seconds{10},
+                             [&b] { return b->answered; }));
+  header_pairs want{{"Authorization", "Bearer t-prefetched"}};
+  CAF_CHECK_EQUAL(b->hs, want);
+  CAF_CHECK_EQUAL(mw->fetches(), 1u);
+}
+
 CAF_TEST(bearer_token gives each new session the current token) {
   srv->tools = {make_tool("echo")};
   auto token = std::make_shared<std::string>("t1");
@@ -849,9 +896,21 @@ CAF_TEST(bearer_token gives each new session the current token) {
   session_config sc;
   sc.http.headers = {{"authorization", "Bearer old"}, {"X-Keep", "k"}};
   mw->configure_session(sc);
-  CAF_REQUIRE(sc.header_provider);
+  CAF_REQUIRE(sc.async_header_provider);
+  // Asks the session's asynchronous provider; the answer is synchronous
+  // here (an actor provider has no prefetch to wait for).
+  auto provided = [&sc] {
+    auto out = std::make_shared<header_pairs>();
+    auto answered = std::make_shared<bool>(false);
+    sc.async_header_provider([out, answered](header_pairs hs) {
+      *out = std::move(hs);
+      *answered = true;
+    });
+    CAF_CHECK(*answered);
+    return *out;
+  };
   // No token yet: the configured headers stay.
-  CAF_CHECK_EQUAL(sc.header_provider().size(), 0u);
+  CAF_CHECK_EQUAL(provided().size(), 0u);
   auto cc = make_config();
   cc.middlewares = {mw};
   start(std::move(cc));
@@ -860,7 +919,7 @@ CAF_TEST(bearer_token gives each new session the current token) {
   CAF_REQUIRE(r->done);
   CAF_REQUIRE(!r->err);
   header_pairs want{{"Authorization", "Bearer t1"}};
-  CAF_CHECK_EQUAL(sc.header_provider(), want);
+  CAF_CHECK_EQUAL(provided(), want);
   caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
   sched.run();
 }

@@ -958,4 +958,75 @@ CAF_TEST(a session adds every count to the totals of its config) {
   CAF_CHECK_EQUAL(sum.notifications, 1u);
 }
 
+// -- asynchronous header provider (the first token of bearer_token) ----------
+
+CAF_TEST(an asynchronous header provider delays the connection without blocking) {
+  auto k = std::make_shared<std::function<void(transport::header_list)>>();
+  auto asked = std::make_shared<int>(0);
+  auto sc = make_config();
+  sc.async_header_provider = [k, asked](auto cont) {
+    ++*asked;
+    *k = std::move(cont);
+  };
+  start(std::move(sc));
+  CAF_CHECK_EQUAL(*asked, 1);
+  // No answer yet: no connection, and the session still serves messages
+  // (a request queues, stats answer at once).
+  auto init = ask<initialize_result>(init_atom::value);
+  CAF_CHECK(!w->conn);
+  CAF_CHECK_EQUAL(stats().requests_sent, 0u);
+  CAF_CHECK(!init->done);
+  // The provider answers (from this thread, as a foreign thread would).
+  CAF_REQUIRE(*k);
+  (*k)({{"Authorization", "Bearer t"}});
+  // A second call of the continuation is ignored.
+  (*k)({{"Authorization", "Bearer u"}});
+  sched.run();
+  CAF_REQUIRE(w->conn);
+  caf::anon_send(s, endpoint_atom::value, std::string{"http://x/message"},
+                 post_sink_ptr{});
+  sched.run();
+  CAF_REQUIRE_EQUAL(w->posts.size(), 1u);
+  CAF_CHECK(w->posts[0].second.find(R"("method":"initialize")")
+            != std::string::npos);
+  CAF_CHECK(!init->done);
+}
+
+CAF_TEST(an asynchronous header provider that never answers times out) {
+  auto k = std::make_shared<std::function<void(transport::header_list)>>();
+  auto sc = make_config();
+  sc.async_header_provider = [k](auto cont) { *k = std::move(cont); };
+  start(std::move(sc));
+  auto init = ask<initialize_result>(init_atom::value);
+  advance_time(4s);
+  sched.run();
+  CAF_CHECK(!init->done);
+  advance_time(1s);
+  sched.run();
+  CAF_REQUIRE(init->done);
+  CAF_CHECK(has_code(init->err, mcp_errc::endpoint_timeout));
+  CAF_CHECK(!w->conn);
+  // A late answer reaches nobody.
+  CAF_REQUIRE(*k);
+  (*k)({{"Authorization", "Bearer late"}});
+  sched.run();
+  CAF_CHECK(!w->conn);
+}
+
+CAF_TEST(a bad header from the asynchronous provider fails the session) {
+  auto sc = make_config();
+  sc.async_header_provider = [](auto cont) {
+    cont({{"X-Bad", "a\r\nInjected: yes"}});
+  };
+  // The request is in the mailbox before the session fails (and quits).
+  s = sys.spawn(session, share(std::move(sc)));
+  auto init = ask<initialize_result>(init_atom::value);
+  sched.run();
+  CAF_REQUIRE(init->done);
+  CAF_CHECK(has_code(init->err, mcp_errc::invalid_argument));
+  CAF_CHECK(render(init->err).find("Injected") == std::string::npos);
+  CAF_CHECK(!w->conn);
+}
+
+
 CAF_TEST_FIXTURE_SCOPE_END()

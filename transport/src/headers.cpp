@@ -49,4 +49,21 @@ std::string check_header(std::string_view name, std::string_view value) {
   return {};
 }
 
+bool bearer_matches(std::string_view header, std::string_view token) noexcept {
+  constexpr std::string_view scheme = "Bearer ";
+  if (header.size() != scheme.size() + token.size())
+    return false;
+  unsigned diff = 0;
+  for (size_t i = 0; i < scheme.size(); ++i)
+    diff |= static_cast<unsigned>(
+      std::tolower(static_cast<unsigned char>(header[i])))
+            ^ static_cast<unsigned>(
+              std::tolower(static_cast<unsigned char>(scheme[i])));
+  for (size_t i = 0; i < token.size(); ++i)
+    diff |= static_cast<unsigned>(
+      static_cast<unsigned char>(header[scheme.size() + i])
+      ^ static_cast<unsigned char>(token[i]));
+  return diff == 0 && !token.empty();
+}
+
 } // namespace caf_mcp::transport

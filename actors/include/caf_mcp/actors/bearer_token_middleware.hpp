@@ -5,8 +5,9 @@
 ///
 /// - Sets `Authorization: Bearer TOKEN` on the POST of every `tools/call`
 ///   (`call_options::headers`) and, through `session_config::
-///   header_provider`, on the SSE GET and every POST of each new session of
-///   the client (each reconnect uses the token current at that moment).
+///   async_header_provider`, on the SSE GET and every POST of each new
+///   session of the client (each reconnect uses the token current at that
+///   moment).
 /// - The token comes from a provider: an actor answering `(get_atom)` with
 ///   the token as `std::string`, or a blocking function (a command, a file:
 ///   `token_from_command`, `token_from_file`) that runs on a thread of its
@@ -24,10 +25,12 @@
 ///   token, no answer in time) fails the calls waiting for it with
 ///   `middleware_failed`, naming the source but never a token.
 /// - The first session of the client needs a token before any call: with a
-///   function provider, the fetch starts when the client is made and the
-///   first session waits for it (at most `timeout`); with an actor
-///   provider, put the first token in `http.headers` or let the supervisor
-///   retry auth failures (`retry_auth_failures`).
+///   function provider, the fetch starts when the client is made (on its
+///   own thread) and a session that asks for its headers before it ended
+///   gets them by message when it ends — no actor thread waits; the session
+///   gives up after its `endpoint_timeout`. With an actor provider, put the
+///   first token in `http.headers` or let the supervisor retry auth
+///   failures (`retry_auth_failures`).
 /// The token never reaches a log, an event or an error text.
 
 #include <functional>

@@ -94,6 +94,18 @@ struct session_config {
   /// session actor, so it must be quick and thread-safe. Checked like
   /// `http.headers`.
   std::function<transport::header_list()> header_provider;
+  /// The same, asynchronous, for a source that may not have the headers
+  /// yet (the first token of `bearer_token`): called by each new session
+  /// in the session actor before it opens its stream, with a function to
+  /// call once — at once or later, from any thread — with the headers of
+  /// that connection; it must not block. The session opens its stream when
+  /// they arrive (by message: its thread never waits; requests queue as
+  /// while connecting), or fails with `endpoint_timeout` if they do not
+  /// arrive within `endpoint_timeout`. Its headers replace those of
+  /// `header_provider` and `http.headers` of the same name, and are
+  /// checked like them (a bad one fails the session, `invalid_argument`).
+  std::function<void(std::function<void(transport::header_list)>)>
+    async_header_provider;
   /// The io runtime; null = `shared_io_runtime()`.
   std::shared_ptr<transport::io_runtime> io;
   /// Default deadline of a request without its own.

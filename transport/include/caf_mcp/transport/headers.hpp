@@ -15,4 +15,12 @@ namespace caf_mcp::transport {
 /// itself. The reason names the header but never contains its value.
 std::string check_header(std::string_view name, std::string_view value);
 
+/// True if the value of an `Authorization` header is exactly
+/// `Bearer TOKEN` (the scheme in any case, one space) and `token` is not
+/// empty. The comparison of the token takes the same time whatever bytes
+/// differ (it depends only on the lengths): a server checking a secret
+/// with it leaks no prefix through timing. Used by the node's API and the
+/// demo server's token mode.
+bool bearer_matches(std::string_view header, std::string_view token) noexcept;
+
 } // namespace caf_mcp::transport
