@@ -261,6 +261,14 @@ caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg) {
                 },
                 [job](caf::error& err) { answer_error(job, 404, err); });
             return;
+          case route::nodes:
+            self->request(reg, caf::infinite, nodes_atom::value)
+              .then(
+                [job](std::vector<node_info>& xs) {
+                  answer(job, json_response(200, nodes_json(xs)));
+                },
+                [job](caf::error& err) { answer_error(job, 500, err); });
+            return;
           case route::metrics:
             self->request(reg, caf::infinite, metrics_atom::value)
               .then(
@@ -373,8 +381,6 @@ void api_handler::on_request(transport::http_request& req,
     res.headers.emplace_back("WWW-Authenticate", "Bearer");
     return ex.respond(std::move(res));
   }
-  if (r.kind == route::nodes)
-    return ex.respond(json_response(200, R"({"nodes":[]})"));
   if (r.kind == route::events) {
     auto last = req.header("Last-Event-ID");
     auto stream = ex.start_stream({});
