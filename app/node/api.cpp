@@ -430,6 +430,16 @@ void api_handler::on_request(transport::http_request& req,
                                          "64 letters, digits, '_', '-', '.'"));
       job->progress = std::move(progress);
     }
+    auto retryable = transport::query_param(query, "retryable", &found);
+    if (found) {
+      if (retryable != "true" && retryable != "false")
+        return ex.respond(error_response(400, "invalid_argument",
+                                         "retryable: expected true or "
+                                         "false"));
+      // call_options::retryable: the caller allows one more send after a
+      // lost connection (a local session or a cluster peer).
+      job->opts.retryable = retryable == "true";
+    }
   }
   job->ex = ex.keep();
   job->pending = pending_;

@@ -240,6 +240,41 @@ else
 fi
 wait_node up 20 && ok || bad "node-a not up again on B: $BODY"
 
+# -- a retryable call across a restart runs once more, a plain one never -------------
+wait_server "$A_URL" demo healthy && ok
+for kind in retryable plain; do
+  q=""
+  [ "$kind" == retryable ] && q="?retryable=true"
+  (
+    out=$(curl -s -m 30 -X POST "${B_URL%/}/api/servers/node-a:demo/tools/slow/call$q" \
+            -d '{"ms":1500}' -w '\n%{http_code}' 2>/dev/null)
+    printf '%s\n' "$out" >"$tmp/rcall.$kind"
+  ) &
+  pids+=($!)
+done
+in_flight=""
+for ((i = 0; i < 100; i++)); do
+  api "$A_URL" GET /api/servers/demo
+  in_flight=$(field in_flight "$BODY")
+  [ "$in_flight" == 2 ] && break
+  sleep 0.05
+done
+check "2 calls in flight on A before the second kill" 2 "$in_flight"
+kill -KILL "$a_pid"
+wait "$a_pid" 2>/dev/null
+start_a
+for ((i = 0; i < 300; i++)); do
+  [ -s "$tmp/rcall.retryable" ] && [ -s "$tmp/rcall.plain" ] && break
+  sleep 0.05
+done
+check "the plain call failed with 503" 503 "$(tail -1 "$tmp/rcall.plain" 2>/dev/null)"
+check_match "... node_down" '"code":"node_down"' "$(cat "$tmp/rcall.plain" 2>/dev/null)"
+check "the retryable call was sent once more and answered" 200 "$(tail -1 "$tmp/rcall.retryable" 2>/dev/null)"
+check_match "... by the restarted A's demo server" '"text":"slept 1500 ms"' "$(cat "$tmp/rcall.retryable" 2>/dev/null)"
+api "$A_URL" POST /api/servers/demo/tools/echo/call?retryable=maybe '{"text":"x"}'
+check "retryable other than true/false is 400" 400 "$CODE"
+wait_node up 30 && ok || bad "node-a not up after the second restart: $BODY"
+
 # -- SIGSTOP: a hung node ----------------------------------------------------------------
 stopped_ms=$(now_ms)
 kill -STOP "$a_pid"
