@@ -18,6 +18,8 @@
 #include <CLI/CLI.hpp>
 
 #include "caf/all.hpp"
+#include "caf/io/all.hpp"
+#include "caf/openssl/all.hpp"
 
 #include "caf_mcp/actors/builtin_middlewares.hpp"
 #include "caf_mcp/actors/bearer_token_middleware.hpp"
@@ -36,6 +38,7 @@
 #include "node/config.hpp"
 #include "node/event_hub.hpp"
 #include "node/node_json.hpp"
+#include "node/peer.hpp"
 #include "node/registry.hpp"
 
 namespace caf_mcp::app {
@@ -250,6 +253,58 @@ std::string join(const std::vector<std::string>& xs) {
   return out.empty() ? "-" : out;
 }
 
+/// The cluster (docs/cluster.md): loads CAF's middleman (and
+/// libcaf_openssl with `tls`), sets heartbeats, the connection timeout and
+/// the app identifier (refuses builds with other message types at the
+/// handshake).
+void configure_cluster(caf::actor_system_config& sys_cfg,
+                       const node::cluster_settings& cl) {
+  using std::chrono::duration;
+  using std::chrono::duration_cast;
+  sys_cfg.load<caf::io::middleman>();
+  sys_cfg.set("middleman.heartbeat-interval",
+              duration_cast<caf::timespan>(duration<double>(cl.heartbeat_s)));
+  sys_cfg.set("middleman.connection-timeout",
+              duration_cast<caf::timespan>(
+                duration<double>(cl.connection_timeout_s)));
+  sys_cfg.set("middleman.app-identifiers",
+              std::vector<std::string>{wire_protocol});
+  if (cl.tls) {
+    sys_cfg.load<caf::openssl::manager>();
+    sys_cfg.set("openssl.certificate", cl.tls_certificate);
+    sys_cfg.set("openssl.key", cl.tls_key);
+    if (!cl.tls_cafile.empty())
+      sys_cfg.set("openssl.cafile", cl.tls_cafile);
+  }
+}
+
+std::vector<node::peer_config> make_peers(const node::cluster_settings& cl) {
+  using std::chrono::duration;
+  using std::chrono::duration_cast;
+  std::vector<node::peer_config> out;
+  for (auto& p : cl.peers) {
+    node::peer_config pc;
+    pc.name = p.name;
+    pc.host = p.host;
+    pc.port = p.port;
+    pc.tls = cl.tls;
+    pc.backoff.base = std::chrono::milliseconds{100};
+    pc.backoff.cap = duration_cast<transport::backoff_config::duration>(
+      duration<double>(cl.reconnect_max_s));
+    pc.backoff.base = std::min(pc.backoff.base, pc.backoff.cap);
+    pc.backoff.max_attempts = 0;
+    pc.backoff.stable_period = std::chrono::seconds{10};
+    pc.call_timeout = duration_cast<caf::timespan>(
+      duration<double>(cl.call_timeout_s));
+    // A connect to a hung node (TCP accepted, no handshake) ends with the
+    // connection timeout.
+    pc.connect_timeout = duration_cast<caf::timespan>(
+      duration<double>(cl.connection_timeout_s));
+    out.push_back(std::move(pc));
+  }
+  return out;
+}
+
 int run_node(const node_options& opts) {
   // Signals first: every thread started from here on inherits the mask.
   sigset_t sigs;
@@ -303,11 +358,22 @@ int run_node(const node_options& opts) {
   auto io = std::make_shared<transport::io_runtime>(
     1, std::chrono::microseconds{opts.busy_poll_us});
   int rc = exit_ok;
+  bool cluster_on = cfg.cluster.listen_set || !cfg.cluster.peers.empty();
+  if (cluster_on && cfg.cluster.tls) {
+    if (auto err = node::check_cluster_files(cfg.cluster, opts.config_file)) {
+      std::fprintf(stderr, "caf-mcp node: %s\n",
+                   log::escape_controls(err->to_string()).c_str());
+      return exit_usage;
+    }
+  }
   {
     app_config sys_cfg{io};
+    if (cluster_on)
+      configure_cluster(sys_cfg, cfg.cluster);
     caf::actor_system sys{sys_cfg};
     node::registry_config reg_cfg;
     reg_cfg.node_name = cfg.node.name;
+    reg_cfg.peers = make_peers(cfg.cluster);
     auto reg = sys.spawn(node::registry, reg_cfg);
     caf::scoped_actor self{sys};
     self->request(reg, std::chrono::seconds{30}, node::reload_atom::value,
@@ -320,6 +386,33 @@ int run_node(const node_options& opts) {
                });
     if (rc != exit_ok)
       return rc;
+    registry_actor front;
+    if (cfg.cluster.listen_set) {
+      front = node::spawn_cluster_front(sys, caf::actor_cast<registry_actor>(reg),
+                                        cfg.cluster.max_calls_per_peer);
+      auto& host = cfg.cluster.listen_host;
+      // reuse_addr: a node restarted after a crash binds its port again at
+      // once (else the old socket's TIME_WAIT holds it for about a minute).
+      auto port = cfg.cluster.tls
+                    ? caf::openssl::publish(front, cfg.cluster.listen_port,
+                                            host.c_str(), true)
+                    : caf::io::publish(front, cfg.cluster.listen_port,
+                                       host.c_str(), true);
+      if (!port) {
+        std::fprintf(stderr, "caf-mcp node: cluster.listen: cannot publish "
+                             "on %s:%u: %s\n",
+                     host.c_str(),
+                     static_cast<unsigned>(cfg.cluster.listen_port),
+                     sys.render(port.error()).c_str());
+        self->send_exit(front, caf::exit_reason::user_shutdown);
+        self->send_exit(reg, caf::exit_reason::user_shutdown);
+        return exit_failure;
+      }
+      std::printf("caf-mcp node cluster port %s:%u%s\n", host.c_str(),
+                  static_cast<unsigned>(*port),
+                  cfg.cluster.tls ? " (tls)" : "");
+      std::fflush(stdout);
+    }
     auto hub = std::make_shared<node::event_hub>();
     node::api_config api_cfg{cfg.node.token, cfg.node.name, reg, hub};
     auto bridge = node::spawn_api_bridge(sys, api_cfg);
@@ -338,6 +431,8 @@ int run_node(const node_options& opts) {
       std::fprintf(stderr, "caf-mcp node: %s\n", problem.c_str());
       self->send_exit(reg, caf::exit_reason::user_shutdown);
       self->send_exit(bridge, caf::exit_reason::user_shutdown);
+      if (front)
+        self->send_exit(front, caf::exit_reason::user_shutdown);
       return exit_failure;
     }
     server->start();
@@ -412,6 +507,8 @@ int run_node(const node_options& opts) {
     server->close_all();
     self->send_exit(bridge, caf::exit_reason::user_shutdown);
     self->send_exit(reg, caf::exit_reason::user_shutdown);
+    if (front)
+      self->send_exit(front, caf::exit_reason::user_shutdown);
     server.reset();
   }
   io->stop();
@@ -428,8 +525,10 @@ void add_node(CLI::App& app, int& exit_code) {
     "Run the node: one session pool per server of the config file, the "
     "JSON API, the event stream and Prometheus metrics on one HTTP "
     "listener (docs/node.md). Prints 'caf-mcp node listening on "
-    "http://HOST:PORT/' once listening; SIGHUP reloads the config, SIGINT "
-    "and SIGTERM drain and exit 0. Config errors exit 2.");
+    "http://HOST:PORT/' once listening (and 'caf-mcp node cluster port "
+    "HOST:PORT' when cluster.listen publishes it to other CAF nodes, "
+    "docs/cluster.md); SIGHUP reloads the config, SIGINT and SIGTERM drain "
+    "and exit 0. Config errors exit 2.");
   cmd->add_option("--config", opts->config_file,
                   "the config file (JSON with comments; mcpServers or "
                   "servers)");

@@ -244,6 +244,14 @@ caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg) {
                 },
                 [job](caf::error& err) { answer_error(job, 404, err); });
             return;
+          case route::nodes:
+            self->request(reg, caf::infinite, nodes_atom::value)
+              .then(
+                [job](std::vector<node_info>& xs) {
+                  answer(job, json_response(200, nodes_json(xs)));
+                },
+                [job](caf::error& err) { answer_error(job, 500, err); });
+            return;
           case route::metrics:
             self->request(reg, caf::infinite, metrics_atom::value)
               .then(
@@ -360,8 +368,6 @@ void api_handler::on_request(transport::http_request& req,
     res.headers.emplace_back("WWW-Authenticate", "Bearer");
     return ex.respond(std::move(res));
   }
-  if (r.kind == route::nodes)
-    return ex.respond(json_response(200, R"({"nodes":[]})"));
   if (r.kind == route::events) {
     auto last = req.header("Last-Event-ID");
     auto stream = ex.start_stream({});
@@ -410,6 +416,16 @@ void api_handler::on_request(transport::http_request& req,
                                          "progress: expected an id of 1 to "
                                          "64 letters, digits, '_', '-', '.'"));
       job->progress = std::move(progress);
+    }
+    auto retryable = transport::query_param(query, "retryable", &found);
+    if (found) {
+      if (retryable != "true" && retryable != "false")
+        return ex.respond(error_response(400, "invalid_argument",
+                                         "retryable: expected true or "
+                                         "false"));
+      // call_options::retryable: the caller allows one more send after a
+      // lost connection (a local session or a cluster peer).
+      job->opts.retryable = retryable == "true";
     }
   }
   job->ex = ex.keep();

@@ -588,6 +588,7 @@ void parse_cluster(ctx& c, const json::value& v, cluster_settings& cl) {
       auto problem = parse_listen(text, cl.listen_host, cl.listen_port);
       if (!problem.empty())
         fail("", "cluster.listen", problem);
+      cl.listen_set = true;
     } else if (key == "tls") {
       tls = true;
       for (auto& t : get_object(c, val, "cluster.tls")) {
@@ -620,15 +621,44 @@ void parse_cluster(ctx& c, const json::value& v, cluster_settings& cl) {
         }
         if (peer.host.empty() || peer.port == 0)
           fail("", "cluster.peers", "a peer needs host and port");
+        // The PEER of "PEER:SERVER": the server-name rule, so no ':'.
+        if (!valid_server_name(peer.name))
+          fail("", "cluster.peers.name",
+               "a peer needs a name of 1 to 64 letters, digits, '_', '.' "
+               "or '-'");
+        for (auto& other : cl.peers)
+          if (other.name == peer.name)
+            fail("", "cluster.peers.name",
+                 "two peers named \"" + peer.name + "\"");
         cl.peers.push_back(std::move(peer));
       }
+    } else if (key == "heartbeat_s") {
+      cl.heartbeat_s = seconds(c, val, "cluster.heartbeat_s", 3600);
+      // CAF 0.17.6 drops outgoing handshakes not finished by the next
+      // heartbeat tick: shorter intervals lose connects.
+      if (cl.heartbeat_s < 1)
+        fail("", "cluster.heartbeat_s", "expected at least 1 second");
+    } else if (key == "connection_timeout_s") {
+      cl.connection_timeout_s = seconds(c, val, "cluster.connection_timeout_s",
+                                        3600);
+    } else if (key == "max_calls_per_peer") {
+      cl.max_calls_per_peer = count(c, val, "cluster.max_calls_per_peer", 1,
+                                    1000000);
+    } else if (key == "reconnect_max_s") {
+      cl.reconnect_max_s = seconds(c, val, "cluster.reconnect_max_s", 3600);
+    } else if (key == "call_timeout_s") {
+      cl.call_timeout_s = seconds(c, val, "cluster.call_timeout_s", 86400);
     } else {
       c.warn_unknown("cluster: ", key);
     }
   }
+  if (cl.connection_timeout_s <= cl.heartbeat_s)
+    fail("", "cluster.connection_timeout_s",
+         "must be longer than cluster.heartbeat_s");
   if (tls && (cl.tls_certificate.empty() || cl.tls_key.empty()))
     fail("", "cluster.tls", "needs \"certificate\" and \"key\"");
-  if (!is_loopback_host(cl.listen_host) && !tls)
+  cl.tls = tls;
+  if (cl.listen_set && !is_loopback_host(cl.listen_host) && !tls)
     fail("", "cluster.listen",
          "a cluster port on a non-loopback address needs \"tls\" (CAF's "
          "BASP has no authentication)");
@@ -862,6 +892,34 @@ bool is_loopback_host(std::string_view host) {
     host.remove_prefix(dot + 1);
   }
   return parts == 4;
+}
+
+std::optional<config_error> check_cluster_files(cluster_settings& cl,
+                                                const std::string& config_path) {
+  std::filesystem::path dir;
+  if (!config_path.empty())
+    dir = std::filesystem::path{config_path}.parent_path();
+  std::pair<const char*, std::string*> files[] = {
+    {"cluster.tls.certificate", &cl.tls_certificate},
+    {"cluster.tls.key", &cl.tls_key},
+    {"cluster.tls.cafile", &cl.tls_cafile},
+  };
+  for (auto& [key, path] : files) {
+    if (path->empty())
+      continue;
+    std::filesystem::path p{*path};
+    if (p.is_relative() && !dir.empty())
+      p = dir / p;
+    std::error_code ec;
+    errno = 0;
+    std::ifstream in{p, std::ios::binary};
+    if (!in || std::filesystem::is_directory(p, ec))
+      return config_error{base_name(config_path), "", key,
+                          "cannot read " + p.string() + ": "
+                            + std::strerror(errno != 0 ? errno : EISDIR)};
+    *path = p.string();
+  }
+  return std::nullopt;
 }
 
 } // namespace caf_mcp::node

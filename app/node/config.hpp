@@ -147,14 +147,33 @@ struct cluster_peer {
   uint16_t port = 0;
 };
 
+/// The `cluster` block (docs/cluster.md).
 struct cluster_settings {
   bool present = false;
+  /// `listen` given: the node publishes its registry there (port 0 picks
+  /// a free one). Without it the node is not published.
+  bool listen_set = false;
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;
+  /// A `tls` object was given: mutual TLS (libcaf_openssl) for publishing
+  /// and for connecting to peers.
+  bool tls = false;
   std::string tls_certificate;
   std::string tls_key;
   std::string tls_cafile;
   std::vector<cluster_peer> peers;
+  /// `middleman.heartbeat-interval` (at least 1 s).
+  double heartbeat_s = 1;
+  /// `middleman.connection-timeout`: a peer silent this long is dropped
+  /// (a hung node is noticed); longer than heartbeat_s.
+  double connection_timeout_s = 5;
+  /// Remote calls in flight from one calling node, at most (beyond:
+  /// queue_full).
+  size_t max_calls_per_peer = 256;
+  /// The reconnect backoff's cap.
+  double reconnect_max_s = 5;
+  /// Deadline of a remote call that has no timeout of its own.
+  double call_timeout_s = 120;
 };
 
 struct node_config {
@@ -200,6 +219,13 @@ struct config_diff {
 
 /// Servers by name: what a reload from `before` to `after` does.
 config_diff diff(const node_config& before, const node_config& after);
+
+/// At start: checks that the TLS files of `cl` are readable (relative
+/// paths are taken from the config file's directory and made absolute);
+/// the error names the key (`cluster.tls.key`). CAF itself notices a bad
+/// path only at the first connection (docs/cluster.md).
+std::optional<config_error> check_cluster_files(cluster_settings& cl,
+                                                const std::string& config_path);
 
 /// Parses "HOST:PORT" or "[V6]:PORT"; returns "" or what is wrong.
 std::string parse_listen(std::string_view text, std::string& host,

@@ -143,6 +143,34 @@ void server_fields(writer& w, const server_info& x) {
 
 } // namespace
 
+std::string node_json(const node_info& x) {
+  std::string out;
+  {
+    writer w{out};
+    w.str("name", x.name);
+    w.str("address", x.address);
+    w.str("state", x.state);
+    if (x.since_ms > 0)
+      w.str("since", iso_time(x.since_ms));
+    else
+      w.raw("since", "null");
+    w.str_or_null("last_error", x.last_error);
+    w.num_or_null("rtt_ms", x.rtt_ms);
+  }
+  return out;
+}
+
+std::string nodes_json(const std::vector<node_info>& xs) {
+  std::string out = "{\"nodes\":[";
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += node_json(xs[i]);
+  }
+  out += "]}";
+  return out;
+}
+
 void append_number(std::string& out, double x) {
   if (!std::isfinite(x)) {
     out += "null";
@@ -229,6 +257,7 @@ unsigned call_error_status(const caf::error& err) noexcept {
     case mcp_errc::connection_failed:
     case mcp_errc::queue_timeout:
     case mcp_errc::queue_full:
+    case mcp_errc::node_down:
       return 503;
     case mcp_errc::timeout:
       return 504;

@@ -22,6 +22,14 @@ std::string server_json(const server_info& x);
 /// `{"servers":[SERVER...]}`.
 std::string servers_json(const std::vector<server_info>& xs);
 
+/// One cluster peer (NODE.md `/api/nodes`): name, address, state
+/// (up|down|connecting), since (ISO time or null), last_error (or null),
+/// rtt_ms (or null before the first listing).
+std::string node_json(const node_info& x);
+
+/// `{"nodes":[NODE...]}`.
+std::string nodes_json(const std::vector<node_info>& xs);
+
 /// A SERVER object with "tools": the descriptors as MCP gives them.
 std::string server_detail_json(const server_detail& x);
 
@@ -37,7 +45,8 @@ std::string error_json(std::string_view code, std::string_view message);
 
 /// The HTTP status for a failed call (NODE.md): invalid_argument and
 /// unknown_tool 404 (unknown server or tool), service_unavailable, closed,
-/// gave_up, connection_failed, queue_timeout 503 (down or draining),
+/// gave_up, connection_failed, queue_timeout, queue_full, node_down 503
+/// (down, draining or full),
 /// timeout 504, anything else 502.
 unsigned call_error_status(const caf::error& err) noexcept;
 

@@ -8,6 +8,7 @@
 
 #include "caf_mcp/transport/log.hpp"
 
+#include "cluster.hpp"
 #include "node_json.hpp"
 #include "process_metrics.hpp"
 
@@ -392,7 +393,56 @@ std::string render_metrics(self_ptr self) {
       w.sample({{"server", kvp.first}}, static_cast<double>(n));
     }
   }
+  w.family("caf_mcp_peer_up",
+           "1 while the cluster peer is connected, else 0.",
+           metric_type::gauge);
+  for (auto& kvp : st.peers)
+    w.sample({{"peer", kvp.first}},
+             kvp.second.last.info.state == "up" ? 1.0 : 0.0);
   return w.take();
+}
+
+// -- cluster peers -------------------------------------------------------------
+
+/// A server of a peer as this node shows it: "PEER:SERVER", down while the
+/// peer is not up (its tools unavailable).
+server_info peer_server(const peer_slot& peer, const server_info& remote) {
+  auto x = remote;
+  x.name = peer_server_name(peer.last.info.name, remote.name);
+  if (x.node.empty())
+    x.node = peer.last.info.name;
+  if (peer.last.info.state != "up") {
+    x.state = health_state::down;
+    x.phase = link_phase::connecting;
+    x.connected_since_ms = 0;
+    x.in_flight = 0;
+    x.last_error = "node " + peer.last.info.name + " is "
+                   + peer.last.info.state
+                   + (peer.last.info.last_error.empty()
+                        ? std::string{}
+                        : ": " + peer.last.info.last_error);
+  }
+  return x;
+}
+
+const server_detail* find_peer_server(const peer_slot& peer,
+                                      const std::string& server) {
+  for (auto& d : peer.last.servers)
+    if (d.info.name == server)
+      return &d;
+  return nullptr;
+}
+
+void start_peers(self_ptr self) {
+  auto& st = self->state;
+  for (auto pc : st.cfg.peers) {
+    pc.registry = caf::actor_cast<peer_sink_actor>(self);
+    auto& slot = st.peers[pc.name];
+    slot.last.info.name = pc.name;
+    slot.last.info.address = pc.host + ":" + std::to_string(pc.port);
+    slot.last.info.state = "connecting";
+    slot.actor = spawn_peer(self->system(), std::move(pc));
+  }
 }
 
 } // namespace
@@ -478,6 +528,9 @@ registry_state::~registry_state() {
       caf::anon_send_exit(kvp.second.client, caf::exit_reason::user_shutdown);
   if (health)
     caf::anon_send_exit(health, caf::exit_reason::user_shutdown);
+  for (auto& kvp : peers)
+    if (kvp.second.actor)
+      caf::anon_send_exit(kvp.second.actor, caf::exit_reason::user_shutdown);
 }
 
 registry_impl_actor::behavior_type
@@ -485,6 +538,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
          registry_config cfg) {
   self->state.cfg = std::move(cfg);
   spawn_health(self);
+  start_peers(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.subscribers.on_down(msg.source))
@@ -522,9 +576,25 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       out.reserve(st.servers.size());
       for (auto& kvp : st.servers)
         out.push_back(summarize(kvp.second, st.cfg.node_name));
+      for (auto& kvp : st.peers)
+        for (auto& d : kvp.second.last.servers)
+          out.push_back(peer_server(kvp.second, d.info));
       return out;
     },
     [self](servers_atom, const std::string& name) -> caf::result<server_detail> {
+      std::string peer_name;
+      std::string remote;
+      if (split_peer_server(name, peer_name, remote)) {
+        auto& st = self->state;
+        auto i = st.peers.find(peer_name);
+        const server_detail* d = i != st.peers.end()
+                                   ? find_peer_server(i->second, remote)
+                                   : nullptr;
+        if (d == nullptr)
+          return caf::make_error(mcp_errc::invalid_argument,
+                                 "unknown server \"" + name + "\"");
+        return server_detail{peer_server(i->second, d->info), d->tools};
+      }
       auto slot = find_slot(self, name);
       if (slot == nullptr)
         return caf::make_error(mcp_errc::invalid_argument,
@@ -536,6 +606,36 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
            std::string& args,
            call_options& opts) -> caf::result<call_tool_result> {
       auto& st = self->state;
+      std::string peer_name;
+      std::string remote;
+      if (split_peer_server(server, peer_name, remote)) {
+        auto i = st.peers.find(peer_name);
+        if (i == st.peers.end())
+          return caf::make_error(mcp_errc::invalid_argument,
+                                 "unknown server \"" + server + "\"");
+        if (st.draining)
+          return caf::make_error(mcp_errc::service_unavailable,
+                                 "the node is shutting down");
+        auto& peer = i->second;
+        if (peer.last.info.state == "up") {
+          auto d = find_peer_server(peer, remote);
+          if (d == nullptr)
+            return caf::make_error(mcp_errc::invalid_argument,
+                                   "unknown server \"" + server + "\"");
+          if (!d->tools.empty()
+              && std::none_of(d->tools.begin(), d->tools.end(),
+                              [&](const tool& t) {
+                                return t.name == tool_name;
+                              }))
+            return caf::make_error(mcp_errc::invalid_argument,
+                                   "server \"" + server + "\" has no tool \""
+                                     + tool_name + "\"");
+        }
+        // Down or connecting: the peer actor answers node_down at once.
+        return self->delegate(peer.actor, call_atom::value, std::move(remote),
+                              std::move(tool_name), std::move(args),
+                              std::move(opts));
+      }
       auto slot = find_slot(self, server);
       if (slot == nullptr)
         return caf::make_error(mcp_errc::invalid_argument,
@@ -717,6 +817,27 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       ++slot->notifications["log"];
       auto& name = slot->spec.name;
       publish(self, "log", name, log_event_json(name, p));
+    },
+    // -- the cluster ------------------------------------------------------------
+    [self](nodes_atom) {
+      std::vector<node_info> out;
+      for (auto& kvp : self->state.peers)
+        out.push_back(kvp.second.last.info);
+      return out;
+    },
+    [self](peer_atom, peer_report& r) {
+      auto& st = self->state;
+      auto i = st.peers.find(r.info.name);
+      if (i == st.peers.end() || !i->second.actor
+          || self->current_sender() != i->second.actor.address())
+        return;
+      auto& peer = i->second;
+      bool changed = !peer.published || peer.last.info.state != r.info.state;
+      peer.last = std::move(r);
+      if (changed) {
+        peer.published = true;
+        publish(self, "node", "", node_json(peer.last.info));
+      }
     },
     [self](health_atom, health_snapshot& hs) {
       auto& st = self->state;

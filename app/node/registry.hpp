@@ -46,6 +46,7 @@
 #include "caf_mcp/messages/protocol.hpp"
 
 #include "metrics_text.hpp"
+#include "peer.hpp"
 
 namespace caf_mcp::node {
 
@@ -109,6 +110,10 @@ struct registry_config {
   health_config health;
   /// Calls in flight in the whole node, at most.
   size_t max_in_flight = 16384;
+  /// The cluster peers (docs/cluster.md): the registry spawns one peer
+  /// actor each (its `registry` field is set by the registry) and shows
+  /// their servers as `PEER:SERVER`.
+  std::vector<peer_config> peers;
 };
 
 /// The registry's full interface (the node's private part added).
@@ -131,7 +136,10 @@ using registry_impl_actor = registry_actor::extend<
   caf::reacts_to<tools_diff_atom, std::string, tools_diff>,
   caf::reacts_to<tools_changed_atom, std::string, std::vector<tool>>,
   caf::reacts_to<log_atom, std::string, logging_message_params>,
-  caf::reacts_to<health_atom, health_snapshot>>;
+  caf::reacts_to<health_atom, health_snapshot>,
+  // the cluster (docs/cluster.md)
+  caf::replies_to<nodes_atom>::with<std::vector<node_info>>,
+  caf::reacts_to<peer_atom, peer_report>>;
 
 /// What the registry keeps per server.
 struct server_slot {
@@ -190,6 +198,14 @@ struct registry_call {
   caf::actor relay;
 };
 
+/// A cluster peer as the registry keeps it.
+struct peer_slot {
+  peer_actor actor;
+  /// Its last report (state, servers and tools).
+  peer_report last;
+  bool published = false;
+};
+
 struct registry_state {
   registry_config cfg;
   std::map<std::string, server_slot> servers;
@@ -199,6 +215,7 @@ struct registry_state {
   health_monitor_actor health;
   subscriber_set subscribers;
   std::unordered_map<uint64_t, registry_call> calls;
+  std::map<std::string, peer_slot> peers;
   uint64_t next_call = 0;
   uint64_t next_event = 0;
   uint64_t next_generation = 0;

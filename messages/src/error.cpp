@@ -45,6 +45,7 @@ constexpr const char* names[] = {
   "outcome_unknown",
   "limit_exceeded",
   "middleware_failed",
+  "node_down",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == mcp_errc_count,
@@ -98,6 +99,7 @@ bool is_recoverable(mcp_errc code) noexcept {
     case mcp_errc::event_too_large:
     case mcp_errc::queue_full:
     case mcp_errc::queue_timeout:
+    case mcp_errc::node_down:
       return true;
     default:
       return false;

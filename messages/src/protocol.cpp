@@ -237,6 +237,9 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<server_detail>("caf_mcp::server_detail");
   cfg.add_message_type<node_event>("caf_mcp::node_event");
   cfg.add_message_type<registry_actor>("caf_mcp::registry_actor");
+  cfg.add_message_type<node_info>("caf_mcp::node_info");
+  cfg.add_message_type<std::vector<node_info>>(
+    "std::vector<caf_mcp::node_info>");
 }
 
 bool operator==(const server_info& x, const server_info& y) {

@@ -42,6 +42,7 @@ CAF_TEST(transient failures are recoverable and configuration errors are not) {
   CAF_CHECK(is_recoverable(mcp_errc::rate_limited));
   CAF_CHECK(is_recoverable(mcp_errc::service_unavailable));
   CAF_CHECK(is_recoverable(mcp_errc::timeout));
+  CAF_CHECK(is_recoverable(mcp_errc::node_down));
   CAF_CHECK(!is_recoverable(mcp_errc::unauthorized));
   CAF_CHECK(!is_recoverable(mcp_errc::forbidden));
   CAF_CHECK(!is_recoverable(mcp_errc::endpoint_origin_mismatch));
@@ -55,4 +56,14 @@ CAF_TEST(an actor system renders our errors by name) {
   caf::actor_system sys{cfg};
   auto err = caf::make_error(mcp_errc::rate_limited, "retry after 2 s");
   CAF_CHECK_EQUAL(sys.render(err), "rate_limited: retry after 2 s");
+}
+
+CAF_TEST(node_down comes last so that older codes keep their numbers) {
+  CAF_CHECK_EQUAL(static_cast<int>(mcp_errc::middleware_failed), 33);
+  CAF_CHECK_EQUAL(static_cast<int>(mcp_errc::node_down), 34);
+  CAF_CHECK_EQUAL(mcp_errc_count, 35u);
+  CAF_CHECK_EQUAL(std::string{to_string(mcp_errc::node_down)}, "node_down");
+  mcp_errc code{};
+  CAF_REQUIRE(from_string("node_down", code));
+  CAF_CHECK(code == mcp_errc::node_down);
 }

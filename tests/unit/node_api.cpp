@@ -650,7 +650,7 @@ CAF_TEST(the status and code name of every mcp_errc) {
     {mcp_errc::service_unavailable, 503}, {mcp_errc::closed, 503},
     {mcp_errc::gave_up, 503},             {mcp_errc::connection_failed, 503},
     {mcp_errc::queue_timeout, 503},       {mcp_errc::queue_full, 503},
-    {mcp_errc::timeout, 504}};
+    {mcp_errc::node_down, 503},         {mcp_errc::timeout, 504}};
   for (size_t i = 1; i < mcp_errc_count; ++i) {
     auto code = static_cast<mcp_errc>(i);
     auto err = caf::make_error(code, "context");

@@ -2,6 +2,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -373,6 +374,65 @@ CAF_TEST(cluster keys) {
   CAF_CHECK(contains(error(R"({"cluster":{"peers":[{"name":"b"}]}})"), "host and port"));
 }
 
+CAF_TEST(cluster settings of issue 13) {
+  auto none = ok(R"({"cluster":{"peers":[{"name":"b","host":"127.0.0.1","port":4243}]}})");
+  CAF_CHECK(!none.cluster.listen_set); // no listen: not published
+  CAF_CHECK(!none.cluster.tls);
+  CAF_CHECK_EQUAL(none.cluster.heartbeat_s, 1.0);
+  CAF_CHECK_EQUAL(none.cluster.connection_timeout_s, 5.0);
+  CAF_CHECK_EQUAL(none.cluster.max_calls_per_peer, 256u);
+  auto cfg = ok(R"({"cluster":{"listen":"127.0.0.1:0","heartbeat_s":2,
+                    "connection_timeout_s":6,"max_calls_per_peer":8,
+                    "reconnect_max_s":1,"call_timeout_s":30}})");
+  CAF_CHECK(cfg.cluster.listen_set);
+  CAF_CHECK_EQUAL(cfg.cluster.listen_port, 0u);
+  CAF_CHECK_EQUAL(cfg.cluster.heartbeat_s, 2.0);
+  CAF_CHECK_EQUAL(cfg.cluster.connection_timeout_s, 6.0);
+  CAF_CHECK_EQUAL(cfg.cluster.max_calls_per_peer, 8u);
+  CAF_CHECK_EQUAL(cfg.cluster.reconnect_max_s, 1.0);
+  CAF_CHECK_EQUAL(cfg.cluster.call_timeout_s, 30.0);
+  CAF_CHECK(ok(R"({"cluster":{"listen":"1.2.3.4:1","tls":{"certificate":"c","key":"k"}}})").cluster.tls);
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"heartbeat_s":0.5}})"),
+                  R"(node.json: "cluster.heartbeat_s": expected at least 1 second)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"heartbeat_s":5,"connection_timeout_s":5}})"),
+                  R"(node.json: "cluster.connection_timeout_s": must be longer than cluster.heartbeat_s)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"max_calls_per_peer":0}})"),
+                  R"(node.json: "cluster.max_calls_per_peer": expected a whole number from 1 to 1000000)");
+  CAF_CHECK(contains(error(R"({"cluster":{"peers":[{"host":"h","port":1}]}})"),
+                     R"("cluster.peers.name": a peer needs a name)"));
+  CAF_CHECK(contains(error(R"({"cluster":{"peers":[{"name":"a:b","host":"h","port":1}]}})"),
+                     R"("cluster.peers.name")"));
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"peers":[{"name":"a","host":"h","port":1},{"name":"a","host":"g","port":2}]}})"),
+                  R"(node.json: "cluster.peers.name": two peers named "a")");
+}
+
+CAF_TEST(check_cluster_files names the unreadable key) {
+  auto dir = std::string{"/tmp/caf_mcp_cluster_files_"} + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream out{dir + "/node.pem"};
+    out << "x";
+  }
+  cluster_settings cl;
+  cl.tls = true;
+  cl.tls_certificate = "node.pem";
+  cl.tls_key = "node.key";
+  auto err = check_cluster_files(cl, dir + "/node.json");
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->key, "cluster.tls.key");
+  CAF_CHECK_EQUAL(err->to_string(), "node.json: \"cluster.tls.key\": cannot read "
+                                      + dir + "/node.key: No such file or directory");
+  {
+    std::ofstream out{dir + "/node.key"};
+    out << "y";
+  }
+  CAF_CHECK(!check_cluster_files(cl, dir + "/node.json"));
+  // Relative paths are taken from the config file's directory.
+  CAF_CHECK_EQUAL(cl.tls_certificate, dir + "/node.pem");
+  CAF_CHECK_EQUAL(cl.tls_key, dir + "/node.key");
+  std::filesystem::remove_all(dir);
+}
+
 CAF_TEST(unknown keys are warnings with their path) {
   auto cfg = ok(R"({"extra":1,"node":{"colour":"red"},"inputs":[],
                     "mcpServers":{"s":{"url":"http://h/","bogus":1,"pool":{"size":2}}},
@@ -709,7 +769,7 @@ CAF_TEST(more variable forms) {
   env.vars["L"] = "127.0.0.1:9";
   env.vars["P"] = "4243";
   auto cfg = ok(R"({"node":{"listen":"${L}","name":"${NAME:-n1}"},
-                    "cluster":{"peers":[{"host":"${H:-127.0.0.1}","port":"${P}"}]}})");
+                    "cluster":{"peers":[{"name":"b","host":"${H:-127.0.0.1}","port":"${P}"}]}})");
   CAF_CHECK_EQUAL(cfg.node.listen_port, 9u);
   CAF_CHECK_EQUAL(cfg.node.name, "n1");
   CAF_CHECK_EQUAL(cfg.cluster.peers[0].port, 4243u);
@@ -854,7 +914,7 @@ CAF_TEST(cluster edges) {
                   R"(node.json: "cluster.peers.port": expected a whole number from 1 to 65535)");
   CAF_CHECK_EQUAL(error(R"({"cluster":{"peers":[{"port":1}]}})"),
                   R"(node.json: "cluster.peers": a peer needs host and port)");
-  auto p = ok(R"({"cluster":{"peers":[{"name":"b","host":"h1","port":1},{"host":"h2","port":65535}]}})");
+  auto p = ok(R"({"cluster":{"peers":[{"name":"b","host":"h1","port":1},{"name":"c","host":"h2","port":65535}]}})");
   CAF_REQUIRE_EQUAL(p.cluster.peers.size(), 2u);
   CAF_CHECK_EQUAL(p.cluster.peers[0].name, "b");
   CAF_CHECK_EQUAL(p.cluster.peers[0].host, "h1");
@@ -862,7 +922,7 @@ CAF_TEST(cluster edges) {
 }
 
 CAF_TEST(warnings in tls and peers carry their path) {
-  auto cfg = ok(R"({"cluster":{"tls":{"certificate":"c","key":"k","verify":false},"peers":[{"host":"h","port":1,"weight":2}]},
+  auto cfg = ok(R"({"cluster":{"tls":{"certificate":"c","key":"k","verify":false},"peers":[{"name":"p","host":"h","port":1,"weight":2}]},
                     "mcpServers":{"s":{"url":"http://h/","headers":{},"pool":{"idle":1}}}})");
   CAF_REQUIRE_EQUAL(cfg.warnings.size(), 3u);
   CAF_CHECK_EQUAL(cfg.warnings[0], R"(cluster.tls: unknown key "verify" (ignored))");

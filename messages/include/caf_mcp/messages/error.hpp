@@ -90,10 +90,16 @@ enum class mcp_errc : uint8_t {
   /// A client middleware threw or failed (context: the middleware's name
   /// and what it said). Only that call fails.
   middleware_failed,
+  /// The CAF node that holds the server went away (its connection broke,
+  /// or it missed heartbeats past `middleman.connection-timeout`) while
+  /// the call was in flight, or is not connected: the call may or may not
+  /// have run there. Calls marked retryable are sent once more after the
+  /// node is back (docs/cluster.md).
+  node_down,
 };
 
 /// Number of codes (for tables indexed by code).
-constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::middleware_failed) + 1;
+constexpr size_t mcp_errc_count = static_cast<size_t>(mcp_errc::node_down) + 1;
 
 /// The code's stable name, e.g. "session_expired".
 const char* to_string(mcp_errc code) noexcept;

@@ -108,6 +108,16 @@ using unwatch_atom = caf::atom_constant<caf::atom("mcp_unwat")>;
 using servers_atom = caf::atom_constant<caf::atom("mcp_srvs")>;
 /// From a node's registry to its subscribers: one node event.
 using node_event_atom = caf::atom_constant<caf::atom("mcp_nevt")>;
+/// Ask a node's registry for its cluster peers (node_info).
+using nodes_atom = caf::atom_constant<caf::atom("mcp_nodes")>;
+
+/// The version of everything in this file that crosses CAF nodes (type
+/// names, their fields, the published `registry_actor`). Nodes set
+/// `middleman.app-identifiers` to `wire_protocol`, so a build whose types
+/// differ is refused at the BASP handshake instead of delivering empty
+/// messages. Change it with every change to a registered type or to
+/// `registry_actor`.
+constexpr const char* wire_protocol = "caf-mcp/1";
 
 // -- types that travel between actors -----------------------------------------
 
@@ -690,6 +700,34 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_event& x) {
   return f(caf::meta::type_name("node_event"), x.id, x.kind, x.server,
            x.data);
+}
+
+/// One cluster peer of a node, as `GET /api/nodes` shows it (NODE.md).
+struct node_info {
+  /// The peer's name from `cluster.peers` (the PEER of `PEER:SERVER`).
+  std::string name;
+  /// "HOST:PORT".
+  std::string address;
+  /// "up", "down" or "connecting".
+  std::string state;
+  /// System clock, ms since the epoch, of the last change of `state`.
+  int64_t since_ms = 0;
+  /// The last error as one line ("" if none).
+  std::string last_error;
+  /// Round trip of the last listing of its servers (0 = none yet).
+  double rtt_ms = 0;
+};
+
+inline bool operator==(const node_info& x, const node_info& y) {
+  return x.name == y.name && x.address == y.address && x.state == y.state
+         && x.since_ms == y.since_ms && x.last_error == y.last_error
+         && x.rtt_ms == y.rtt_ms;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("node_info"), x.name, x.address, x.state,
+           x.since_ms, x.last_error, x.rtt_ms);
 }
 
 /// A node's registry: its servers, their tools, calls by server and tool
