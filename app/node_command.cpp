@@ -157,6 +157,11 @@ node::server_spec make_spec(const node::server_settings& s,
   c.pool.max_members = s.pool_max;
   // A node lives for months: it never stops trying a server.
   c.pool.member.backoff.max_attempts = 0;
+  // With a bearer_token middleware each new session fetches a fresh token
+  // (its command or file): a 401 on the SSE GET is worth another attempt
+  // after the backoff (the token may be replaced meanwhile), not a give-up.
+  if (s.bearer_token)
+    c.pool.member.retry_auth_failures = true;
   std::string fp;
   auto add = [&fp](const std::string& x) {
     fp += std::to_string(x.size());

@@ -282,58 +282,79 @@ void bearer_token_middleware::call(const mw_context& ctx, mw_request req,
              });
 }
 
+namespace {
+
+/// Fetches a token for the sessions on a thread of its own (a function
+/// provider only): the first session's token at start, and a fresh one for
+/// every later session (a reconnect), so a token rotated while no call ran
+/// reaches the new SSE GET. A good token replaces the current one; sessions
+/// that asked meanwhile get their headers when it ends.
+void fetch_for_sessions(const state_ptr& st) {
+  {
+    std::lock_guard<std::mutex> guard{st->mtx};
+    if (st->prefetching)
+      return;
+    st->prefetching = true;
+  }
+  ++st->fetch_count;
+  std::weak_ptr<bearer_token_middleware::state> weak = st;
+  auto fetch = st->cfg.fetch;
+  transport::run_detached([weak, fetch] {
+    caf::expected<std::string> res{std::string{}};
+    try {
+      res = fetch();
+    } catch (...) {
+      res = source_failed("the token source threw");
+    }
+    auto sp = weak.lock();
+    if (!sp)
+      return;
+    std::unique_lock<std::mutex> guard{sp->mtx};
+    if (res) {
+      auto tok = transport::trim_token(*res);
+      if (transport::check_token(tok).empty())
+        sp->token = std::string{tok};
+    }
+    sp->prefetching = false;
+    auto waiters = std::move(sp->header_waiters);
+    sp->header_waiters.clear();
+    auto token = sp->token;
+    guard.unlock();
+    // The sessions that asked meanwhile (their continuations only send a
+    // message to the session).
+    for (auto& w : waiters) {
+      if (!token.empty())
+        set_header(w.first, "Authorization", bearer(token));
+      w.second(std::move(w.first));
+    }
+  });
+}
+
+} // namespace
+
 void bearer_token_middleware::configure_session(session_config& cfg) {
   auto st = st_;
-  if (st->cfg.fetch && !st->cfg.provider) {
-    // The first session needs a token before any call asks for one: start
-    // the fetch now, on its own thread.
-    {
-      std::lock_guard<std::mutex> guard{st->mtx};
-      st->prefetching = true;
-    }
-    ++st->fetch_count;
-    std::weak_ptr<state> weak = st;
-    auto fetch = st->cfg.fetch;
-    transport::run_detached([weak, fetch] {
-      caf::expected<std::string> res{std::string{}};
-      try {
-        res = fetch();
-      } catch (...) {
-        res = source_failed("the token source threw");
-      }
-      auto sp = weak.lock();
-      if (!sp)
-        return;
-      std::unique_lock<std::mutex> guard{sp->mtx};
-      if (res) {
-        auto tok = transport::trim_token(*res);
-        if (transport::check_token(tok).empty() && sp->token.empty())
-          sp->token = std::string{tok};
-      }
-      sp->prefetching = false;
-      auto waiters = std::move(sp->header_waiters);
-      sp->header_waiters.clear();
-      auto token = sp->token;
-      guard.unlock();
-      // The sessions that asked meanwhile (their continuations only send a
-      // message to the session).
-      for (auto& w : waiters) {
-        if (!token.empty())
-          set_header(w.first, "Authorization", bearer(token));
-        w.second(std::move(w.first));
-      }
-    });
-  }
+  bool fetch_fn = st->cfg.fetch && !st->cfg.provider;
+  // The first session needs a token before any call asks for one: start
+  // the fetch now.
+  if (fetch_fn)
+    fetch_for_sessions(st);
   // Each new session asks for its headers by message (the session's
-  // thread never waits): at once if a token is known, else when the
-  // prefetch ends.
+  // thread never waits). With a function provider, every session after the
+  // first fetches a fresh token first (reconnects are rare; the token may
+  // have rotated while no call ran); otherwise the current token at once.
   auto prev = cfg.async_header_provider;
   std::weak_ptr<state> weak = st;
-  cfg.async_header_provider = [prev, weak](header_cont k) {
-    auto ours = [weak, k = std::move(k)](transport::header_list hs) mutable {
+  auto sessions = std::make_shared<std::atomic<size_t>>(0);
+  cfg.async_header_provider = [prev, weak, fetch_fn,
+                               sessions](header_cont k) {
+    auto ours = [weak, fetch_fn, sessions,
+                 k = std::move(k)](transport::header_list hs) mutable {
       auto sp = weak.lock();
       if (!sp)
         return k(std::move(hs));
+      if (fetch_fn && sessions->fetch_add(1) > 0)
+        fetch_for_sessions(sp);
       std::unique_lock<std::mutex> guard{sp->mtx};
       if (sp->prefetching) {
         sp->header_waiters.emplace_back(std::move(hs), std::move(k));

@@ -448,8 +448,12 @@ client(client_impl_actor::stateful_pointer<client_state> self, client_config cfg
         return;
       static const std::vector<tool> none;
       auto& st = self->state;
+      // The first list of a pool is no change: what middlewares cached
+      // since the pool started (a call answered before the listing) stays.
+      auto had_tools = st.tools != nullptr;
       update_proxies(self, apply_diff(st.tools ? *st.tools : none, d));
-      tell_middlewares(self, server);
+      if (had_tools)
+        tell_middlewares(self, server);
       forward_to_subscribers(self, caf::make_message(tools_diff_atom::value,
                                                      std::move(server),
                                                      std::move(d)));

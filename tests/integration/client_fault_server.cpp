@@ -1,6 +1,7 @@
 #define CAF_SUITE client_fault_server
 #include "caf/test/unit_test.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,7 @@
 #include "caf/after.hpp"
 
 #include "caf_mcp/actors/builtin_middlewares.hpp"
+#include "caf_mcp/actors/cache_middleware.hpp"
 
 #include "fault_control.hpp"
 #include "live_fixture.hpp"
@@ -572,6 +574,132 @@ CAF_TEST(retry sends a call refused with 503 again after its Retry-After) {
   CAF_CHECK_EQUAL(mw->retries(), 1u);
   CAF_CHECK_GREATER_OR_EQUAL(took, 1000);
   CAF_CHECK_LESS(took, 4000);
+}
+
+// -- the cache middleware against execution counts --------------------------
+
+namespace {
+
+/// A cache on a clock the test moves (no waiting for a TTL to pass).
+struct test_cache {
+  std::shared_ptr<std::atomic<int64_t>> now_ms
+    = std::make_shared<std::atomic<int64_t>>(0);
+  std::shared_ptr<cache_middleware> mw;
+
+  explicit test_cache(std::chrono::milliseconds ttl) {
+    result_cache_config rc;
+    rc.ttl = ttl;
+    auto now = now_ms;
+    mw = std::make_shared<cache_middleware>(rc, [now] {
+      return result_cache::time_point{}
+             + std::chrono::milliseconds{now->load()};
+    });
+  }
+};
+
+} // namespace
+
+CAF_TEST(the cache runs identical calls once within the TTL and again after) {
+  require_server();
+  test_cache tc{std::chrono::seconds{30}};
+  auto c = make_fault_client(make_session_config(url), 5, {tc.mw});
+  auto k = key("cache-ttl");
+  auto first = record(c, k);
+  CAF_REQUIRE(first.ok);
+  CAF_CHECK_EQUAL(first.value.client_meta["cache"], "miss");
+  // The same arguments, other spacing: answered by the cache.
+  auto second = ask<call_tool_result>(c, call_atom::value,
+                                      std::string{"record"},
+                                      R"({ "key" : ")" + k + R"(" })",
+                                      call_options{});
+  CAF_REQUIRE(second.ok);
+  CAF_CHECK_EQUAL(second.value.client_meta["cache"], "hit");
+  CAF_CHECK_EQUAL(joined_text(second.value), k + "\ncount 1");
+  CAF_CHECK_EQUAL(executions(k), 1);
+  // After the TTL the server runs it again.
+  *tc.now_ms += 30001;
+  auto third = record(c, k);
+  CAF_REQUIRE(third.ok);
+  CAF_CHECK_EQUAL(joined_text(third.value), k + "\ncount 2");
+  CAF_CHECK_EQUAL(executions(k), 2);
+}
+
+CAF_TEST(the cache keeps no isError result and no call that streams progress) {
+  require_server();
+  test_cache tc{std::chrono::seconds{30}};
+  auto c = make_fault_client(make_session_config(url), 5, {tc.mw});
+  auto warm = record(c, key("cache-warm"));
+  CAF_REQUIRE(warm.ok);
+  // A key with a line break: record answers isError (and counts as run).
+  auto runs = [this] { return as_int(stats().if_contains("executions")); };
+  auto before = runs();
+  for (int i = 0; i < 2; ++i) {
+    auto bad = ask<call_tool_result>(c, call_atom::value,
+                                     std::string{"record"},
+                                     std::string{R"({"key":"a\nb"})"},
+                                     call_options{});
+    CAF_REQUIRE(bad.ok);
+    CAF_CHECK(bad.value.is_error);
+  }
+  CAF_CHECK_EQUAL(runs() - before, 2);
+  // With a progress listener the call is the caller's own: not cached.
+  auto listener = sys.spawn([]() -> caf::behavior {
+    return {[](progress_atom, progress_params&) {}};
+  });
+  spawned.push_back(listener);
+  call_options opts;
+  opts.listener = listener;
+  auto k = key("cache-progress");
+  CAF_REQUIRE(record(c, k, opts).ok);
+  auto again = record(c, k, opts);
+  CAF_REQUIRE(again.ok);
+  CAF_CHECK_EQUAL(again.value.client_meta["cache"], "bypass");
+  CAF_CHECK_EQUAL(executions(k), 2);
+}
+
+CAF_TEST(a new session empties the cache) {
+  require_server();
+  test_cache tc{std::chrono::seconds{30}};
+  auto c = make_fault_client(make_session_config(url), 5, {tc.mw});
+  auto k = key("cache-new-session");
+  CAF_REQUIRE(record(c, k).ok);
+  CAF_REQUIRE(record(c, k).ok);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  auto restarts = reconnects(c);
+  arm(R"({"fault":"new_session","now":true})");
+  CAF_REQUIRE(wait_ready_after(c, restarts + 1));
+  auto after = record(c, k);
+  CAF_REQUIRE(after.ok);
+  CAF_CHECK_EQUAL(after.value.client_meta["cache"], "miss");
+  CAF_CHECK_EQUAL(executions(k), 2);
+}
+
+CAF_TEST(sixteen identical calls at once run once on the server) {
+  require_server();
+  test_cache tc{std::chrono::seconds{30}};
+  auto c = make_fault_client(make_session_config(url), 5, {tc.mw});
+  CAF_REQUIRE(record(c, key("cache-warm16")).ok);
+  auto k = key("cache-16");
+  auto args = R"({"key":")" + k + R"("})";
+  caf::actor me = self;
+  for (int i = 0; i < 16; ++i)
+    spawned.push_back(sys.spawn([c, args, me](caf::event_based_actor* a) {
+      a->request(c, std::chrono::seconds{30}, call_atom::value,
+                 std::string{"record"}, args, call_options{})
+        .then(
+          [a, me](call_tool_result& res) { a->send(me, joined_text(res)); },
+          [a, me](caf::error& err) { a->send(me, render(err)); });
+    }));
+  std::vector<std::string> answers;
+  for (int i = 0; i < 16; ++i)
+    self->receive([&](std::string& text) { answers.push_back(text); },
+                  caf::after(std::chrono::seconds{30}) >> [&] {
+                    answers.push_back("no answer in 30 s");
+                  });
+  CAF_REQUIRE_EQUAL(answers.size(), 16u);
+  for (auto& a : answers)
+    CAF_CHECK_EQUAL(a, k + "\ncount 1");
+  CAF_CHECK_EQUAL(executions(k), 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -328,6 +328,26 @@ CAF_TEST(after a reconnect the new SSE GET carries the refreshed token) {
   CAF_CHECK_EQUAL(unauthorized() - u1, 0);
 }
 
+CAF_TEST(a token rotated while no call ran reaches the next session) {
+  auto c = ready_client();
+  // Both sides rotate; no call runs, so no 401 refreshes the token.
+  set_client(rotate_server());
+  auto u1 = unauthorized();
+  auto f1 = mw->fetches();
+  auto echo = control_request(port, http::verb::post, "/_fault",
+                              R"({"fault":"new_session","now":true})");
+  CAF_REQUIRE_EQUAL(echo.status, 200);
+  // The new session fetched a fresh token before its GET: it is ready
+  // without a single 401.
+  CAF_REQUIRE(wait_ready_after(c, 1));
+  CAF_CHECK_EQUAL(unauthorized() - u1, 0);
+  CAF_CHECK_EQUAL(mw->fetches() - f1, 1u);
+  auto k = key("rotated-idle");
+  record_ok(c, k);
+  CAF_CHECK_EQUAL(executions(k), 1);
+  CAF_CHECK_EQUAL(unauthorized() - u1, 0);
+}
+
 CAF_TEST(a provider that keeps the stale token fails with unauthorized) {
   auto c = ready_client();
   auto u0 = unauthorized();

@@ -31,6 +31,11 @@
 ///   gives up after its `endpoint_timeout`. With an actor provider, put the
 ///   first token in `http.headers` or let the supervisor retry auth
 ///   failures (`retry_auth_failures`).
+/// - Every later session of the client (a reconnect) fetches a fresh token
+///   first with a function provider, so a token that rotated while no call
+///   ran reaches the new SSE GET. The node also sets `retry_auth_failures`
+///   for servers with a `bearer_token`, so a 401 on that GET is tried again
+///   after the backoff rather than given up.
 /// The token never reaches a log, an event or an error text.
 
 #include <functional>
