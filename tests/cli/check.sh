@@ -8,6 +8,10 @@
 #   give_up MESSAGE           bad MESSAGE, summary, exit 1 (cannot go on)
 #   wait_for FILE STRING      until FILE holds STRING: status 0, or 1 after
 #                             100 polls of 0.05 s
+#   kill_ours SIGNAL PID...   SIGNAL to each PID that is still a child of
+#                             this script (cleanups: a saved pid of a
+#                             process that ended may belong to another
+#                             process by now; pid_max can be 32768)
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
@@ -34,4 +38,16 @@ wait_for() { # file fixed_string
     sleep 0.05
   done
   return 1
+}
+kill_ours() { # SIGNAL PID...
+  local sig="$1" p st
+  shift
+  for p in "$@"; do
+    [ -n "$p" ] || continue
+    { read -r st <"/proc/$p/stat"; } 2>/dev/null || continue
+    st="${st##*) }" # state ppid pgrp ...
+    set -- $st
+    [ "$2" = "$$" ] && kill "-$sig" "$p" 2>/dev/null
+  done
+  return 0
 }

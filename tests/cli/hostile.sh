@@ -14,7 +14,7 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() {
   local p
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  kill_ours KILL "${pids[@]}"
   wait 2>/dev/null
   rm -rf "$tmp"
 }

@@ -17,8 +17,8 @@ pids=()
 node_pid=""
 cleanup() {
   local p
-  [ -n "$node_pid" ] && kill -KILL "$node_pid" 2>/dev/null
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  kill_ours KILL "$node_pid"
+  kill_ours KILL "${pids[@]}"
   wait 2>/dev/null
   rm -rf "$tmp"
 }

@@ -20,10 +20,10 @@ a_pid=""
 b_pid=""
 cleanup() {
   local p
-  [ -n "$a_pid" ] && kill -CONT "$a_pid" 2>/dev/null
-  [ -n "$a_pid" ] && kill -KILL "$a_pid" 2>/dev/null
-  [ -n "$b_pid" ] && kill -KILL "$b_pid" 2>/dev/null
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  kill_ours CONT "$a_pid"
+  kill_ours KILL "$a_pid"
+  kill_ours KILL "$b_pid"
+  kill_ours KILL "${pids[@]}"
   wait 2>/dev/null
   rm -rf "$tmp"
 }

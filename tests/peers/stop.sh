@@ -52,11 +52,25 @@ live_members() {
 # Is it still our server? (pid reuse: the group leader must be a node process,
 # or caf-mcp for the demo server of tests/integration/demo-start.sh,
 # whose process group is its own pid.)
+# A process that started more than 2 s after the pid file was written is
+# another process that got the pid later (pid_max can be 32768), even if it
+# is a caf-mcp too (another fixture's demo server, also a group leader).
+started_after_pid_file() {
+  local btime ticks mtime
+  btime=$(awk '/^btime/ {print $2}' /proc/stat)
+  ticks=$(getconf CLK_TCK)
+  mtime=$(stat -c %Y "$pid_file")
+  read_stat "$pid" || return 1
+  set -- $STAT
+  # $20 is field 22 of /proc/PID/stat: the start time in ticks since boot.
+  [ $((btime + ${20} / ticks)) -gt $((mtime + 2)) ]
+}
 ours() {
   read_stat "$pid" || return 1
   set -- $STAT
   [ "$1" != Z ] && [ "$3" = "$pid" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'node|caf-mcp'
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'node|caf-mcp' || return 1
+  ! started_after_pid_file
 }
 gone() { [ "$(live_members)" -eq 0 ]; }
 
