@@ -113,6 +113,12 @@ struct bearer_token_middleware::state {
   /// their threads, the prefetch ends on its own).
   std::mutex mtx;
   std::string token;
+  /// Fetches are numbered when they start (session fetches) or end (the
+  /// client's fetches after a 401 or by age); a result replaces `token`
+  /// only if its number is higher than `token_seq`, so a slow fetch that
+  /// started before a refresh cannot put an older token back.
+  uint64_t next_seq = 0;
+  uint64_t token_seq = 0;
   bool prefetching = false;
   /// Sessions waiting for the prefetch: their headers so far and where to
   /// send them.
@@ -175,6 +181,7 @@ void finish_fetch(const mw_context& ctx, const state_ptr& st,
       {
         std::lock_guard<std::mutex> guard{st->mtx};
         st->token = t;
+        st->token_seq = ++st->next_seq;
       }
       st->have_fetch_time = true;
       st->fetched_at = ctx.self->clock().now();
@@ -290,16 +297,18 @@ namespace {
 /// reaches the new SSE GET. A good token replaces the current one; sessions
 /// that asked meanwhile get their headers when it ends.
 void fetch_for_sessions(const state_ptr& st) {
+  uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> guard{st->mtx};
     if (st->prefetching)
       return;
     st->prefetching = true;
+    seq = ++st->next_seq;
   }
   ++st->fetch_count;
   std::weak_ptr<bearer_token_middleware::state> weak = st;
   auto fetch = st->cfg.fetch;
-  transport::run_detached([weak, fetch] {
+  transport::run_detached([weak, fetch, seq] {
     caf::expected<std::string> res{std::string{}};
     try {
       res = fetch();
@@ -312,8 +321,10 @@ void fetch_for_sessions(const state_ptr& st) {
     std::unique_lock<std::mutex> guard{sp->mtx};
     if (res) {
       auto tok = transport::trim_token(*res);
-      if (transport::check_token(tok).empty())
+      if (transport::check_token(tok).empty() && seq > sp->token_seq) {
         sp->token = std::string{tok};
+        sp->token_seq = seq;
+      }
     }
     sp->prefetching = false;
     auto waiters = std::move(sp->header_waiters);

@@ -70,7 +70,7 @@ void logging_middleware::call(const mw_context&, mw_request req,
       if (!out.value) {
         line += " failed: ";
         // Errors of our category carry no secrets (architecture.md).
-        line += to_string(out.value.error());
+        line += render(out.value.error());
       } else if (out.value->is_error) {
         line += " isError";
       } else {
@@ -158,7 +158,7 @@ struct retry_run : std::enable_shared_from_this<retry_run> {
                   + std::to_string(st->cfg.max_attempts) + ") in ";
           line += buf;
           line += " ms after ";
-          line += to_string(err);
+          line += render(err);
           log::write(log::level::info, "middleware", line);
         }
         run_after(ctx.self, wait, [self = shared_from_this()] { self->go(); });

@@ -233,8 +233,6 @@ void parse_auth_middleware(ctx& c, const json::object& obj,
                            const std::string& at, const std::string& where,
                            const std::string& type, server_settings& s) {
   if (type == "headers") {
-    if (s.mw_headers)
-      fail(c.server, at, "a second headers middleware");
     auto hit = obj.find("headers");
     if (hit == obj.end())
       fail(c.server, at, "needs \"headers\" (an object of name: value)");
@@ -262,8 +260,6 @@ void parse_auth_middleware(ctx& c, const json::object& obj,
     return;
   }
   // bearer_token
-  if (s.bearer_token)
-    fail(c.server, at, "a second bearer_token middleware");
   bearer_token_settings bt;
   for (auto& kv : obj) {
     std::string k{kv.key()};
@@ -332,19 +328,16 @@ void parse_middlewares(ctx& c, const json::array& arr,
     if (type_it == obj.end())
       fail(c.server, at, "needs a \"type\"");
     auto type = get_string(c, type_it->value(), at + ".type");
-    if (type == "metrics"
-        && std::find(s.middleware_order.begin(), s.middleware_order.end(),
-                     type)
-             != s.middleware_order.end())
-      fail(c.server, at, "a second metrics");
+    // Each type at most once (one chain position, one set of settings).
+    if (std::find(s.middleware_order.begin(), s.middleware_order.end(), type)
+        != s.middleware_order.end())
+      fail(c.server, at, "a second " + type);
     s.middleware_order.push_back(type);
     if (type == "headers" || type == "bearer_token") {
       parse_auth_middleware(c, obj, at, where, type, s);
       continue;
     }
     if (type == "logging") {
-      if (s.logging)
-        fail(c.server, at, "a second logging");
       logging_settings ls;
       for (auto& kv : obj) {
         std::string k{kv.key()};
@@ -362,8 +355,6 @@ void parse_middlewares(ctx& c, const json::array& arr,
       continue;
     }
     if (type == "retry") {
-      if (s.retry)
-        fail(c.server, at, "a second retry");
       s.retry = parse_retry(c, obj, at, where);
       continue;
     }
@@ -378,8 +369,6 @@ void parse_middlewares(ctx& c, const json::array& arr,
            "unknown middleware \"" + type
              + "\" (cache, retry, headers, bearer_token, logging, "
                "metrics)");
-    if (s.cache)
-      fail(c.server, at, "a second cache");
     result_cache_config rc;
     for (auto& kv : obj) {
       std::string k{kv.key()};

@@ -193,6 +193,8 @@ void on_connected(peer_self self, caf::node_id nid, registry_actor remote) {
 void on_loss(peer_self self, const caf::error& reason) {
   auto& st = self->state;
   st.dead_node = st.remote_node;
+  // Polls of the lost connection end here (their answers are stale).
+  ++st.connection;
   st.remote = nullptr;
   st.remote_node = caf::node_id{};
   st.policy->on_disconnected(std::chrono::steady_clock::now());
@@ -234,9 +236,14 @@ void connect(peer_self self) {
                                         + " is not a caf-mcp registry "
                                           "speaking "
                                         + wire_protocol);
-        if (st.dead_node && nid == st.dead_node)
+        if (st.dead_node && nid == st.dead_node) {
+          // Once: CAF may hand back its cached dead proxy once; a node that
+          // survived a network drop keeps its id and must be accepted on
+          // the next attempt.
+          st.dead_node = caf::node_id{};
           return connect_failed(self, "the middleman handed back the proxy "
                                       "of the node that went down");
+        }
         on_connected(self, std::move(nid),
                      caf::actor_cast<registry_actor>(std::move(ptr)));
       },

@@ -158,11 +158,6 @@ void start_server(self_ptr self, server_slot& slot) {
         break;
     }
   }
-  if (slot.spec.cache && !slot.cache) {
-    // A spec made in C++ with a cache but no chain entry for it.
-    slot.cache = std::make_shared<cache_middleware>(*slot.spec.cache);
-    cfg.middlewares.push_back(slot.cache);
-  }
   cfg.pool.shared_health = st.health;
   slot.client = self->spawn(client, std::move(cfg));
   st.by_client[slot.client.address()] = slot.spec.name;

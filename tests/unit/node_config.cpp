@@ -1068,6 +1068,8 @@ CAF_TEST(middleware errors name the entry and the key) {
                   R"(node.json: server "s": "middlewares[1]": a second retry)");
   CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"metrics"},{"type":"metrics"}]})")),
                   R"(node.json: server "s": "middlewares[1]": a second metrics)");
+  CAF_CHECK_EQUAL(error(server(R"({"url":"http://h/","middlewares":[{"type":"bearer_token","file":"/a"},{"type":"bearer_token","file":"/b"}]})")),
+                  R"(node.json: server "s": "middlewares[1]": a second bearer_token)");
 }
 
 CAF_TEST(retry and metrics are read and the chain keeps the array order) {

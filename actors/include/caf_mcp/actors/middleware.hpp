@@ -119,7 +119,7 @@ public:
 
   /// Called once by the client that gets this middleware, before it makes
   /// any session: a middleware may set what every session of the client
-  /// uses (`bearer_token` installs a `header_provider`, so each reconnect's
+  /// uses (`bearer_token` installs an `async_header_provider`, so each reconnect's
   /// SSE GET carries the current token). Default: nothing.
   virtual void configure_session(session_config& cfg);
 };
