@@ -38,7 +38,7 @@
 #include "node/config.hpp"
 #include "node/event_hub.hpp"
 #include "node/node_json.hpp"
-#include "node/peer.hpp"
+#include "caf_mcp/cluster/connect.hpp"
 #include "node/registry.hpp"
 
 namespace caf_mcp::app {
@@ -258,47 +258,35 @@ std::string join(const std::vector<std::string>& xs) {
   return out.empty() ? "-" : out;
 }
 
-/// The cluster (docs/cluster.md): loads CAF's middleman (and
-/// libcaf_openssl with `tls`), sets heartbeats, the connection timeout and
-/// the app identifier (refuses builds with other message types at the
-/// handshake).
-void configure_cluster(caf::actor_system_config& sys_cfg,
-                       const node::cluster_settings& cl) {
+/// The cluster (docs/cluster.md): CAF's middleman (and libcaf_openssl
+/// with `tls`), heartbeats, the connection timeout and the app identifier
+/// (refuses builds with other message types at the handshake).
+cluster::system_options cluster_system(const node::cluster_settings& cl) {
   using std::chrono::duration;
   using std::chrono::duration_cast;
-  sys_cfg.load<caf::io::middleman>();
-  sys_cfg.set("middleman.heartbeat-interval",
-              duration_cast<caf::timespan>(duration<double>(cl.heartbeat_s)));
-  sys_cfg.set("middleman.connection-timeout",
-              duration_cast<caf::timespan>(
-                duration<double>(cl.connection_timeout_s)));
-  sys_cfg.set("middleman.app-identifiers",
-              std::vector<std::string>{wire_protocol});
-  if (cl.tls) {
-    sys_cfg.load<caf::openssl::manager>();
-    sys_cfg.set("openssl.certificate", cl.tls_certificate);
-    sys_cfg.set("openssl.key", cl.tls_key);
-    if (!cl.tls_cafile.empty())
-      sys_cfg.set("openssl.cafile", cl.tls_cafile);
-  }
+  cluster::system_options out;
+  out.heartbeat = duration_cast<caf::timespan>(duration<double>(cl.heartbeat_s));
+  out.connection_timeout = duration_cast<caf::timespan>(
+    duration<double>(cl.connection_timeout_s));
+  if (cl.tls)
+    out.tls = cluster::tls_options{cl.tls_certificate, cl.tls_key,
+                                   cl.tls_cafile};
+  return out;
 }
 
-std::vector<node::peer_config> make_peers(const node::cluster_settings& cl) {
+std::vector<cluster::peer_config>
+make_peers(const node::cluster_settings& cl) {
   using std::chrono::duration;
   using std::chrono::duration_cast;
-  std::vector<node::peer_config> out;
+  std::vector<cluster::peer_config> out;
   for (auto& p : cl.peers) {
-    node::peer_config pc;
+    cluster::peer_config pc;
     pc.name = p.name;
     pc.host = p.host;
     pc.port = p.port;
     pc.tls = cl.tls;
-    pc.backoff.base = std::chrono::milliseconds{100};
-    pc.backoff.cap = duration_cast<transport::backoff_config::duration>(
-      duration<double>(cl.reconnect_max_s));
-    pc.backoff.base = std::min(pc.backoff.base, pc.backoff.cap);
-    pc.backoff.max_attempts = 0;
-    pc.backoff.stable_period = std::chrono::seconds{10};
+    pc.backoff = cluster::default_peer_backoff(duration_cast<caf::timespan>(
+      duration<double>(cl.reconnect_max_s)));
     pc.call_timeout = duration_cast<caf::timespan>(
       duration<double>(cl.call_timeout_s));
     // A connect to a hung node (TCP accepted, no handshake) ends with the
@@ -374,7 +362,7 @@ int run_node(const node_options& opts) {
   {
     app_config sys_cfg{io};
     if (cluster_on)
-      configure_cluster(sys_cfg, cfg.cluster);
+      cluster::configure(sys_cfg, cluster_system(cfg.cluster));
     caf::actor_system sys{sys_cfg};
     node::registry_config reg_cfg;
     reg_cfg.node_name = cfg.node.name;
@@ -393,8 +381,9 @@ int run_node(const node_options& opts) {
       return rc;
     registry_actor front;
     if (cfg.cluster.listen_set) {
-      front = node::spawn_cluster_front(sys, caf::actor_cast<registry_actor>(reg),
-                                        cfg.cluster.max_calls_per_peer);
+      front = cluster::spawn_cluster_front(
+        sys, caf::actor_cast<registry_actor>(reg),
+        cfg.cluster.max_calls_per_peer);
       auto& host = cfg.cluster.listen_host;
       // reuse_addr: a node restarted after a crash binds its port again at
       // once (else the old socket's TIME_WAIT holds it for about a minute).

@@ -15,7 +15,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # The exported libraries: target caf_mcp_<name> becomes caf_mcp::<name>.
-set(CAF_MCP_PACKAGE_LIBRARIES messages transport actors)
+set(CAF_MCP_PACKAGE_LIBRARIES messages transport actors cluster)
 set(CAF_MCP_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/caf_mcp"
     CACHE STRING "Where the caf_mcp CMake package is installed (relative to the prefix)")
 
@@ -92,6 +92,7 @@ install(FILES
 install(FILES
     ${PROJECT_SOURCE_DIR}/app/examples/CMakeLists.txt
     ${PROJECT_SOURCE_DIR}/app/examples/list_and_call.cpp
+    ${PROJECT_SOURCE_DIR}/app/examples/remote_call.cpp
   DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/caf-mcp/examples
   COMPONENT development)
 

@@ -8,7 +8,8 @@
 
 #include "caf_mcp/transport/log.hpp"
 
-#include "cluster.hpp"
+#include "caf_mcp/cluster/cluster.hpp"
+#include "caf_mcp/cluster/connect.hpp"
 #include "node_json.hpp"
 #include "process_metrics.hpp"
 
@@ -403,7 +404,7 @@ std::string render_metrics(self_ptr self) {
 /// peer is not up (its tools unavailable).
 server_info peer_server(const peer_slot& peer, const server_info& remote) {
   auto x = remote;
-  x.name = peer_server_name(peer.last.info.name, remote.name);
+  x.name = cluster::peer_server_name(peer.last.info.name, remote.name);
   if (x.node.empty())
     x.node = peer.last.info.name;
   if (peer.last.info.state != "up") {
@@ -431,12 +432,12 @@ const server_detail* find_peer_server(const peer_slot& peer,
 void start_peers(self_ptr self) {
   auto& st = self->state;
   for (auto pc : st.cfg.peers) {
-    pc.registry = caf::actor_cast<peer_sink_actor>(self);
+    pc.registry = caf::actor_cast<cluster::peer_sink_actor>(self);
     auto& slot = st.peers[pc.name];
     slot.last.info.name = pc.name;
-    slot.last.info.address = pc.host + ":" + std::to_string(pc.port);
+    slot.last.info.address = cluster::node_address(pc.host, pc.port);
     slot.last.info.state = "connecting";
-    slot.actor = spawn_peer(self->system(), std::move(pc));
+    slot.actor = cluster::spawn_peer(self->system(), std::move(pc));
   }
 }
 
@@ -579,7 +580,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
     [self](servers_atom, const std::string& name) -> caf::result<server_detail> {
       std::string peer_name;
       std::string remote;
-      if (split_peer_server(name, peer_name, remote)) {
+      if (cluster::split_peer_server(name, peer_name, remote)) {
         auto& st = self->state;
         auto i = st.peers.find(peer_name);
         const server_detail* d = i != st.peers.end()
@@ -603,7 +604,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       auto& st = self->state;
       std::string peer_name;
       std::string remote;
-      if (split_peer_server(server, peer_name, remote)) {
+      if (cluster::split_peer_server(server, peer_name, remote)) {
         auto i = st.peers.find(peer_name);
         if (i == st.peers.end())
           return caf::make_error(mcp_errc::invalid_argument,
@@ -626,10 +627,28 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
                                    "server \"" + server + "\" has no tool \""
                                      + tool_name + "\"");
         }
+        if (st.calls.size() >= st.cfg.max_in_flight)
+          return caf::make_error(mcp_errc::queue_full,
+                                 "too many calls in flight in the node "
+                                 "(max_in_flight)");
         // Down or connecting: the peer actor answers node_down at once.
-        return self->delegate(peer.actor, call_atom::value, std::move(remote),
-                              std::move(tool_name), std::move(args),
-                              std::move(opts));
+        // Counted like a local call: `call` events, drained on shutdown.
+        auto id = ++st.next_call;
+        auto& call = st.calls[id];
+        call.server = server;
+        call.tool = tool_name;
+        call.start = std::chrono::steady_clock::now();
+        call.promise = self->make_response_promise<call_tool_result>();
+        call.relay = opts.listener;
+        auto rp = call.promise;
+        self
+          ->request(peer.actor, caf::infinite, call_atom::value,
+                    std::move(remote), std::move(tool_name), std::move(args),
+                    std::move(opts))
+          .then(
+            [self, id](call_tool_result& res) { end_call(self, id, res); },
+            [self, id](caf::error& err) { end_call(self, id, err); });
+        return rp;
       }
       auto slot = find_slot(self, server);
       if (slot == nullptr)
@@ -820,7 +839,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
         out.push_back(kvp.second.last.info);
       return out;
     },
-    [self](peer_atom, peer_report& r) {
+    [self](cluster::peer_atom, cluster::peer_report& r) {
       auto& st = self->state;
       auto i = st.peers.find(r.info.name);
       if (i == st.peers.end() || !i->second.actor

@@ -46,7 +46,7 @@
 #include "caf_mcp/messages/protocol.hpp"
 
 #include "metrics_text.hpp"
-#include "peer.hpp"
+#include "caf_mcp/cluster/peer.hpp"
 
 namespace caf_mcp::node {
 
@@ -113,7 +113,7 @@ struct registry_config {
   /// The cluster peers (docs/cluster.md): the registry spawns one peer
   /// actor each (its `registry` field is set by the registry) and shows
   /// their servers as `PEER:SERVER`.
-  std::vector<peer_config> peers;
+  std::vector<cluster::peer_config> peers;
 };
 
 /// The registry's full interface (the node's private part added).
@@ -139,7 +139,7 @@ using registry_impl_actor = registry_actor::extend<
   caf::reacts_to<health_atom, health_snapshot>,
   // the cluster (docs/cluster.md)
   caf::replies_to<nodes_atom>::with<std::vector<node_info>>,
-  caf::reacts_to<peer_atom, peer_report>>;
+  caf::reacts_to<cluster::peer_atom, cluster::peer_report>>;
 
 /// What the registry keeps per server.
 struct server_slot {
@@ -200,9 +200,9 @@ struct registry_call {
 
 /// A cluster peer as the registry keeps it.
 struct peer_slot {
-  peer_actor actor;
+  cluster::peer_actor actor;
   /// Its last report (state, servers and tools).
-  peer_report last;
+  cluster::peer_report last;
   bool published = false;
 };
 

@@ -45,6 +45,9 @@ example_check() {
   fi
   local example="$work/build/list-and-call"
   [ -x "$example" ] || { bad "no list-and-call built"; return 1; }
+  # The cluster example links caf_mcp::cluster (CAF io and openssl found by
+  # the package); it runs in node.cluster.
+  [ -x "$work/build/remote-call" ] && ok || bad "no remote-call built"
   # It linked the libraries in the prefix, not the build tree's.
   if grep -q -- "$BUILD" "$work/build/CMakeFiles/list-and-call.dir/link.txt"; then
     bad "the example links from the build tree: $(cat "$work/build/CMakeFiles/list-and-call.dir/link.txt")"

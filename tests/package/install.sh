@@ -58,7 +58,7 @@ expect_file bin/caf-mcp
 libdir=$(cd "$prefix" && ls -d lib*/cmake/caf_mcp 2>/dev/null | head -n 1)
 libdir="${libdir%/cmake/caf_mcp}"
 [ -n "$libdir" ] && ok || give_up "no lib*/cmake/caf_mcp in the prefix: $(cd "$prefix" && find . -maxdepth 3)"
-for layer in messages transport actors; do
+for layer in messages transport actors cluster; do
   expect_file "$libdir/libcaf_mcp_$layer.a"
 done
 for f in caf_mcpConfig.cmake caf_mcpConfigVersion.cmake caf_mcpTargets.cmake FindCAF.cmake; do
@@ -66,10 +66,11 @@ for f in caf_mcpConfig.cmake caf_mcpConfigVersion.cmake caf_mcpTargets.cmake Fin
 done
 expect_file share/doc/caf-mcp/examples/CMakeLists.txt
 expect_file share/doc/caf-mcp/examples/list_and_call.cpp
+expect_file share/doc/caf-mcp/examples/remote_call.cpp
 
-# The installed headers are exactly the include/ trees of the three layers:
+# The installed headers are exactly the include/ trees of the four layers:
 # none missing, none extra (the app's private headers stay out).
-(cd "$SRC" && for layer in messages transport actors; do
+(cd "$SRC" && for layer in messages transport actors cluster; do
    (cd "$layer/include" && find . -name '*.hpp')
  done) | sort >"$tmp/headers.expected"
 (cd "$prefix/include" && find . -type f) | sort >"$tmp/headers.installed"

@@ -1,7 +1,7 @@
 // Pure pieces of the node's cluster: see cluster.hpp.
-#include "cluster.hpp"
+#include "caf_mcp/cluster/cluster.hpp"
 
-namespace caf_mcp::node {
+namespace caf_mcp::cluster {
 
 bool split_peer_server(std::string_view name, std::string& peer,
                        std::string& server) {
@@ -59,4 +59,4 @@ size_t in_flight_limiter::in_flight(const std::string& key) const {
   return i != counts_.end() ? i->second : 0;
 }
 
-} // namespace caf_mcp::node
+} // namespace caf_mcp::cluster

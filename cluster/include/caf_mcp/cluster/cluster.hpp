@@ -1,6 +1,6 @@
 #pragma once
 
-/// Pure pieces of the node's cluster (docs/cluster.md): `PEER:SERVER`
+/// Pure pieces of the cluster (docs/cluster.md): `PEER:SERVER`
 /// names, the bound on remote calls in flight per calling node (the
 /// publishing side), and a peer's table of pending calls with deadlines
 /// (the calling side). No actors, no sockets; unit-tested alone (suite
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace caf_mcp::node {
+namespace caf_mcp::cluster {
 
 /// Splits "PEER:SERVER" at its first ':'; false if there is none or either
 /// side is empty. Local server names never hold ':' (config rule).
@@ -154,23 +154,9 @@ public:
     return ids;
   }
 
-  /// Removes and returns every call whose deadline is not after `now`.
-  std::vector<std::pair<uint64_t, Payload>> expire(clock::time_point now) {
-    std::vector<std::pair<uint64_t, Payload>> out;
-    for (auto i = entries_.begin(); i != entries_.end();) {
-      if (i->second.deadline <= now) {
-        out.emplace_back(i->first, std::move(i->second.payload));
-        i = entries_.erase(i);
-      } else {
-        ++i;
-      }
-    }
-    return out;
-  }
-
 private:
   uint64_t next_id_ = 0;
   std::map<uint64_t, entry> entries_;
 };
 
-} // namespace caf_mcp::node
+} // namespace caf_mcp::cluster

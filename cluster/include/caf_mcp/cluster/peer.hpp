@@ -1,6 +1,7 @@
 #pragma once
 
-/// The node's cluster actors (docs/cluster.md).
+/// The cluster actors (docs/cluster.md), used by the node and by
+/// `connect_node` (connect.hpp).
 ///
 /// Publishing side: the *front* (`spawn_cluster_front`) is what the node
 /// publishes with `io::publish` / `openssl::publish`. It answers the
@@ -16,13 +17,21 @@
 /// (never the blocking `remote_actor`), with the project's backoff,
 /// checks the interface (`assignable<registry_actor>`), refuses a proxy of
 /// the node that just went down (same node id), monitors the remote
-/// registry, lists its servers and tools (at once and every `poll`), and
-/// keeps its own table of pending calls with deadlines. On loss (down_msg)
+/// registry, lists its servers and tools (at once, then every `poll`,
+/// fetching the tools only of servers that changed), and keeps its own
+/// table of pending calls with deadlines. On loss (down_msg)
 /// it fails every pending call at once with `node_down` (a call marked
 /// `retryable` waits and is sent once more after the reconnect), tells
 /// the registry (servers shown down, calls refused with `node_down`),
-/// backs off and reconnects. It reports to the registry with
-/// `(peer_atom, peer_report)` on every change.
+/// backs off and reconnects. It reports to its sink (the node's registry)
+/// with `(peer_atom, peer_report)` on every change, and only then.
+///
+/// A peer actor is itself a `remote_registry_actor` (connect.hpp): it
+/// answers the registry interface from its last listing (servers shown
+/// down while the node is not up) and passes calls on; subscribers get
+/// the remote node's events (it subscribes to them while it has
+/// subscribers, again after every reconnect) and a `node` event of its own
+/// on every change of state.
 
 #include <chrono>
 #include <cstdint>
@@ -35,7 +44,7 @@
 #include "caf_mcp/messages/protocol.hpp"
 #include "caf_mcp/transport/backoff.hpp"
 
-namespace caf_mcp::node {
+namespace caf_mcp::cluster {
 
 /// peer -> registry: its state and servers changed.
 using peer_atom = caf::atom_constant<caf::atom("nd_peer")>;
@@ -43,6 +52,12 @@ using peer_atom = caf::atom_constant<caf::atom("nd_peer")>;
 using peer_connect_atom = caf::atom_constant<caf::atom("nd_pconn")>;
 /// peer -> itself: time to list the remote servers again.
 using peer_poll_atom = caf::atom_constant<caf::atom("nd_ppoll")>;
+
+/// peer -> itself: a `ready_atom` wait ran out (its number).
+using peer_wait_atom = caf::atom_constant<caf::atom("nd_pwait")>;
+/// Caller -> peer: answer once the node is up and its servers are listed,
+/// or with `node_down` after the given time. Local only.
+using ready_atom = caf::atom_constant<caf::atom("mcp_ready")>;
 
 /// What a peer tells the registry. Local only.
 struct peer_report {
@@ -55,14 +70,23 @@ struct peer_report {
 /// The registry as a peer sees it.
 using peer_sink_actor = caf::typed_actor<caf::reacts_to<peer_atom, peer_report>>;
 
-/// A peer actor: calls by (remote server, tool, arguments, options).
-using peer_actor = caf::typed_actor<
-  caf::replies_to<call_atom, std::string /*server*/, std::string /*tool*/,
-                  std::string /*args JSON*/,
-                  call_options>::with<call_tool_result>,
+/// What `connect_node` gives a CAF program: the registry interface of a
+/// remote node (servers, tools, calls by server and tool, events), plus
+/// `nodes_atom` answering the connection's state as one `node_info`, and
+/// `(ready_atom, max_wait)` answering it once the node is up and its
+/// servers are listed (at once if they are), or `node_down` with the last
+/// connect error after `max_wait`.
+using remote_registry_actor = registry_actor::extend<
+  caf::replies_to<nodes_atom>::with<std::vector<node_info>>,
+  caf::replies_to<ready_atom, caf::timespan>::with<node_info>>;
+
+/// A peer actor: a remote registry, its report, and its own timers.
+using peer_actor = remote_registry_actor::extend<
   caf::replies_to<caf::get_atom>::with<peer_report>,
+  caf::reacts_to<node_event_atom, node_event>,
   caf::reacts_to<peer_connect_atom, uint64_t>,
-  caf::reacts_to<peer_poll_atom, uint64_t /*connection number*/>>;
+  caf::reacts_to<peer_poll_atom, uint64_t /*connection number*/>,
+  caf::reacts_to<peer_wait_atom, uint64_t>>;
 
 struct peer_config {
   /// The PEER of `PEER:SERVER`.
@@ -85,8 +109,14 @@ struct peer_config {
   caf::timespan grace = std::chrono::seconds{2};
   /// Pending calls at most (beyond: queue_full).
   size_t max_pending = 16384;
-  /// Where reports go.
+  /// Where reports go (none for `connect_node`).
   peer_sink_actor registry;
+  /// Spawn hidden (not awaited at shutdown): `connect_node`'s handles.
+  bool hidden = false;
+  /// Every this many polls, the tools of every server are fetched again
+  /// (between, only of servers whose tool count, state or connection
+  /// changed); a report goes out at least this often (the round trip).
+  uint32_t full_listing_every = 15;
 };
 
 /// Spawns a peer actor; it starts connecting at once.
@@ -97,6 +127,6 @@ registry_actor spawn_cluster_front(caf::actor_system& sys,
                                    registry_actor registry,
                                    size_t max_calls_per_peer);
 
-} // namespace caf_mcp::node
+} // namespace caf_mcp::cluster
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::node::peer_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_mcp::cluster::peer_report)

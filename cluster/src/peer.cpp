@@ -1,8 +1,9 @@
-// The node's cluster actors: see peer.hpp and docs/cluster.md.
-#include "peer.hpp"
+// The cluster actors: see peer.hpp and docs/cluster.md.
+#include "caf_mcp/cluster/peer.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -11,11 +12,14 @@
 #include "caf/io/middleman_actor.hpp"
 #include "caf/openssl/manager.hpp"
 
+#include <boost/json.hpp>
+
+#include "caf_mcp/actors/subscribers.hpp"
+#include "caf_mcp/cluster/cluster.hpp"
+#include "caf_mcp/cluster/connect.hpp"
 #include "caf_mcp/transport/log.hpp"
 
-#include "cluster.hpp"
-
-namespace caf_mcp::node {
+namespace caf_mcp::cluster {
 
 namespace {
 
@@ -54,15 +58,26 @@ struct peer_actor_state {
   bool connecting = false;
   pending_table<pending_payload> pending;
   std::vector<server_detail> servers;
+  /// Polls of the current connection (a full listing every
+  /// `full_listing_every`).
+  uint64_t polls = 0;
+  /// Local subscribers of the remote node's events (and of our `node`
+  /// events); while there are any, we subscribe to the remote registry.
+  subscriber_set subscribers;
+  bool subscribed_remote = false;
+  uint64_t next_event = 0;
+  /// The current connection's servers were listed once.
+  bool listed_once = false;
+  /// `ready_atom` requests waiting for the first listing, by number.
+  std::map<uint64_t, caf::typed_response_promise<node_info>> waiters;
+  uint64_t next_waiter = 0;
   static inline const char* name = "caf_mcp.node_peer";
 };
 
 using peer_self = peer_actor::stateful_pointer<peer_actor_state>;
 
 std::string address_of(const peer_config& cfg) {
-  if (cfg.host.find(':') != std::string::npos)
-    return "[" + cfg.host + "]:" + std::to_string(cfg.port);
-  return cfg.host + ":" + std::to_string(cfg.port);
+  return node_address(cfg.host, cfg.port);
 }
 
 peer_report make_report(peer_self self) {
@@ -83,12 +98,81 @@ void report(peer_self self) {
     self->send(self->state.cfg.registry, peer_atom::value, make_report(self));
 }
 
+void forward(peer_self self, node_event ev) {
+  auto msg = caf::make_message(node_event_atom::value, std::move(ev));
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (auto& sub : self->state.subscribers)
+    caf::send_as(me, sub, msg);
+}
+
+/// Our own `node` event: the connection's state (as `/api/nodes` shows a
+/// peer, `since` in ms since the epoch).
+void publish_node(peer_self self) {
+  auto& st = self->state;
+  if (st.subscribers.empty())
+    return;
+  boost::json::object o;
+  o["name"] = st.cfg.name;
+  o["address"] = address_of(st.cfg);
+  o["state"] = to_string(st.phase);
+  o["since_ms"] = st.since_ms;
+  if (st.last_error.empty())
+    o["last_error"] = nullptr;
+  else
+    o["last_error"] = st.last_error;
+  node_event ev{++st.next_event, "node", "", boost::json::serialize(o)};
+  forward(self, std::move(ev));
+}
+
+/// Subscribes to the remote registry's events while we have subscribers
+/// and a connection (again after every reconnect).
+void sync_remote_subscription(peer_self self) {
+  auto& st = self->state;
+  bool want = !st.subscribers.empty() && st.phase == peer_state::up;
+  if (want == st.subscribed_remote)
+    return;
+  if (st.remote) {
+    auto me = caf::actor_cast<caf::actor>(self);
+    if (want)
+      self->send(st.remote, caf::subscribe_atom::value, me);
+    else
+      self->send(st.remote, caf::unsubscribe_atom::value, me);
+  }
+  st.subscribed_remote = want && st.remote;
+}
+
 void set_phase(peer_self self, peer_state p) {
   auto& st = self->state;
   if (st.phase == p)
     return;
   st.phase = p;
   st.since_ms = now_ms();
+  publish_node(self);
+}
+
+/// A remote server as the caller sees it: down while the node is not up.
+server_info as_seen(peer_self self, const server_info& remote) {
+  auto& st = self->state;
+  auto x = remote;
+  if (x.node.empty())
+    x.node = st.cfg.name;
+  if (st.phase != peer_state::up) {
+    x.state = health_state::down;
+    x.phase = link_phase::connecting;
+    x.connected_since_ms = 0;
+    x.in_flight = 0;
+    x.last_error = "node " + st.cfg.name + " is " + to_string(st.phase)
+                   + (st.last_error.empty() ? std::string{}
+                                            : ": " + st.last_error);
+  }
+  return x;
+}
+
+const server_detail* find_server(peer_self self, const std::string& name) {
+  for (auto& d : self->state.servers)
+    if (d.info.name == name)
+      return &d;
+  return nullptr;
 }
 
 void schedule_connect(peer_self self) {
@@ -106,8 +190,11 @@ void connect_failed(peer_self self, std::string why) {
   st.connecting = false;
   CAF_MCP_LOG_DEBUG("cluster", "peer " << st.cfg.name << ": connect failed: "
                                        << why);
-  st.last_error = std::move(why);
-  report(self);
+  if (why != st.last_error) {
+    st.last_error = std::move(why);
+    report(self);
+    publish_node(self);
+  }
   schedule_connect(self);
 }
 
@@ -151,8 +238,11 @@ void send_call(peer_self self, uint64_t id) {
   auto left = std::chrono::duration_cast<caf::timespan>(e->deadline - now);
   auto attempt = e->attempt;
   auto& p = e->payload;
-  self->request(st.remote, left, call_atom::value, p.server, p.tool, p.args,
-                p.opts)
+  // Only a retryable call may be sent again: the others give their
+  // arguments away (no copy of a large argument object).
+  auto args = e->retryable ? p.args : std::move(p.args);
+  self->request(st.remote, left, call_atom::value, p.server, p.tool,
+                std::move(args), p.opts)
     .then(
       [self, id, attempt](call_tool_result& res) {
         if (self->state.pending.accepts(id, attempt))
@@ -180,8 +270,11 @@ void on_connected(peer_self self, caf::node_id nid, registry_actor remote) {
   self->monitor(st.remote);
   ++st.connection;
   st.policy->on_connected(std::chrono::steady_clock::now());
-  set_phase(self, peer_state::up);
+  st.polls = 0;
+  st.listed_once = false;
   st.last_error.clear();
+  set_phase(self, peer_state::up);
+  sync_remote_subscription(self);
   CAF_MCP_LOG_INFO("cluster", "peer " << st.cfg.name << " is up ("
                                       << address_of(st.cfg) << ")");
   report(self);
@@ -197,9 +290,10 @@ void on_loss(peer_self self, const caf::error& reason) {
   ++st.connection;
   st.remote = nullptr;
   st.remote_node = caf::node_id{};
+  st.subscribed_remote = false;
   st.policy->on_disconnected(std::chrono::steady_clock::now());
-  set_phase(self, peer_state::down);
   st.last_error = "connection lost: " + render(reason);
+  set_phase(self, peer_state::down);
   auto failed = st.pending.on_loss();
   for (auto& kvp : failed)
     kvp.second.promise.deliver(caf::make_error(
@@ -210,6 +304,16 @@ void on_loss(peer_self self, const caf::error& reason) {
                                       << failed.size() << " calls failed");
   report(self);
   schedule_connect(self);
+}
+
+/// Our `middleman.app-identifiers`, for error messages.
+std::string app_identifiers(peer_self self) {
+  auto ids = caf::get_or(self->system().config(), "middleman.app-identifiers",
+                         std::vector<std::string>{});
+  std::string out;
+  for (auto& id : ids)
+    out += (out.empty() ? "" : ", ") + id;
+  return out;
 }
 
 void connect(peer_self self) {
@@ -235,7 +339,7 @@ void connect(peer_self self) {
           return connect_failed(self, "the actor at " + addr
                                         + " is not a caf-mcp registry "
                                           "speaking "
-                                        + wire_protocol);
+                                        + std::string{wire_protocol});
         if (st.dead_node && nid == st.dead_node) {
           // Once: CAF may hand back its cached dead proxy once; a node that
           // survived a network drop keeps its id and must be accepted on
@@ -248,23 +352,68 @@ void connect(peer_self self) {
                      caf::actor_cast<registry_actor>(std::move(ptr)));
       },
       [self, addr](caf::error& err) {
+        if (err == caf::sec::incompatible_application_ids)
+          return connect_failed(self, "the node at " + addr
+                                        + " runs another application or "
+                                          "wire protocol (its "
+                                          "middleman.app-identifiers has "
+                                          "no "
+                                        + app_identifiers(self)
+                                        + "): refused at the handshake");
         connect_failed(self, "connect to " + addr + ": "
                                + self->system().render(err));
       });
+}
+
+/// Whether the tools of `now` must be fetched again, given the listing
+/// before (`before` null: a new server).
+bool tools_may_differ(const server_detail* before, const server_info& now) {
+  if (before == nullptr)
+    return true;
+  auto& was = before->info;
+  return was.tool_count != now.tool_count || was.state != now.state
+         || was.connected_since_ms != now.connected_since_ms
+         || was.reconnects != now.reconnects
+         || before->tools.size() != now.tool_count;
+}
+
+/// The listing of one poll is complete: keep it, report if anything but
+/// the round trip changed (or a full listing is due), poll again later.
+void listed(peer_self self, uint64_t conn, std::vector<server_detail> got,
+            bool full) {
+  auto& st = self->state;
+  if (conn != st.connection)
+    return;
+  std::sort(got.begin(), got.end(),
+            [](const server_detail& a, const server_detail& b) {
+              return a.info.name < b.info.name;
+            });
+  bool changed = !(got == st.servers);
+  if (changed)
+    st.servers = std::move(got);
+  if (changed || full)
+    report(self);
+  if (!st.listed_once) {
+    st.listed_once = true;
+    auto info = make_report(self).info;
+    for (auto& kvp : st.waiters)
+      kvp.second.deliver(info);
+    st.waiters.clear();
+  }
+  self->delayed_send(self, st.cfg.poll, peer_poll_atom::value, conn);
 }
 
 void poll(peer_self self, uint64_t conn) {
   if (self->state.phase != peer_state::up || conn != self->state.connection)
     return;
   auto start = std::chrono::steady_clock::now();
-  auto next = [self, conn] {
-    self->delayed_send(self, self->state.cfg.poll, peer_poll_atom::value,
-                       conn);
-  };
+  auto full = self->state.polls++ % std::max<uint32_t>(
+                1, self->state.cfg.full_listing_every)
+              == 0;
   self->request(self->state.remote, self->state.cfg.connect_timeout,
                 servers_atom::value)
     .then(
-      [self, conn, start, next](std::vector<server_info>& xs) {
+      [self, conn, start, full](std::vector<server_info>& xs) {
         auto& st = self->state;
         if (conn != st.connection)
           return;
@@ -278,28 +427,24 @@ void poll(peer_self self, uint64_t conn) {
                                          != std::string::npos;
                                 }),
                  xs.end());
-        if (xs.empty()) {
-          st.servers.clear();
-          report(self);
-          next();
-          return;
-        }
+        // Tools are fetched only for servers that may have new ones; the
+        // others keep the tools of the last listing.
         auto got = std::make_shared<std::vector<server_detail>>();
-        auto left = std::make_shared<size_t>(xs.size());
+        std::vector<server_info> fetch;
         for (auto& x : xs) {
-          auto done = [self, conn, got, left, next] {
-            if (--*left > 0)
-              return;
-            auto& now_st = self->state;
-            if (conn != now_st.connection)
-              return;
-            std::sort(got->begin(), got->end(),
-                      [](const server_detail& a, const server_detail& b) {
-                        return a.info.name < b.info.name;
-                      });
-            now_st.servers = std::move(*got);
-            report(self);
-            next();
+          auto before = find_server(self, x.name);
+          if (full || tools_may_differ(before, x))
+            fetch.push_back(std::move(x));
+          else
+            got->push_back(server_detail{std::move(x), before->tools});
+        }
+        if (fetch.empty())
+          return listed(self, conn, std::move(*got), full);
+        auto left = std::make_shared<size_t>(fetch.size());
+        for (auto& x : fetch) {
+          auto done = [self, conn, got, left, full] {
+            if (--*left == 0)
+              listed(self, conn, std::move(*got), full);
           };
           self
             ->request(st.remote, st.cfg.connect_timeout, servers_atom::value,
@@ -317,13 +462,13 @@ void poll(peer_self self, uint64_t conn) {
               });
         }
       },
-      [self, conn, next](caf::error& err) {
+      [self, conn](caf::error& err) {
         auto& st = self->state;
         if (conn != st.connection)
           return;
         st.last_error = "listing servers: " + render(to_call_error(self, err));
         report(self);
-        next();
+        self->delayed_send(self, st.cfg.poll, peer_poll_atom::value, conn);
       });
 }
 
@@ -339,6 +484,10 @@ peer_actor::behavior_type peer_fn(peer_self self, peer_config cfg) {
                               .count())));
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.subscribers.on_down(msg.source)) {
+      sync_remote_subscription(self);
+      return;
+    }
     if (st.remote && msg.source == st.remote.address())
       on_loss(self, msg.reason);
   });
@@ -371,6 +520,70 @@ peer_actor::behavior_type peer_fn(peer_self self, peer_config cfg) {
       auto id = st.pending.add(deadline, retryable, std::move(p));
       send_call(self, id);
       return rp;
+    },
+    [self](servers_atom) {
+      std::vector<server_info> out;
+      out.reserve(self->state.servers.size());
+      for (auto& d : self->state.servers)
+        out.push_back(as_seen(self, d.info));
+      return out;
+    },
+    [self](servers_atom, const std::string& name) -> caf::result<server_detail> {
+      auto d = find_server(self, name);
+      if (d == nullptr)
+        return caf::make_error(mcp_errc::invalid_argument,
+                               "unknown server \"" + name + "\" on node "
+                                 + self->state.cfg.name
+                                 + (self->state.phase == peer_state::up
+                                      ? std::string{}
+                                      : std::string{" (not connected yet)"}));
+      return server_detail{as_seen(self, d->info), d->tools};
+    },
+    [self](caf::subscribe_atom, caf::actor& sub) {
+      if (self->state.subscribers.add(self, sub))
+        sync_remote_subscription(self);
+    },
+    [self](caf::unsubscribe_atom, caf::actor& sub) {
+      if (self->state.subscribers.remove(self, sub.address()))
+        sync_remote_subscription(self);
+    },
+    [self](node_event_atom, node_event& ev) {
+      auto& st = self->state;
+      if (!st.subscribed_remote)
+        return;
+      // Our own numbering: the remote's ids restart with the node.
+      ev.id = ++st.next_event;
+      forward(self, std::move(ev));
+    },
+    [self](nodes_atom) {
+      return std::vector<node_info>{make_report(self).info};
+    },
+    [self](ready_atom, caf::timespan max_wait) -> caf::result<node_info> {
+      auto& st = self->state;
+      if (st.phase == peer_state::up && st.listed_once)
+        return make_report(self).info;
+      if (st.waiters.size() >= st.cfg.max_pending)
+        return caf::make_error(mcp_errc::queue_full,
+                               "too many callers waiting for node "
+                                 + st.cfg.name);
+      auto n = ++st.next_waiter;
+      auto rp = self->make_response_promise<node_info>();
+      st.waiters.emplace(n, rp);
+      self->delayed_send(self, max_wait, peer_wait_atom::value, n);
+      return rp;
+    },
+    [self](peer_wait_atom, uint64_t n) {
+      auto& st = self->state;
+      auto i = st.waiters.find(n);
+      if (i == st.waiters.end())
+        return;
+      i->second.deliver(caf::make_error(
+        mcp_errc::node_down,
+        "node " + st.cfg.name + " (" + address_of(st.cfg) + ") is "
+          + to_string(st.phase)
+          + (st.last_error.empty() ? std::string{}
+                                   : ": " + st.last_error)));
+      st.waiters.erase(i);
     },
     [self](caf::get_atom) { return make_report(self); },
     [self](peer_connect_atom, uint64_t n) {
@@ -463,6 +676,8 @@ registry_actor::behavior_type front_fn(front_self self, registry_actor reg,
 } // namespace
 
 peer_actor spawn_peer(caf::actor_system& sys, peer_config cfg) {
+  if (cfg.hidden)
+    return sys.spawn<caf::hidden>(peer_fn, std::move(cfg));
   return sys.spawn(peer_fn, std::move(cfg));
 }
 
@@ -472,4 +687,4 @@ registry_actor spawn_cluster_front(caf::actor_system& sys,
   return sys.spawn(front_fn, std::move(registry), max_calls_per_peer);
 }
 
-} // namespace caf_mcp::node
+} // namespace caf_mcp::cluster
