@@ -68,6 +68,9 @@ struct bench_result {
 
 struct driver_state {
   pool_actor pool;
+  /// --node: calls go to SERVER through a connect_node handle instead.
+  cluster::remote_registry_actor node;
+  std::string server;
   std::string tool_name;
   std::string args;
   call_options opts;
@@ -133,6 +136,19 @@ void issue(caf::stateful_actor<driver_state>* self) {
         },
         [self, t0, key](caf::error& err) {
           complete(self, t0, key, &err, false);
+        });
+    return;
+  }
+  if (st.node) {
+    self
+      ->request(st.node, caf::infinite, call_atom::value, st.server,
+                st.tool_name, st.args, st.opts)
+      .then(
+        [self, t0](call_tool_result& res) {
+          complete(self, t0, std::string{}, nullptr, res.is_error);
+        },
+        [self, t0](caf::error& err) {
+          complete(self, t0, std::string{}, &err, false);
         });
     return;
   }
@@ -325,7 +341,82 @@ soak_check check_exec_log(const std::string& path, const std::string& prefix,
   return out;
 }
 
+/// `bench --node`: the same driver through a node's cluster port
+/// (connect_node), calls to --server; prints calls, throughput and latency.
+int run_bench_node(const bench_options& opts) {
+  if (opts.client.server.empty()) {
+    print_error("--node needs --server NAME (the server on that node)");
+    return exit_usage;
+  }
+  if (!opts.args.empty())
+    if (auto err = check_json_object_text(opts.args)) {
+      print_error("--args must be a JSON object: " + render(err));
+      return exit_usage;
+    }
+  node_connection env{opts.client};
+  if (env.rc != exit_ok)
+    return env.rc;
+  auto result = std::make_shared<bench_result>();
+  result->latency_us.reserve(1 << 20);
+  caf::scoped_actor self{*env.sys};
+  auto d = env.sys->spawn(driver);
+  {
+    auto ptr = caf::actor_cast<caf::stateful_actor<driver_state>*>(d);
+    auto& st = ptr->state;
+    st.node = env.node;
+    st.server = opts.client.server;
+    st.tool_name = opts.tool_name;
+    st.args = opts.args.empty() ? std::string{"{}"} : opts.args;
+    st.opts.retryable = opts.client.retryable;
+    st.result = result;
+  }
+  self->send(d, caf::ok_atom::value, opts.concurrency, opts.duration_s,
+             caf::actor{self});
+  self->receive([](caf::ok_atom) {});
+  auto& r = *result;
+  std::sort(r.latency_us.begin(), r.latency_us.end());
+  auto rate = r.duration_s > 0 ? static_cast<double>(r.calls) / r.duration_s
+                               : 0.0;
+  auto errors = errors_json(r);
+  auto p50 = percentile(r.latency_us, 0.50);
+  auto p90 = percentile(r.latency_us, 0.90);
+  auto p99 = percentile(r.latency_us, 0.99);
+  auto pmax = r.latency_us.empty() ? 0u : r.latency_us.back();
+  if (opts.client.json)
+    std::printf("{\"calls\":%llu,\"ok\":%llu,\"failed\":%llu,"
+                "\"tool_errors\":%llu,\"errors\":%s,"
+                "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
+                "\"latency_us\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,"
+                "\"max\":%u},\"concurrency\":%zu,\"node\":\"%s\"}\n",
+                static_cast<unsigned long long>(r.calls),
+                static_cast<unsigned long long>(r.ok),
+                static_cast<unsigned long long>(r.failed),
+                static_cast<unsigned long long>(r.tool_errors), errors.c_str(),
+                r.duration_s, rate, p50, p90, p99, pmax, opts.concurrency,
+                opts.client.node.c_str());
+  else
+    std::printf("calls        %llu (ok %llu, failed %llu, isError %llu)\n"
+                "errors       %s\n"
+                "duration     %.3f s\n"
+                "throughput   %.1f calls/s\n"
+                "latency      p50 %u us, p90 %u us, p99 %u us, max %u us\n"
+                "through      node %s, server %s\n",
+                static_cast<unsigned long long>(r.calls),
+                static_cast<unsigned long long>(r.ok),
+                static_cast<unsigned long long>(r.failed),
+                static_cast<unsigned long long>(r.tool_errors), errors.c_str(),
+                r.duration_s, rate, p50, p90, p99, pmax,
+                opts.client.node.c_str(), opts.client.server.c_str());
+  return r.ok == 0 ? exit_failure : exit_ok;
+}
+
 int run_bench(const bench_options& opts) {
+  if (opts.client.url.empty() && opts.client.node.empty()) {
+    print_error("--url or --node is required");
+    return exit_usage;
+  }
+  if (!opts.client.node.empty())
+    return run_bench_node(opts);
   session_config sc;
   if (auto msg = make_session_config(opts.client, sc); !msg.empty()) {
     print_error(msg);
@@ -504,8 +595,9 @@ int run_bench(const bench_options& opts) {
   return rc;
 }
 
-void add_driver_options(CLI::App& cmd, bench_options& opts) {
-  add_client_options(cmd, opts.client);
+void add_driver_options(CLI::App& cmd, bench_options& opts,
+                        bool node_too = false) {
+  add_client_options(cmd, opts.client, node_too);
   cmd.add_option("--duration", opts.duration_s, "seconds to run (default 10)")
     ->check(CLI::PositiveNumber);
   cmd.add_option("--concurrency", opts.concurrency,
@@ -537,8 +629,10 @@ void add_bench(CLI::App& app, int& exit_code) {
       "bench", "Call one tool as fast as possible with N calls in flight over "
                "K supervised sessions and print calls/s, latency percentiles, "
                "failures by code, reconnects and the cold setup time (--json: "
-               "one JSON object).");
-    add_driver_options(*cmd, *opts);
+               "one JSON object). With --node HOST:PORT --server NAME the calls "
+               "go through a caf-mcp node's cluster port instead "
+               "(docs/cluster.md).");
+    add_driver_options(*cmd, *opts, true);
     cmd->add_option("--tool", opts->tool_name, "tool to call")->required();
     cmd->add_option("--args", opts->args, "arguments as a JSON object");
     add_connects_option(*cmd, *opts);

@@ -12,10 +12,12 @@
 
 #include "caf_mcp/actors/client.hpp"
 #include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/cluster/connect.hpp"
 #include "caf_mcp/transport/http_client.hpp"
 #include "caf_mcp/transport/log.hpp"
 #include "client_options.hpp"
 #include "commands.hpp"
+#include "node/config.hpp"
 
 namespace caf_mcp::app {
 
@@ -94,6 +96,57 @@ std::string summarize(const content_block& c) {
   return {};
 }
 
+/// `tools` as `caf-mcp tools` prints them: a JSON array, or one line per
+/// tool (name, two spaces, the first line of its description).
+void print_tools(const std::vector<tool>& tools, bool json,
+                 const std::string& indent = {}) {
+  std::string out;
+  if (json) {
+    out += '[';
+    for (size_t i = 0; i < tools.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_json(out, tools[i]);
+    }
+    out += "]\n";
+  } else {
+    for (auto& t : tools) {
+      out += indent;
+      out += log::escape_controls(t.name);
+      if (t.description) {
+        auto d = *t.description;
+        auto nl = d.find('\n');
+        out += "  ";
+        out += log::escape_controls(d.substr(0, nl));
+      }
+      out += '\n';
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+/// Prints a call's result as `caf-mcp call` does; returns the exit status.
+int print_result(const call_tool_result& res, bool json) {
+  std::string out;
+  if (json) {
+    append_json(out, res);
+    out += '\n';
+  } else {
+    bool any_text = false;
+    for (auto& c : res.content) {
+      any_text = any_text || c.kind == content_kind::text;
+      out += summarize(c);
+      out += '\n';
+    }
+    if (!any_text && !res.structured_content.empty()) {
+      out += safe(res.structured_content);
+      out += '\n';
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return res.is_error ? exit_tool_error : exit_ok;
+}
+
 /// Streams progress and log notifications to stderr while a call runs.
 caf::behavior notification_printer(caf::event_based_actor*) {
   return {
@@ -129,7 +182,109 @@ caf::behavior notification_printer(caf::event_based_actor*) {
   };
 }
 
+// -- --node: through a caf-mcp node's cluster port ------------------------------
+
+int run_node_tools(const client_options& opts) {
+  apply_logging(opts);
+  node_connection env{opts};
+  if (env.rc != exit_ok)
+    return env.rc;
+  caf::scoped_actor self{*env.sys};
+  int rc = exit_ok;
+  auto limit = std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>(opts.timeout_s));
+  if (!opts.server.empty()) {
+    self->request(env.node, limit, servers_atom::value, opts.server)
+      .receive([&](server_detail& d) { print_tools(d.tools, opts.json); },
+               [&](caf::error& err) {
+                 print_error(render(err));
+                 rc = exit_code_for(err);
+               });
+    return rc;
+  }
+  // Every server of the node: JSON {"servers":[{"name","state","tools"}]},
+  // or each server's name and state, its tools indented below.
+  std::vector<server_info> infos;
+  self->request(env.node, limit, servers_atom::value)
+    .receive([&](std::vector<server_info>& xs) { infos = std::move(xs); },
+             [&](caf::error& err) {
+               print_error(render(err));
+               rc = exit_code_for(err);
+             });
+  if (rc != exit_ok)
+    return rc;
+  if (opts.json)
+    std::fputs("{\"servers\":[", stdout);
+  bool first = true;
+  for (auto& info : infos) {
+    server_detail d;
+    self->request(env.node, limit, servers_atom::value, info.name)
+      .receive([&](server_detail& x) { d = std::move(x); },
+               [&](caf::error&) { d.info = info; });
+    if (opts.json) {
+      std::string out = first ? "" : ",";
+      out += "{\"name\":";
+      append_json_string(out, d.info.name);
+      out += ",\"state\":";
+      append_json_string(out, to_string(d.info.state));
+      out += ",\"tools\":";
+      std::fputs(out.c_str(), stdout);
+      print_tools(d.tools, true);
+      std::fputs("}", stdout);
+    } else {
+      std::printf("%s (%s)\n", safe(d.info.name).c_str(),
+                  to_string(d.info.state));
+      print_tools(d.tools, false, "  ");
+    }
+    first = false;
+  }
+  if (opts.json)
+    std::fputs("]}\n", stdout);
+  return rc;
+}
+
+int run_node_call(const client_options& opts, const std::string& tool_name,
+                  const std::string& args) {
+  if (opts.server.empty()) {
+    print_error("--node needs --server NAME (the server on that node)");
+    return exit_usage;
+  }
+  node_connection env{opts};
+  if (env.rc != exit_ok)
+    return env.rc;
+  caf::scoped_actor self{*env.sys};
+  auto printer = env.sys->spawn(notification_printer);
+  call_options co;
+  co.listener = printer;
+  co.retryable = opts.retryable;
+  co.timeout = sc_timeout(opts);
+  co.max_timeout = std::max(co.timeout, sc_max_timeout(opts));
+  int rc = exit_ok;
+  self
+    ->request(env.node, std::chrono::seconds{86400}, call_atom::value, opts.server,
+              tool_name, args.empty() ? std::string{"{}"} : args, co)
+    .receive([&](call_tool_result& res) { rc = print_result(res, opts.json); },
+             [&](caf::error& err) {
+               print_error(render(err));
+               rc = exit_code_for(err);
+             });
+  caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
+  return rc;
+}
+
+/// Exactly one of --url and --node (CLI11 refuses both).
+bool check_target(const client_options& opts) {
+  if (!opts.url.empty() || !opts.node.empty())
+    return true;
+  print_error("--url or --node is required");
+  return false;
+}
+
 int run_tools(const client_options& opts) {
+  if (!check_target(opts))
+    return exit_usage;
+  if (!opts.node.empty())
+    return run_node_tools(opts);
   apply_logging(opts);
   session_config sc;
   if (auto msg = make_session_config(opts, sc); !msg.empty()) {
@@ -143,30 +298,7 @@ int run_tools(const client_options& opts) {
   int rc = exit_ok;
   self->request(env.cli, env.limit(), list_atom::value)
     .receive(
-      [&](std::vector<tool>& tools) {
-        std::string out;
-        if (opts.json) {
-          out += '[';
-          for (size_t i = 0; i < tools.size(); ++i) {
-            if (i > 0)
-              out += ',';
-            append_json(out, tools[i]);
-          }
-          out += "]\n";
-        } else {
-          for (auto& t : tools) {
-            out += log::escape_controls(t.name);
-            if (t.description) {
-              auto d = *t.description;
-              auto nl = d.find('\n');
-              out += "  ";
-              out += log::escape_controls(d.substr(0, nl));
-            }
-            out += '\n';
-          }
-        }
-        std::fwrite(out.data(), 1, out.size(), stdout);
-      },
+      [&](std::vector<tool>& tools) { print_tools(tools, opts.json); },
       [&](caf::error& err) {
         print_error(render(err));
         rc = exit_code_for(err);
@@ -176,12 +308,9 @@ int run_tools(const client_options& opts) {
 
 int run_call(const client_options& opts, const std::string& tool_name,
              const std::string& given_args) {
-  apply_logging(opts);
-  session_config sc;
-  if (auto msg = make_session_config(opts, sc); !msg.empty()) {
-    print_error(msg);
+  if (!check_target(opts))
     return exit_usage;
-  }
+  apply_logging(opts);
   std::string args;
   if (std::string why; !read_args(given_args, args, why)) {
     print_error(why);
@@ -192,6 +321,13 @@ int run_call(const client_options& opts, const std::string& tool_name,
       print_error("ARGS_JSON must be a JSON object: " + render(err));
       return exit_usage;
     }
+  if (!opts.node.empty())
+    return run_node_call(opts, tool_name, args);
+  session_config sc;
+  if (auto msg = make_session_config(opts, sc); !msg.empty()) {
+    print_error(msg);
+    return exit_usage;
+  }
   client_env env{std::move(sc), opts};
   caf::scoped_actor self{*env.sys};
   auto printer = env.sys->spawn(notification_printer);
@@ -205,26 +341,7 @@ int run_call(const client_options& opts, const std::string& tool_name,
   self
     ->request(env.cli, env.limit(), call_atom::value, tool_name, args, co)
     .receive(
-      [&](call_tool_result& res) {
-        std::string out;
-        if (opts.json) {
-          append_json(out, res);
-          out += '\n';
-        } else {
-          bool any_text = false;
-          for (auto& c : res.content) {
-            any_text = any_text || c.kind == content_kind::text;
-            out += summarize(c);
-            out += '\n';
-          }
-          if (!any_text && !res.structured_content.empty()) {
-            out += safe(res.structured_content);
-            out += '\n';
-          }
-        }
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        rc = res.is_error ? exit_tool_error : exit_ok;
-      },
+      [&](call_tool_result& res) { rc = print_result(res, opts.json); },
       [&](caf::error& err) {
         print_error(render(err));
         rc = exit_code_for(err);
@@ -280,7 +397,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto cmd = app.add_subcommand(
       "tools", "Connect, initialize and list every tool of the server "
                "(following nextCursor).");
-    add_client_options(*cmd, *opts);
+    add_client_options(*cmd, *opts, true);
     cmd->callback([opts, &exit_code] { exit_code = run_tools(*opts); });
   }
   {
@@ -291,7 +408,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
       "call", "Call TOOL with ARGS_JSON (a JSON object) and print its "
               "content; progress and log notifications go to stderr. Exit "
               "status 1 if the tool answered isError.");
-    add_client_options(*cmd, *opts);
+    add_client_options(*cmd, *opts, true);
     cmd->add_option("TOOL", *tool_name, "tool name")->required();
     cmd->add_option("ARGS_JSON", *args,
                     "arguments as a JSON object; @FILE reads them from FILE, "

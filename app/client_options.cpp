@@ -6,7 +6,10 @@
 #include <CLI/CLI.hpp>
 
 
+#include "caf/scoped_actor.hpp"
+
 #include "caf_mcp/actors/io.hpp"
+#include "caf_mcp/cluster/connect.hpp"
 #include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/http_client.hpp"
 #include "caf_mcp/transport/log.hpp"
@@ -14,6 +17,7 @@
 #include "caf_mcp/messages/error.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 #include "commands.hpp"
+#include "node/config.hpp"
 
 namespace caf_mcp::app {
 
@@ -54,9 +58,31 @@ CLI::Validator seconds_in(double max) {
 
 } // namespace
 
-void add_client_options(CLI::App& cmd, client_options& opts) {
+void add_client_options(CLI::App& cmd, client_options& opts,
+                        bool node_too) {
   constexpr double day = 86400;
-  cmd.add_option("--url", opts.url, "SSE URL of the MCP server")->required();
+  auto url = cmd.add_option("--url", opts.url, "SSE URL of the MCP server");
+  if (node_too) {
+    auto node = cmd.add_option(
+      "--node", opts.node,
+      "HOST:PORT of a caf-mcp node's cluster port (its cluster.listen) "
+      "instead of --url: the server's tools are called through that node "
+      "(docs/cluster.md)");
+    url->excludes(node);
+    node->excludes(url);
+    cmd.add_option("--server", opts.server,
+                   "with --node: the server on that node (as its "
+                   "/api/servers names it)");
+    cmd.add_option("--node-cert", opts.node_cert,
+                   "with --node: PEM certificate for mutual TLS to the node "
+                   "(with --node-key and --node-cafile)");
+    cmd.add_option("--node-key", opts.node_key,
+                   "with --node: PEM private key of --node-cert");
+    cmd.add_option("--node-cafile", opts.node_cafile,
+                   "with --node: PEM CA that signed the node's certificate");
+  } else {
+    url->required();
+  }
   cmd.add_option("-H,--header", opts.headers,
                  "extra HTTP header 'Name: value' (repeatable, one per -H)")
     ->allow_extra_args(false);
@@ -243,5 +269,71 @@ int exit_code_for(const caf::error& err) {
     return exit_usage;
   return exit_failure;
 }
+
+node_connection::node_connection(const client_options& opts)
+  : io(make_io_runtime(opts)), cfg(io) {
+  std::string host;
+  uint16_t port = 0;
+  if (auto why = node::parse_listen(opts.node, host, port); !why.empty()
+                                                          || port == 0) {
+    print_error("--node " + opts.node + ": "
+                + (why.empty() ? "expected a port from 1 to 65535" : why));
+    rc = exit_usage;
+    return;
+  }
+  cluster::system_options so;
+  bool tls = !opts.node_cert.empty() || !opts.node_key.empty()
+             || !opts.node_cafile.empty();
+  if (tls) {
+    so.tls = cluster::tls_options{opts.node_cert, opts.node_key,
+                                  opts.node_cafile};
+    // Checked here: CAF finds a bad file only at the first connection,
+    // and then aborts.
+    std::pair<const char*, const std::string*> files[] = {
+      {"--node-cert", &opts.node_cert},
+      {"--node-key", &opts.node_key},
+      {"--node-cafile", &opts.node_cafile}};
+    for (auto& [name, path] : files) {
+      auto why = path->empty() ? std::string{"missing (mutual TLS needs "
+                                             "--node-cert, --node-key and "
+                                             "--node-cafile)"}
+                               : cluster::unreadable(*path);
+      if (!why.empty()) {
+        print_error(std::string{name} + " " + *path + ": " + why);
+        rc = exit_usage;
+        return;
+      }
+    }
+  }
+  cluster::configure(cfg, so);
+  sys = std::make_unique<caf::actor_system>(cfg);
+  cluster::connect_options co;
+  co.tls = tls;
+  co.connect_timeout = seconds(opts.connect_timeout_s);
+  auto handle = cluster::connect_node(*sys, host, port, co);
+  if (!handle) {
+    print_error(render(handle.error()));
+    rc = exit_code_for(handle.error());
+    return;
+  }
+  node = std::move(*handle);
+  caf::scoped_actor self{*sys};
+  // Up and listed within --connect-timeout, or the connect error.
+  self->request(node, std::chrono::seconds{3600}, cluster::ready_atom::value,
+                seconds(opts.connect_timeout_s))
+    .receive([](node_info&) {},
+             [&](caf::error& err) {
+               print_error(render(err));
+               rc = exit_code_for(err);
+             });
+}
+
+node_connection::~node_connection() {
+  if (node)
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  node = nullptr;
+  sys.reset();
+}
+
 
 } // namespace caf_mcp::app

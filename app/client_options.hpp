@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "caf/actor_system.hpp"
+
 #include "caf/actor_system_config.hpp"
 
 #include "caf_mcp/actors/connection_pool.hpp"
 #include "caf_mcp/actors/session.hpp"
+#include "caf_mcp/cluster/peer.hpp"
 
 namespace CLI {
 class App;
@@ -40,6 +43,14 @@ struct client_options {
   size_t max_tools_bytes = size_t{16} << 20;
   /// Calls may be sent once more on a new session after a connection loss.
   bool retryable = false;
+  /// --node HOST:PORT (tools, call): a caf-mcp node's cluster port instead
+  /// of --url, the server on it by --server (docs/cluster.md).
+  std::string node;
+  std::string server;
+  /// Mutual TLS to the node (all three from the cluster's private CA).
+  std::string node_cert;
+  std::string node_key;
+  std::string node_cafile;
   /// io threads: they run the sockets and the actors (use_io_scheduler).
   size_t io_threads = 1;
   /// Busy-poll window of the io threads in microseconds (0 = off).
@@ -60,7 +71,10 @@ bool read_args(const std::string& given, std::string& out,
 /// Adds --url, -H/--header, --timeout, --connect-timeout, --endpoint-timeout,
 /// --ca-file, --insecure, --protocol-version, --retries and --json to `cmd`
 /// (the default of --retries is the value `opts.retries` has on entry).
-void add_client_options(CLI::App& cmd, client_options& opts);
+/// With `node_too`, also --node, --server and --node-cert/--node-key/
+/// --node-cafile, and --url is then needed only without --node.
+void add_client_options(CLI::App& cmd, client_options& opts,
+                        bool node_too = false);
 
 /// Builds a session config; returns an error text for bad input (a header
 /// without a colon, a non-positive timeout), else an empty string.
@@ -78,6 +92,20 @@ std::shared_ptr<transport::io_runtime> make_io_runtime(const client_options& opt
 struct app_config : caf::actor_system_config {
   /// Actors run on the io threads of `io` (use_io_scheduler).
   explicit app_config(std::shared_ptr<transport::io_runtime> io);
+};
+
+/// --node: an actor system in the cluster (cluster::configure with the
+/// --node-* TLS files) and a connect_node handle that is up and listed
+/// within --connect-timeout; else `rc` is the exit status to give up with
+/// (the error printed). Stops the handle, then the system.
+struct node_connection {
+  std::shared_ptr<transport::io_runtime> io;
+  app_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  cluster::remote_registry_actor node;
+  int rc = 0;
+  explicit node_connection(const client_options& opts);
+  ~node_connection();
 };
 
 /// Prints `caf-mcp: <what>` to stderr.

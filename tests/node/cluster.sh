@@ -10,10 +10,17 @@
 # stopped (SIGSTOP): B notices within the connection timeout (+ one
 # heartbeat tick; measured, printed). Also the start-time config errors.
 #
-# usage: cluster.sh CAF_MCP_BIN. Separate processes, loopback only; every
-# wait is bounded (counted polls).
+# The command line and CAF programs against A's cluster port: `caf-mcp
+# tools|call --node` (exit codes as with --url), the example of
+# docs/cluster.md (connect_node), and a program with another app
+# identifier, which A refuses at the handshake with a clear error.
+#
+# usage: cluster.sh CAF_MCP_BIN FOREIGN_APP_BIN EXAMPLE_BIN. Separate
+# processes, loopback only; every wait is bounded (counted polls).
 set -u
 BIN="$1"
+FOREIGN="$2"
+EXAMPLE="$3"
 tmp=$(mktemp -d)
 pids=()
 a_pid=""
@@ -151,6 +158,52 @@ wait_for "$tmp/b.events" 'event: node' && ok || bad "no node event on B"
 check_match "the node event when A came up" \
   'data: \{"name":"node-a","address":"127\.0\.0\.1:[0-9]+","state":"up","since":"[^"]+","last_error":null,"rtt_ms":' \
   "$(tr -d '\r' <"$tmp/b.events" | grep '^data: {"name":"node-a"' | tr '\n' ' ')"
+
+# -- the command line and CAF programs on A's cluster port ---------------------------------
+# run_cli NAME ARGS...: runs caf-mcp with a bound, sets RC, OUT, ERR.
+run_cli() {
+  local name="$1"; shift
+  timeout 30 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+  RC=$?
+  OUT=$(cat "$tmp/$name.out")
+  ERR=$(cat "$tmp/$name.err")
+}
+run_cli t1 "$BIN" tools --node "127.0.0.1:$A_PORT" --server demo
+check "tools --node --server exits 0" 0 "$RC"
+check_match "... and lists A's demo tools as tools --url does" '(^|.*'$'\n'')echo  .*slow  ' "$OUT"
+run_cli t2 "$BIN" tools --node "127.0.0.1:$A_PORT" --json
+check "tools --node (every server) exits 0" 0 "$RC"
+check_match "... JSON: each server with its state and tools" '^\{"servers":\[\{"name":"demo","state":"healthy","tools":\[\{"name":' "$OUT"
+run_cli c1 "$BIN" call --node "127.0.0.1:$A_PORT" --server demo echo '{"text":"from the CLI"}'
+check "call --node exits 0" 0 "$RC"
+check "... and prints the result" "from the CLI" "$OUT"
+run_cli c2 "$BIN" call --node "127.0.0.1:$A_PORT" --server demo fail '{"message":"no"}'
+check "call --node of an isError result exits 1" 1 "$RC"
+run_cli c3 "$BIN" call --node "127.0.0.1:$A_PORT" --server nope echo '{}'
+check "call --node with an unknown server exits 2" 2 "$RC"
+check_match "... naming it" 'unknown server "nope"' "$ERR"
+run_cli c4 "$BIN" call --node "127.0.0.1:$A_PORT" echo '{}'
+check "call --node without --server exits 2" 2 "$RC"
+run_cli c5 "$BIN" call --node "127.0.0.1:$A_PORT" --url http://127.0.0.1:1/sse --server demo echo '{}'
+check "--node with --url exits 2" 2 "$RC"
+run_cli c6 "$BIN" call --node "127.0.0.1:$A_PORT" --server demo --node-cert "$tmp/none.pem" --node-key "$tmp/none.key" --node-cafile "$tmp/none.ca" echo '{}'
+check "an unreadable --node-cert exits 2" 2 "$RC"
+check_match "... naming it" '--node-cert .*none\.pem: No such file' "$ERR"
+# A port where nothing listens (A's HTTP port is no cluster port either).
+closed=$(( (A_PORT % 50000) + 10000 ))
+run_cli c7 "$BIN" call --node "127.0.0.1:$closed" --server demo --connect-timeout 1 echo '{}'
+check "call --node to a port without a node exits 3" 3 "$RC"
+check_match "... node_down with the connect error" 'node_down: .*127\.0\.0\.1:'"$closed"'.*connect' "$ERR"
+run_cli c8 "$BIN" tools --node "localhost" --server demo
+check "--node without a port exits 2" 2 "$RC"
+run_cli e1 "$EXAMPLE" 127.0.0.1 "$A_PORT" demo echo '{"text":"from the example"}'
+check "the connect_node example exits 0" 0 "$RC"
+check_match "... and got the answer" 'echo -> from the example' "$OUT"
+run_cli f1 "$FOREIGN" 127.0.0.1 "$A_PORT" "caf-mcp/0-other-build"
+check "a program with another app identifier is refused (exit 3)" 3 "$RC"
+check_match "... with a clear error" 'node_down: .*runs another application or wire protocol.*caf-mcp/0-other-build.*refused at the handshake' "$ERR"
+run_cli f2 "$FOREIGN" 127.0.0.1 "$A_PORT" "caf-mcp/1"
+check "the same program with caf-mcp's identifier connects (exit 0)" 0 "$RC"
 
 # -- SIGKILL with 8 calls in flight -----------------------------------------------------
 for n in 1 2 3 4 5 6 7 8; do

@@ -92,6 +92,19 @@ for ((i = 0; i < 100; i++)); do
 done
 check_match "B calls A's demo server over TLS" '"text":"over tls"' "$body"
 
+# -- the command line over TLS: caf-mcp call --node with the cluster's CA ---------------
+out=$(timeout 30 "$BIN" call --node "127.0.0.1:$A_PORT" --server demo --node-cert b.pem \
+        --node-key b.key --node-cafile ca.pem echo '{"text":"cli over tls"}' 2>cli1.err)
+check "call --node with a certificate of the CA exits 0" 0 "$?"
+check "... and prints the result" "cli over tls" "$out"
+timeout 30 "$BIN" call --node "127.0.0.1:$A_PORT" --server demo --node-cert c.pem \
+  --node-key c.key --node-cafile other-ca.pem --connect-timeout 2 echo '{}' >/dev/null 2>cli2.err
+check "call --node with a certificate of another CA exits 3" 3 "$?"
+check_match "... node_down" 'node_down' "$(cat cli2.err)"
+timeout 30 "$BIN" call --node "127.0.0.1:$A_PORT" --server demo --connect-timeout 2 echo '{}' \
+  >/dev/null 2>cli3.err
+check "call --node without TLS to a TLS port exits 3" 3 "$?"
+
 # -- C: another CA; D: no TLS ----------------------------------------------------------
 for who in c d; do
   if [ "$who" == c ]; then
