@@ -30,9 +30,13 @@
 # Exit status: 0 every scenario passed; 1 at least one failed, timed out or was
 # skipped by the suite (not applicable at the requested version); 2 usage or
 # setup error (missing node_modules, wrong Node, no client command).
-# A scenario passes when the suite exits 0: that is its verdict (no FAILURE or
+# A scenario passes when the suite exits 0 -- its verdict: no FAILURE or
 # WARNING check, client exited 0 unless the scenario allows an error, client
-# did not time out).
+# did not time out -- AND every check this script expects for the scenario
+# (expected_checks below) is in checks.json with status SUCCESS. The second
+# condition exists because the suite passes vacuously: a client that exits 0
+# without sending anything gets no FAILURE in `initialize` (no check at all)
+# or `http-standard-headers` (every check SKIPPED).
 set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -102,19 +106,70 @@ OUT="$(cd "$OUT" && pwd)"
 echo "conformance $have, node $node_version, client: $CMD"
 echo "results: $OUT"
 
-# summarize DIR: "N passed, N failed, N warnings" from the suite's checks.json.
+# expected_checks NAME VERSION: the checks that must be SUCCESS for a PASS,
+# one per line, "ID" or "ID:NAME" (several checks share an id and differ by
+# name). docs/conformance.md explains each.
+expected_checks() {
+  case "$1" in
+    initialize) echo mcp-client-initialization ;;
+    tools_call) printf '%s\n' tool-add-numbers wire-schema-valid ;;
+    elicitation-sep1034-client-defaults)
+      printf 'client-elicitation-sep1034-%s-default\n' string integer number enum boolean ;;
+    sse-retry)
+      printf 'client-sse-%s\n' graceful-reconnect retry-timing last-event-id ;;
+    request-metadata)
+      printf 'sep-2575-%s\n' http-client-sends-version-header client-populates-meta \
+        client-sends-client-info http-version-header-matches-meta client-retry-supported-version ;;
+    sep-2322-client-request-state)
+      printf '%s\n' sep-2322-client-request-state-echoed sep-2322-client-jsonrpc-id-different \
+        sep-2322-client-no-state-omitted sep-2322-client-parallel-isolation \
+        sep-2322-default-result-type-complete ;;
+    http-standard-headers)
+      printf 'sep-2243-client-includes-standard-headers:ClientMcpMethodHeader_%s\n' \
+        tools_list tools_call resources_list resources_read prompts_list prompts_get
+      printf 'sep-2243-client-includes-standard-headers:ClientMcpNameHeader_%s\n' \
+        tools_call resources_read prompts_get ;;
+    http-custom-headers)
+      printf 'sep-2243-client-%s\n' supports-custom-headers mirrors-designated-params \
+        encode-values base64-unsafe omit-null ;;
+    http-invalid-tool-headers) echo sep-2243-client-reject-invalid-tool ;;
+    json-schema-ref-no-deref) echo sep-2106-no-network-ref-deref ;;
+    json-schema-2020-12-preservation)
+      printf 'json-schema-2020-12-client-%s\n' tool-found echo-completed '$schema-preserved' \
+        '$defs-preserved' additionalProperties-preserved
+      printf 'sep-2106-client-%s-keyword%s-preserved\n' composition s conditional s anchor ''
+      echo wire-schema-valid ;;
+  esac
+}
+
+# summarize DIR NAME: "checks: N passed, ..." from the suite's checks.json,
+# then "; missing: ..." listing expected checks that are not SUCCESS. Exit
+# status 1 when something expected is missing or checks.json is unreadable.
 summarize() {
   local f
   f="$(find "$1" -name checks.json -print -quit 2>/dev/null || true)"
-  [ -n "$f" ] || { echo "no checks.json"; return; }
-  "$NODE22" -e '
-    const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  [ -n "$f" ] || { echo "no checks.json"; return 1; }
+  expected_checks "$2" | "$NODE22" -e '
+    let c;
+    try { c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); } catch (e) {
+      console.log(`unreadable checks.json: ${e.message}`);
+      process.exit(1);
+    }
+    const want = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean);
     const n = (s) => c.filter((x) => x.status === s).length;
     const bad = [...new Set(c.filter((x) => x.status === "FAILURE" || x.status === "WARNING").map((x) => x.id))];
     let line = `checks: ${n("SUCCESS")} passed, ${n("FAILURE")} failed, ${n("WARNING")} warnings, ${n("SKIPPED")} skipped`;
     if (bad.length) line += ` [${bad.slice(0, 6).join(", ")}${bad.length > 6 ? ", ..." : ""}]`;
+    // Every check carrying an expected id (and name) must be SUCCESS.
+    const missing = want.filter((w) => {
+      const [id, name] = w.split(":");
+      const hits = c.filter((x) => x.id === id && (name === undefined || x.name === name));
+      return hits.length === 0 || hits.some((x) => x.status !== "SUCCESS");
+    });
+    if (missing.length) line += `; expected but not SUCCESS: ${missing.join(", ")}`;
     console.log(line);
-  ' "$f" 2>/dev/null || echo "unreadable checks.json"
+    process.exit(missing.length ? 1 : 0);
+  ' "$f" || return 1
 }
 
 pass=0 fail=0 skip=0
@@ -132,14 +187,19 @@ for entry in "${scenarios[@]}"; do
     skip=$((skip + 1))
     printf 'SKIP %-50s %s\n' "$label" "$(grep -m1 '^SKIPPED: ' "$log")"
   elif [ "$rc" -eq 0 ]; then
-    pass=$((pass + 1))
-    printf 'PASS %-50s %s\n' "$label" "$(summarize "$OUT/$label")"
+    if detail="$(summarize "$OUT/$label" "$name")"; then
+      pass=$((pass + 1))
+      printf 'PASS %-50s %s\n' "$label" "$detail"
+    else
+      fail=$((fail + 1))
+      printf 'FAIL %-50s suite passed, but %s (log: %s)\n' "$label" "$detail" "$log"
+    fi
   elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
     fail=$((fail + 1))
     printf 'FAIL %-50s timed out after %ss (log: %s)\n' "$label" "$TIMEOUT" "$log"
   else
     fail=$((fail + 1))
-    detail="$(summarize "$OUT/$label")"
+    detail="$(summarize "$OUT/$label" "$name" || true)"
     grep -q 'CLIENT EXITED WITH ERROR' "$log" && detail="$detail; client exited non-zero"
     grep -q 'CLIENT TIMED OUT' "$log" && detail="$detail; client timed out"
     printf 'FAIL %-50s %s (suite exit %s, log: %s)\n' "$label" "$detail" "$rc" "$log"
