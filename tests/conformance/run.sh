@@ -94,7 +94,9 @@ node_version="$("$NODE22" --version 2>&1)" || die "$NODE22 does not run: $node_v
 case "$node_version" in v2[2-9].*|v[3-9][0-9].*) ;; *) die "the suite needs Node >= 22, $NODE22 is $node_version" ;; esac
 want="$(sed -n 's/.*"@modelcontextprotocol\/conformance": *"\([^"]*\)".*/\1/p' "$PEERS_DIR/package.json")"
 have="$("$NODE22" -p 'require(process.argv[1]).version' "$SUITE_PKG/package.json" 2>/dev/null || true)"
-[ -n "$want" ] && [ "$have" = "$want" ] || die "conformance suite is '$have', package.json pins '$want': $FIX"
+if [ -z "$want" ] || [ "$have" != "$want" ]; then
+  die "conformance suite is '$have', package.json pins '$want': $FIX"
+fi
 # The suite splits --command on spaces (its executable is the first word).
 first="${CMD%% *}"
 command -v "$first" >/dev/null 2>&1 || [ -x "$first" ] || die "client command '$first' is not executable"
@@ -135,6 +137,7 @@ expected_checks() {
     http-invalid-tool-headers) echo sep-2243-client-reject-invalid-tool ;;
     json-schema-ref-no-deref) echo sep-2106-no-network-ref-deref ;;
     json-schema-2020-12-preservation)
+      # shellcheck disable=SC2016 # literal $schema, $defs
       printf 'json-schema-2020-12-client-%s\n' tool-found echo-completed '$schema-preserved' \
         '$defs-preserved' additionalProperties-preserved
       printf 'sep-2106-client-%s-keyword%s-preserved\n' composition s conditional s anchor ''
@@ -149,6 +152,7 @@ summarize() {
   local f
   f="$(find "$1" -name checks.json -print -quit 2>/dev/null || true)"
   [ -n "$f" ] || { echo "no checks.json"; return 1; }
+  # shellcheck disable=SC2016 # JavaScript, not shell
   expected_checks "$2" | "$NODE22" -e '
     let c;
     try { c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); } catch (e) {
