@@ -56,7 +56,15 @@ CLI::Validator seconds_in(double max) {
 
 void add_client_options(CLI::App& cmd, client_options& opts) {
   constexpr double day = 86400;
-  cmd.add_option("--url", opts.url, "SSE URL of the MCP server")->required();
+  cmd.add_option("--url", opts.url,
+                 "URL of the MCP server: the SSE URL with --transport sse, "
+                 "the MCP endpoint with --transport http")
+    ->required();
+  cmd.add_option("--transport", opts.transport,
+                 "sse: HTTP+SSE (2024-11-05: GET stream, endpoint event, "
+                 "POSTs); http: Streamable HTTP (2025-03-26 and later: one "
+                 "endpoint, every message a POST) (default sse)")
+    ->check(CLI::IsMember({"sse", "http"}));
   cmd.add_option("-H,--header", opts.headers,
                  "extra HTTP header 'Name: value' (repeatable, one per -H)")
     ->allow_extra_args(false);
@@ -184,6 +192,8 @@ std::string make_session_config(const client_options& opts,
   // The server's name in every message: the URL without its secrets.
   out.server_name = transport::redact(opts.url);
   out.sse_url = opts.url;
+  if (!from_string(opts.transport, out.transport))
+    return "unknown transport '" + opts.transport + "' (sse, http)";
   for (auto& h : opts.headers) {
     auto colon = h.find(':');
     if (colon == std::string::npos || colon == 0)

@@ -22,6 +22,8 @@ namespace caf_mcp::app {
 
 struct client_options {
   std::string url;
+  /// sse | http (Streamable HTTP).
+  std::string transport = "sse";
   std::vector<std::string> headers;
   double timeout_s = 60;
   /// Progress notifications may push a call's deadline out to this many

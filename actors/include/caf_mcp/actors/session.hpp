@@ -29,10 +29,12 @@
 /// Whoever spawned the session monitors it and decides what happens next.
 
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -54,6 +56,30 @@ namespace caf_mcp {
 
 struct session_config;
 struct stream_config;
+class streamable_transport;
+
+/// How a session speaks to its server (docs/transports.md). The session
+/// is the seam: supervisors, pools, clients and the node see only this
+/// configuration value and report it.
+enum class session_transport : uint8_t {
+  /// HTTP+SSE (2024-11-05): a GET stream whose `endpoint` event names the
+  /// URL the messages are POSTed to; answers come on the stream.
+  sse,
+  /// Streamable HTTP (2025-03-26 and later): every message is a POST to
+  /// the one endpoint; each answer is a JSON body or an SSE stream.
+  streamable_http,
+  // `auto` (try Streamable HTTP, fall back to SSE as the spec's
+  // backwards-compatibility section says) is a later step: it would
+  // resolve to one of the above before the session opens its transport
+  // (see docs/transports.md, "Auto-detection").
+};
+
+/// "sse" or "streamable_http".
+const char* to_string(session_transport x) noexcept;
+
+/// Reads "sse", or "streamable_http" / "http" / "streamable-http" /
+/// "streamableHttp"; false for anything else.
+bool from_string(std::string_view text, session_transport& out) noexcept;
 
 /// Creates the connection of a session (tests plug in a fake here).
 using connection_factory = std::function<connection_actor(
@@ -82,8 +108,11 @@ struct session_counters {
 struct session_config {
   /// Name of the server (in notifications and error contexts).
   std::string server_name;
-  /// The SSE URL (http or https).
+  /// The server's URL (http or https): the SSE URL with `sse`, the MCP
+  /// endpoint with `streamable_http`.
   std::string sse_url;
+  /// The transport (`sse` by default).
+  session_transport transport = session_transport::sse;
   /// Headers, TLS, HTTP timeouts, event size limit, POST connections.
   transport::http_options http;
   /// If set, called by each new session (every connect and reconnect of a
@@ -183,6 +212,8 @@ struct session_state {
   std::shared_ptr<const stream_config> stream_cfg;
   /// The SSE stream (null once over, or with the test seam).
   std::shared_ptr<transport::sse_stream> stream;
+  /// The Streamable HTTP transport (null with `sse`); also `sink`.
+  std::shared_ptr<streamable_transport> shttp;
   /// The test seam's connection actor (null with the real stream).
   connection_actor conn;
   /// Where POSTs go (from the endpoint message); null: through `conn`.
