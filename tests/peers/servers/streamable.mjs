@@ -13,7 +13,9 @@
 // log message before its result "done <steps>"; `poll` (stateful only) closes
 // its SSE response stream right after the priming event (SDK closeSSEStream,
 // 2025-11-25 polling) and answers 200 ms later, so the client must resume
-// with a GET and Last-Event-ID to get the result.
+// with a GET and Last-Event-ID to get the result; `cut` (stateless only)
+// runs, then destroys its POST's connection before the answer (no event
+// ids: the outcome is unknown to the client).
 // Control (plain HTTP, for the tests' bookkeeping):
 //   GET  /control/stats   {"mode","sessions","initialized","tools":{name:n},
 //                          "deletes","gets","resumed"}
@@ -69,7 +71,9 @@ function count(tool) {
   stats.tools[tool] = (stats.tools[tool] || 0) + 1;
 }
 
-function makeServer() {
+// `res`: the HTTP response of the one POST this server serves (stateless
+// mode only): the `cut` tool destroys its connection.
+function makeServer(res) {
   const server = new McpServer(
     { name: `caf-mcp-peer-streamable-${MODE}`, version: "1.0.0" },
     { capabilities: { tools: {}, logging: {} } },
@@ -112,6 +116,17 @@ function makeServer() {
       return { content: [{ type: "text", text: `Polled: ${message}` }] };
     },
   );
+  if (res) {
+    server.registerTool(
+      "cut",
+      { description: "Runs, then cuts its POST's connection before answering (stateless only)", inputSchema: { message: z.string() } },
+      async ({ message }) => {
+        count("cut");
+        res.socket?.destroy();
+        return { content: [{ type: "text", text: `Cut: ${message}` }] };
+      },
+    );
+  }
   return server;
 }
 
@@ -162,7 +177,7 @@ async function handleMcp(req, res) {
     }
     const body = JSON.parse(await readBody(req));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    const server = makeServer();
+    const server = makeServer(res);
     res.on("close", () => {
       transport.close();
       server.close();
