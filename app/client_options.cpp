@@ -122,6 +122,12 @@ void add_client_options(CLI::App& cmd, client_options& opts) {
                            "off"}));
 }
 
+std::string transport_name(const client_options& opts) {
+  session_transport t = session_transport::sse;
+  from_string(opts.transport, t);
+  return to_string(t);
+}
+
 void apply_logging(const client_options& opts) {
   log::level lvl = log::level::off;
   if (!opts.log_level.empty())

@@ -64,6 +64,10 @@ bool read_args(const std::string& given, std::string& out,
 /// (the default of --retries is the value `opts.retries` has on entry).
 void add_client_options(CLI::App& cmd, client_options& opts);
 
+/// The session transport `opts` select, as reported (`to_string` of
+/// session_transport: "sse" or "streamable_http").
+std::string transport_name(const client_options& opts);
+
 /// Builds a session config; returns an error text for bad input (a header
 /// without a colon, a non-positive timeout), else an empty string.
 std::string make_session_config(const client_options& opts,
