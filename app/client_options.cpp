@@ -63,8 +63,10 @@ void add_client_options(CLI::App& cmd, client_options& opts) {
   cmd.add_option("--transport", opts.transport,
                  "sse: HTTP+SSE (2024-11-05: GET stream, endpoint event, "
                  "POSTs); http: Streamable HTTP (2025-03-26 and later: one "
-                 "endpoint, every message a POST) (default sse)")
-    ->check(CLI::IsMember({"sse", "http"}));
+                 "endpoint, every message a POST); auto: POST initialize as "
+                 "Streamable HTTP, and on an HTTP error GET the URL as an "
+                 "SSE stream (default sse)")
+    ->check(CLI::IsMember({"sse", "http", "auto"}));
   cmd.add_option("-H,--header", opts.headers,
                  "extra HTTP header 'Name: value' (repeatable, one per -H)")
     ->allow_extra_args(false);
@@ -199,7 +201,7 @@ std::string make_session_config(const client_options& opts,
   out.server_name = transport::redact(opts.url);
   out.sse_url = opts.url;
   if (!from_string(opts.transport, out.transport))
-    return "unknown transport '" + opts.transport + "' (sse, http)";
+    return "unknown transport '" + opts.transport + "' (sse, http, auto)";
   for (auto& h : opts.headers) {
     auto colon = h.find(':');
     if (colon == std::string::npos || colon == 0)

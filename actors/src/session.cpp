@@ -200,6 +200,11 @@ void shut_down(self_ptr self, caf::error reason, caf::error pending_error) {
     self->quit(std::move(reason));
     return;
   }
+  if (st.cfg && st.cfg->transport == session_transport::automatic
+      && st.phase != session_phase::ready)
+    // Failed before it was ready: the server may now speak the other
+    // transport; the next session detects again.
+    st.cfg->detected->found.store(0, std::memory_order_relaxed);
   st.phase = session_phase::closed;
   st.failure = reason;
   st.deadlines.cancel();
@@ -239,7 +244,7 @@ void become_ready(self_ptr self) {
   CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
                                 << ": ready (protocol "
                                 << st.init.protocol_version << ", transport "
-                                << to_string(st.cfg->transport) << ")");
+                                << to_string(st.effective) << ")");
   if (st.shttp)
     st.shttp->listen(); // the optional GET stream
   if (st.relist_when_ready) {
@@ -441,6 +446,14 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
     return;
   }
   st.init = std::move(res);
+  if (st.probing) {
+    st.probing = false;
+    st.cfg->detected->found.store(
+      static_cast<uint8_t>(session_transport::streamable_http) + 1,
+      std::memory_order_relaxed);
+    CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                  << ": detected Streamable HTTP");
+  }
   if (st.init.protocol_version >= header_version)
   {
     if (st.sink)
@@ -452,6 +465,37 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
   // Nothing may overtake notifications/initialized: wait for its POST.
   st.initialized_tag = ack_tag_bit | ++st.next_tag;
   send_notification(self, methods::initialized, {}, st.initialized_tag);
+}
+
+/// True if `err`, the answer to a Streamable HTTP `initialize` POST, says
+/// the server is an older one (the spec's backwards-compatibility rule: a
+/// 4xx such as 404 or 405). 401, 403 and 429 have codes of their own and
+/// would be the same on the SSE URL.
+bool falls_back_to_sse(const caf::error& err) {
+  mcp_errc code{};
+  return get_mcp_errc(err, code)
+         && (code == mcp_errc::http_status
+             || code == mcp_errc::bad_content_type);
+}
+
+void open_sse_transport(self_ptr self);
+
+/// Detection found an older server: the same URL as an SSE stream.
+void fall_back_to_sse(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  st.probing = false;
+  st.cfg->detected->found.store(static_cast<uint8_t>(session_transport::sse)
+                                  + 1,
+                                std::memory_order_relaxed);
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": POST initialize refused ("
+                                << render(err) << "); trying HTTP+SSE");
+  if (auto t = std::move(st.shttp))
+    t->close(false);
+  st.sink = nullptr;
+  st.phase = session_phase::connecting;
+  open_sse_transport(self);
+  st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
 }
 
 void start_initialize(self_ptr self) {
@@ -468,7 +512,12 @@ void start_initialize(self_ptr self) {
   send_request(
     self, methods::initialize, json, call_options{},
     [self](boost::json::value& v) { on_initialize_result(self, v); },
-    [self](const caf::error& err) { fail_session(self, err); }, 0, true);
+    [self](const caf::error& err) {
+      if (self->state.probing && falls_back_to_sse(err))
+        return fall_back_to_sse(self, err);
+      fail_session(self, err);
+    },
+    0, true);
 }
 
 // -- inbound ------------------------------------------------------------------
@@ -735,21 +784,42 @@ void open_transport(self_ptr self) {
     self->monitor(st.conn);
     return;
   }
-  if (st.cfg->transport == session_transport::streamable_http) {
+  auto kind = st.cfg->transport;
+  if (kind == session_transport::automatic) {
+    auto found = st.cfg->detected->found.load(std::memory_order_relaxed);
+    st.probing = found == 0;
+    kind = st.probing ? session_transport::streamable_http
+                      : static_cast<session_transport>(found - 1);
+  }
+  st.effective = kind;
+  if (kind == session_transport::streamable_http) {
     // No endpoint to wait for: the URL is the endpoint. initialize goes
-    // out at once.
+    // out at once. Every request in flight holds a connection until its
+    // answer is complete (HTTP/1.1 has no multiplexing): as many
+    // connections as calls in flight, up to a bound.
+    auto sc = std::make_shared<stream_config>(*st.stream_cfg);
+    auto http = std::make_shared<transport::http_options>(*sc->http);
+    http->max_post_connections = std::max(http->max_post_connections,
+                                          streamable_min_connections);
+    sc->http = std::move(http);
     streamable_options opts;
     opts.max_response_time = std::chrono::duration_cast<
       std::chrono::milliseconds>(std::max(st.cfg->max_request_timeout,
                                           st.cfg->request_timeout));
     st.shttp = open_streamable_transport(
-      st.stream_cfg, caf::actor_cast<caf::weak_actor_ptr>(self), opts);
+      std::move(sc), caf::actor_cast<caf::weak_actor_ptr>(self), opts);
     st.sink = st.shttp;
     CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg)
                                    << ": Streamable HTTP; initializing");
     start_initialize(self);
     return;
   }
+  open_sse_transport(self);
+}
+
+/// Opens the SSE stream; the session waits for its `endpoint` event.
+void open_sse_transport(self_ptr self) {
+  auto& st = self->state;
   st.stream = open_session_stream(st.stream_cfg,
                                   caf::actor_cast<caf::weak_actor_ptr>(self));
 }
@@ -817,21 +887,13 @@ std::string first_bad_header(const transport::header_list& hs) {
 void connect_with(self_ptr self, std::shared_ptr<stream_config> sc,
                   transport::header_list extra) {
   auto& st = self->state;
-  auto streamable = st.cfg->transport == session_transport::streamable_http
-                    && !st.cfg->make_connection;
-  if (extra.empty() && !streamable) {
+  if (extra.empty()) {
     // Aliasing: the options stay inside the shared session config.
     sc->http = std::shared_ptr<const transport::http_options>(st.cfg,
                                                               &st.cfg->http);
   } else {
     auto http = std::make_shared<transport::http_options>(st.cfg->http);
     replace_headers(http->headers, std::move(extra));
-    if (streamable)
-      // Every request in flight holds a connection until its answer is
-      // complete (HTTP/1.1 has no multiplexing): as many connections as
-      // calls in flight, up to this bound.
-      http->max_post_connections = std::max(http->max_post_connections,
-                                            streamable_min_connections);
     sc->http = std::move(http);
   }
   st.stream_cfg = std::move(sc);
@@ -839,7 +901,7 @@ void connect_with(self_ptr self, std::shared_ptr<stream_config> sc,
                                  << ": connecting to "
                                  << transport::redact(st.cfg->sse_url));
   open_transport(self);
-  if (!st.shttp)
+  if (st.effective == session_transport::sse)
     st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
 }
 
@@ -979,6 +1041,8 @@ const char* to_string(session_transport x) noexcept {
       return "sse";
     case session_transport::streamable_http:
       return "streamable_http";
+    case session_transport::automatic:
+      return "auto";
   }
   return "?";
 }
@@ -986,6 +1050,10 @@ const char* to_string(session_transport x) noexcept {
 bool from_string(std::string_view text, session_transport& out) noexcept {
   if (text == "sse") {
     out = session_transport::sse;
+    return true;
+  }
+  if (text == "auto") {
+    out = session_transport::automatic;
     return true;
   }
   if (text == "streamable_http" || text == "http" || text == "streamable-http"
@@ -1189,7 +1257,8 @@ session(session_impl_actor::stateful_pointer<session_state> self,
           auto req = std::move(it->second);
           st.pending.erase(it);
           if (req.method == methods::initialize) {
-            fail_session(self, err);
+            // Fails the session (or, while detecting, falls back to SSE).
+            req.on_error(err);
             return;
           }
           req.on_error(err);

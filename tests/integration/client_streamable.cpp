@@ -271,6 +271,66 @@ CAF_TEST(a 404 for the session id starts a new session and the call runs once) {
     std::chrono::milliseconds{5000}));
 }
 
+CAF_TEST(auto detects Streamable HTTP and remembers it) {
+  auto url = peer_file("shttp-stateful");
+  CAF_REQUIRE(!url.empty());
+  auto sc = make_session_config(url);
+  sc.transport = session_transport::automatic;
+  auto memory = sc.detected;
+  auto s = make_session(sc);
+  auto init = ask<initialize_result>(s, init_atom::value);
+  if (!init.ok)
+    CAF_FAIL("initialize failed: " << render(init.err));
+  CAF_CHECK_EQUAL(static_cast<int>(memory->found.load()),
+                  static_cast<int>(session_transport::streamable_http) + 1);
+  auto echo = call(s, "echo", R"({"message":"auto"})");
+  CAF_CHECK_EQUAL(joined_text(echo), "Echo: auto");
+  // A second session of the same config goes straight to Streamable HTTP.
+  auto before = stat(peer_stats(url), "initialized");
+  auto s2 = make_session(sc);
+  auto init2 = ask<initialize_result>(s2, init_atom::value);
+  CAF_REQUIRE(init2.ok);
+  CAF_CHECK_EQUAL(stat(peer_stats(url), "initialized"), before + 1);
+}
+
+CAF_TEST(auto falls back to SSE when the POST is refused) {
+  auto url = peer_file("sdk-echo");
+  CAF_REQUIRE(!url.empty());
+  auto sc = make_session_config(url);
+  sc.transport = session_transport::automatic;
+  auto memory = sc.detected;
+  auto s = make_session(sc);
+  auto init = ask<initialize_result>(s, init_atom::value);
+  if (!init.ok)
+    CAF_FAIL("initialize failed: " << render(init.err));
+  CAF_CHECK_EQUAL(static_cast<int>(memory->found.load()),
+                  static_cast<int>(session_transport::sse) + 1);
+  auto echo = call(s, "echo", R"({"message":"old"})");
+  CAF_CHECK_EQUAL(joined_text(echo), "Echo: old");
+  // Through the supervised client too (its sessions share the memory).
+  auto c = make_client(sc);
+  auto res = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                   std::string{R"({"message":"c"})"},
+                                   call_options{});
+  CAF_REQUIRE(res.ok);
+  CAF_CHECK_EQUAL(joined_text(res.value), "Echo: c");
+}
+
+CAF_TEST(auto forgets what it found when a session fails before ready) {
+  auto url = peer_file("shttp-stateless");
+  CAF_REQUIRE(!url.empty());
+  auto sc = make_session_config(url.substr(0, url.rfind('/')) + "/nowhere");
+  sc.transport = session_transport::automatic;
+  sc.endpoint_timeout = std::chrono::milliseconds{2000};
+  auto memory = sc.detected;
+  // POST answered 404, then the GET too: no server speaks at this URL.
+  auto s = make_session(sc);
+  auto init = ask<initialize_result>(s, init_atom::value);
+  CAF_REQUIRE(!init.ok);
+  CAF_MESSAGE("init: " << render(init.err));
+  CAF_CHECK_EQUAL(static_cast<int>(memory->found.load()), 0);
+}
+
 CAF_TEST(the wrong endpoint fails initialize with http_status not session_expired) {
   auto url = peer_file("shttp-stateless");
   CAF_REQUIRE(!url.empty());

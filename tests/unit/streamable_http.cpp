@@ -200,7 +200,10 @@ CAF_TEST(transport names read and print) {
   }
   CAF_CHECK(from_string("sse", t));
   CAF_CHECK(t == session_transport::sse);
-  CAF_CHECK(!from_string("auto", t));
+  CAF_CHECK(from_string("auto", t));
+  CAF_CHECK(t == session_transport::automatic);
+  CAF_CHECK_EQUAL(std::string{to_string(t)}, "auto");
+  CAF_CHECK(!from_string("Auto", t));
   CAF_CHECK(!from_string("HTTP", t));
   CAF_CHECK(!from_string("", t));
 }

@@ -68,18 +68,29 @@ enum class session_transport : uint8_t {
   /// Streamable HTTP (2025-03-26 and later): every message is a POST to
   /// the one endpoint; each answer is a JSON body or an SSE stream.
   streamable_http,
-  // `auto` (try Streamable HTTP, fall back to SSE as the spec's
-  // backwards-compatibility section says) is a later step: it would
-  // resolve to one of the above before the session opens its transport
-  // (see docs/transports.md, "Auto-detection").
+  /// Detect (the spec's backwards-compatibility rule): POST `initialize`
+  /// as Streamable HTTP; if that is answered with an HTTP error (a 4xx
+  /// such as 404 or 405, not 401/403/429), GET the same URL as an SSE
+  /// stream and expect the `endpoint` event. What was found is remembered
+  /// in `session_config::detected` for the next sessions of that config,
+  /// and forgotten when a session fails before it was ready (the server
+  /// may have been replaced by one speaking the other transport).
+  automatic,
 };
 
-/// "sse" or "streamable_http".
+/// "sse", "streamable_http" or "auto".
 const char* to_string(session_transport x) noexcept;
 
-/// Reads "sse", or "streamable_http" / "http" / "streamable-http" /
-/// "streamableHttp"; false for anything else.
+/// Reads "sse", "auto", or "streamable_http" / "http" / "streamable-http"
+/// / "streamableHttp"; false for anything else.
 bool from_string(std::string_view text, session_transport& out) noexcept;
+
+/// What `automatic` found for one server, shared by every session made
+/// from one configuration (and its copies).
+struct transport_memory {
+  /// 0: not known yet; else the detected `session_transport` + 1.
+  std::atomic<uint8_t> found{0};
+};
 
 /// Creates the connection of a session (tests plug in a fake here).
 using connection_factory = std::function<connection_actor(
@@ -113,6 +124,9 @@ struct session_config {
   std::string sse_url;
   /// The transport (`sse` by default).
   session_transport transport = session_transport::sse;
+  /// With `automatic`: what detection found (shared by copies).
+  std::shared_ptr<transport_memory> detected
+    = std::make_shared<transport_memory>();
   /// Headers, TLS, HTTP timeouts, event size limit, POST connections.
   transport::http_options http;
   /// If set, called by each new session (every connect and reconnect of a
@@ -214,6 +228,11 @@ struct session_state {
   std::shared_ptr<transport::sse_stream> stream;
   /// The Streamable HTTP transport (null with `sse`); also `sink`.
   std::shared_ptr<streamable_transport> shttp;
+  /// The transport in use (`automatic` resolved).
+  session_transport effective = session_transport::sse;
+  /// `automatic` with nothing known: initialize goes out as Streamable
+  /// HTTP and an HTTP error falls back to SSE.
+  bool probing = false;
   /// The test seam's connection actor (null with the real stream).
   connection_actor conn;
   /// Where POSTs go (from the endpoint message); null: through `conn`.
