@@ -494,6 +494,7 @@ void fall_back_to_sse(self_ptr self, const caf::error& err) {
     t->close(false);
   st.sink = nullptr;
   st.phase = session_phase::connecting;
+  st.effective = session_transport::sse;
   open_sse_transport(self);
   st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
 }
