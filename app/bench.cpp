@@ -554,7 +554,7 @@ int run_bench(const bench_options& opts) {
                     "\"connect_ms\":{\"n\":%zu,\"min\":%.3f,\"p50\":%.3f,"
                     "\"max\":%.3f},\"concurrency\":%zu,"
                     "\"sessions\":%zu,\"reconnects\":%llu,\"resent\":%llu,"
-                    "\"longest_recovery_ms\":%.1f}\n",
+                    "\"longest_recovery_ms\":%.1f,\"transport\":\"%s\"}\n",
                     static_cast<unsigned long long>(r.calls),
                     static_cast<unsigned long long>(r.ok),
                     static_cast<unsigned long long>(r.failed),
@@ -564,7 +564,8 @@ int run_bench(const bench_options& opts) {
                     connect_at(0.5), connect_at(1.0), opts.concurrency,
                     opts.sessions,
                     static_cast<unsigned long long>(reconnects),
-                    static_cast<unsigned long long>(resent), longest_ms);
+                    static_cast<unsigned long long>(resent), longest_ms,
+                    transport_name(opts.client).c_str());
       } else {
         std::printf("calls        %llu (ok %llu, failed %llu, isError %llu)\n"
                     "errors       %s\n"
@@ -576,7 +577,8 @@ int run_bench(const bench_options& opts) {
                     "connect      p50 %.3f ms, min %.3f ms, max %.3f ms (%zu "
                     "fresh sessions one after another)\n"
                     "reconnects   %llu (calls resent %llu, longest recovery "
-                    "%.1f ms)\n",
+                    "%.1f ms)\n"
+                    "transport    %s\n",
                     static_cast<unsigned long long>(r.calls),
                     static_cast<unsigned long long>(r.ok),
                     static_cast<unsigned long long>(r.failed),
@@ -585,7 +587,8 @@ int run_bench(const bench_options& opts) {
                     setup_ms, opts.sessions, connect_at(0.5), connect_at(0.0),
                     connect_at(1.0), connects.size(),
                     static_cast<unsigned long long>(reconnects),
-                    static_cast<unsigned long long>(resent), longest_ms);
+                    static_cast<unsigned long long>(resent), longest_ms,
+                    transport_name(opts.client).c_str());
       }
       if (!opts.soak && r.ok == 0)
         rc = exit_failure;

@@ -61,7 +61,10 @@ CLI::Validator seconds_in(double max) {
 void add_client_options(CLI::App& cmd, client_options& opts,
                         bool node_too) {
   constexpr double day = 86400;
-  auto url = cmd.add_option("--url", opts.url, "SSE URL of the MCP server");
+  auto url = cmd.add_option("--url", opts.url,
+                            "URL of the MCP server: the SSE URL with "
+                            "--transport sse, the MCP endpoint with "
+                            "--transport http");
   if (node_too) {
     auto node = cmd.add_option(
       "--node", opts.node,
@@ -83,6 +86,13 @@ void add_client_options(CLI::App& cmd, client_options& opts,
   } else {
     url->required();
   }
+  cmd.add_option("--transport", opts.transport,
+                 "sse: HTTP+SSE (2024-11-05: GET stream, endpoint event, "
+                 "POSTs); http: Streamable HTTP (2025-03-26 and later: one "
+                 "endpoint, every message a POST); auto: POST initialize as "
+                 "Streamable HTTP, and on an HTTP error GET the URL as an "
+                 "SSE stream (default sse)")
+    ->check(CLI::IsMember({"sse", "http", "auto"}));
   cmd.add_option("-H,--header", opts.headers,
                  "extra HTTP header 'Name: value' (repeatable, one per -H)")
     ->allow_extra_args(false);
@@ -138,6 +148,12 @@ void add_client_options(CLI::App& cmd, client_options& opts,
                  "log level: trace, debug, info, warn, error or off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error",
                            "off"}));
+}
+
+std::string transport_name(const client_options& opts) {
+  session_transport t = session_transport::sse;
+  from_string(opts.transport, t);
+  return to_string(t);
 }
 
 void apply_logging(const client_options& opts) {
@@ -210,6 +226,8 @@ std::string make_session_config(const client_options& opts,
   // The server's name in every message: the URL without its secrets.
   out.server_name = transport::redact(opts.url);
   out.sse_url = opts.url;
+  if (!from_string(opts.transport, out.transport))
+    return "unknown transport '" + opts.transport + "' (sse, http, auto)";
   for (auto& h : opts.headers) {
     auto colon = h.find(':');
     if (colon == std::string::npos || colon == 0)

@@ -25,6 +25,8 @@ namespace caf_mcp::app {
 
 struct client_options {
   std::string url;
+  /// sse | http (Streamable HTTP).
+  std::string transport = "sse";
   std::vector<std::string> headers;
   double timeout_s = 60;
   /// Progress notifications may push a call's deadline out to this many
@@ -75,6 +77,10 @@ bool read_args(const std::string& given, std::string& out,
 /// --node-cafile, and --url is then needed only without --node.
 void add_client_options(CLI::App& cmd, client_options& opts,
                         bool node_too = false);
+
+/// The session transport `opts` select, as reported (`to_string` of
+/// session_transport: "sse" or "streamable_http").
+std::string transport_name(const client_options& opts);
 
 /// Builds a session config; returns an error text for bad input (a header
 /// without a colon, a non-positive timeout), else an empty string.

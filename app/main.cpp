@@ -28,8 +28,9 @@ void raise_fd_limit() {
 int main(int argc, char** argv) {
   using namespace caf_mcp::app;
   raise_fd_limit();
-  CLI::App app{"caf-mcp - a client for MCP servers over the HTTP+SSE transport, "
-               "built on CAF actors.\n\nExit status: 0 success, 1 the tool "
+  CLI::App app{"caf-mcp - a client for MCP servers over the HTTP+SSE transport "
+               "and Streamable HTTP (--transport sse|http|auto), built on CAF "
+               "actors.\n\nExit status: 0 success, 1 the tool "
                "answered isError, 2 usage or config error, 3 connection or "
                "protocol failure.",
                "caf-mcp"};

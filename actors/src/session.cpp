@@ -16,6 +16,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "caf_mcp/actors/session_stream.hpp"
+#include "caf_mcp/actors/streamable_transport.hpp"
 #include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/log.hpp"
@@ -72,6 +73,10 @@ std::string make_body(size_t payload) {
   body.reserve(envelope_size + payload);
   return body;
 }
+
+/// Connections a Streamable HTTP session may open at least (see
+/// connect_with).
+constexpr size_t streamable_min_connections = 64;
 
 /// Longest wait for the outcomes of POSTs in flight when the stream ended.
 constexpr auto drain_limit = std::chrono::milliseconds{500};
@@ -171,11 +176,18 @@ void send_notification(self_ptr self, std::string_view method,
   post(self, tag | resend_ok_tag_bit, std::move(body));
 }
 
-/// Closes the stream (or tells the test seam's connection to go).
-void close_transport(self_ptr self) {
+/// Closes the stream (or tells the test seam's connection to go). A
+/// Streamable HTTP session is ended on the server too (DELETE), unless
+/// `reason` says the server no longer knows it.
+void close_transport(self_ptr self, const caf::error& reason = caf::error{}) {
   auto& st = self->state;
   if (auto stream = std::move(st.stream))
     stream->close();
+  if (auto t = std::move(st.shttp)) {
+    mcp_errc code{};
+    auto gone = get_mcp_errc(reason, code) && code == mcp_errc::session_expired;
+    t->close(!gone);
+  }
   if (st.conn)
     self->send(st.conn, caf::close_atom::value);
 }
@@ -188,6 +200,11 @@ void shut_down(self_ptr self, caf::error reason, caf::error pending_error) {
     self->quit(std::move(reason));
     return;
   }
+  if (st.cfg && st.cfg->transport == session_transport::automatic
+      && st.phase != session_phase::ready)
+    // Failed before it was ready: the server may now speak the other
+    // transport; the next session detects again.
+    st.cfg->detected->found.store(0, std::memory_order_relaxed);
   st.phase = session_phase::closed;
   st.failure = reason;
   st.deadlines.cancel();
@@ -208,7 +225,7 @@ void shut_down(self_ptr self, caf::error reason, caf::error pending_error) {
   st.pending.clear();
   for (auto& kvp : pending)
     kvp.second.on_error(pending_error);
-  close_transport(self);
+  close_transport(self, reason);
   self->quit(std::move(reason));
 }
 
@@ -226,7 +243,10 @@ void become_ready(self_ptr self) {
   st.phase = session_phase::ready;
   CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
                                 << ": ready (protocol "
-                                << st.init.protocol_version << ")");
+                                << st.init.protocol_version << ", transport "
+                                << to_string(st.effective) << ")");
+  if (st.shttp)
+    st.shttp->listen(); // the optional GET stream
   if (st.relist_when_ready) {
     st.relist_when_ready = false;
     relist_and_notify(self);
@@ -426,6 +446,14 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
     return;
   }
   st.init = std::move(res);
+  if (st.probing) {
+    st.probing = false;
+    st.cfg->detected->found.store(
+      static_cast<uint8_t>(session_transport::streamable_http) + 1,
+      std::memory_order_relaxed);
+    CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                  << ": detected Streamable HTTP");
+  }
   if (st.init.protocol_version >= header_version)
   {
     if (st.sink)
@@ -437,6 +465,38 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
   // Nothing may overtake notifications/initialized: wait for its POST.
   st.initialized_tag = ack_tag_bit | ++st.next_tag;
   send_notification(self, methods::initialized, {}, st.initialized_tag);
+}
+
+/// True if `err`, the answer to a Streamable HTTP `initialize` POST, says
+/// the server is an older one (the spec's backwards-compatibility rule: a
+/// 4xx such as 404 or 405). 401, 403 and 429 have codes of their own and
+/// would be the same on the SSE URL.
+bool falls_back_to_sse(const caf::error& err) {
+  mcp_errc code{};
+  return get_mcp_errc(err, code)
+         && (code == mcp_errc::http_status
+             || code == mcp_errc::bad_content_type);
+}
+
+void open_sse_transport(self_ptr self);
+
+/// Detection found an older server: the same URL as an SSE stream.
+void fall_back_to_sse(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  st.probing = false;
+  st.cfg->detected->found.store(static_cast<uint8_t>(session_transport::sse)
+                                  + 1,
+                                std::memory_order_relaxed);
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": POST initialize refused ("
+                                << render(err) << "); trying HTTP+SSE");
+  if (auto t = std::move(st.shttp))
+    t->close(false);
+  st.sink = nullptr;
+  st.phase = session_phase::connecting;
+  st.effective = session_transport::sse;
+  open_sse_transport(self);
+  st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
 }
 
 void start_initialize(self_ptr self) {
@@ -453,7 +513,12 @@ void start_initialize(self_ptr self) {
   send_request(
     self, methods::initialize, json, call_options{},
     [self](boost::json::value& v) { on_initialize_result(self, v); },
-    [self](const caf::error& err) { fail_session(self, err); }, 0, true);
+    [self](const caf::error& err) {
+      if (self->state.probing && falls_back_to_sse(err))
+        return fall_back_to_sse(self, err);
+      fail_session(self, err);
+    },
+    0, true);
 }
 
 // -- inbound ------------------------------------------------------------------
@@ -709,7 +774,8 @@ void sweep_deadlines(self_ptr self) {
     st.deadlines.arm_no_later(next);
 }
 
-/// Opens the SSE stream, or spawns the test seam's connection actor.
+/// Opens the SSE stream or the Streamable HTTP transport, or spawns the
+/// test seam's connection actor.
 void open_transport(self_ptr self) {
   auto& st = self->state;
   auto owner = caf::actor_cast<session_impl_actor>(self);
@@ -719,9 +785,47 @@ void open_transport(self_ptr self) {
     self->monitor(st.conn);
     return;
   }
+  auto kind = st.cfg->transport;
+  if (kind == session_transport::automatic) {
+    auto found = st.cfg->detected->found.load(std::memory_order_relaxed);
+    st.probing = found == 0;
+    kind = st.probing ? session_transport::streamable_http
+                      : static_cast<session_transport>(found - 1);
+  }
+  st.effective = kind;
+  if (kind == session_transport::streamable_http) {
+    // No endpoint to wait for: the URL is the endpoint. initialize goes
+    // out at once. Every request in flight holds a connection until its
+    // answer is complete (HTTP/1.1 has no multiplexing): as many
+    // connections as calls in flight, up to a bound.
+    auto sc = std::make_shared<stream_config>(*st.stream_cfg);
+    auto http = std::make_shared<transport::http_options>(*sc->http);
+    http->max_post_connections = std::max(http->max_post_connections,
+                                          streamable_min_connections);
+    sc->http = std::move(http);
+    streamable_options opts;
+    opts.max_response_time = std::chrono::duration_cast<
+      std::chrono::milliseconds>(std::max(st.cfg->max_request_timeout,
+                                          st.cfg->request_timeout));
+    st.shttp = open_streamable_transport(
+      std::move(sc), caf::actor_cast<caf::weak_actor_ptr>(self), opts);
+    st.sink = st.shttp;
+    CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg)
+                                   << ": Streamable HTTP; initializing");
+    start_initialize(self);
+    return;
+  }
+  open_sse_transport(self);
+}
+
+/// Opens the SSE stream; the session waits for its `endpoint` event.
+void open_sse_transport(self_ptr self) {
+  auto& st = self->state;
   st.stream = open_session_stream(st.stream_cfg,
                                   caf::actor_cast<caf::weak_actor_ptr>(self));
 }
+
+void drain_then_end(self_ptr self, caf::error reason);
 
 /// The stream is over (or the test connection died) with `reason`.
 void on_stream_end(self_ptr self, caf::error reason) {
@@ -733,6 +837,14 @@ void on_stream_end(self_ptr self, caf::error reason) {
                              "the connection closed");
   CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
                                 << ": stream ended: " << render(reason));
+  drain_then_end(self, std::move(reason));
+}
+
+/// Ends the session with `reason` once the outcomes of the POSTs in flight
+/// are known (bounded by `drain_limit`), so calls the server refused fail
+/// with the refusal (resent by a supervisor), not `connection_lost`.
+void drain_then_end(self_ptr self, caf::error reason) {
+  auto& st = self->state;
   if (st.sink && !st.pending.empty() && st.phase != session_phase::closed) {
     // Learn the outcome of POSTs still in flight first (bounded).
     st.draining = true;
@@ -790,7 +902,8 @@ void connect_with(self_ptr self, std::shared_ptr<stream_config> sc,
                                  << ": connecting to "
                                  << transport::redact(st.cfg->sse_url));
   open_transport(self);
-  st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
+  if (st.effective == session_transport::sse)
+    st.endpoint_wait.arm_in(st.cfg->endpoint_timeout);
 }
 
 /// Asks `cfg.async_header_provider` for the headers of one connection on
@@ -922,6 +1035,35 @@ caf::result<caf::timespan> ping_request(self_ptr self,
 }
 
 } // namespace
+
+const char* to_string(session_transport x) noexcept {
+  switch (x) {
+    case session_transport::sse:
+      return "sse";
+    case session_transport::streamable_http:
+      return "streamable_http";
+    case session_transport::automatic:
+      return "auto";
+  }
+  return "?";
+}
+
+bool from_string(std::string_view text, session_transport& out) noexcept {
+  if (text == "sse") {
+    out = session_transport::sse;
+    return true;
+  }
+  if (text == "auto") {
+    out = session_transport::automatic;
+    return true;
+  }
+  if (text == "streamable_http" || text == "http" || text == "streamable-http"
+      || text == "streamableHttp") {
+    out = session_transport::streamable_http;
+    return true;
+  }
+  return false;
+}
 
 session_stats session_counters::snapshot() const noexcept {
   session_stats x;
@@ -1116,13 +1258,26 @@ session(session_impl_actor::stateful_pointer<session_state> self,
           auto req = std::move(it->second);
           st.pending.erase(it);
           if (req.method == methods::initialize) {
-            fail_session(self, err);
+            // Fails the session (or, while detecting, falls back to SSE).
+            req.on_error(err);
             return;
           }
           req.on_error(err);
         }
       }
-      if (expired && !st.draining)
+      if (st.draining)
+        return;
+      if (st.shttp) {
+        // Streamable HTTP has no stream whose end tells that the server is
+        // gone: a 404 to a request with our session id says the session
+        // is, a refused connection that the server is. Either ends the
+        // session once the other POSTs' outcomes are known (their own
+        // 404s then fail them as never run).
+        if (expired || code == mcp_errc::connection_failed)
+          drain_then_end(self, std::move(err));
+        return;
+      }
+      if (expired)
         fail_session(self, std::move(err));
     },
   };

@@ -46,7 +46,7 @@ mcp_errc classify(const transport::transport_error& err, http_phase phase) {
     case transport_errc::read_failed:
     case transport_errc::write_failed:
     case transport_errc::protocol_error:
-      if (phase == http_phase::post)
+      if (phase != http_phase::sse_get)
         // The POST's connection broke, not the session's stream: if any of
         // the request left, the server may have run it; if none did, it
         // provably did not (sent again like a refused connect).

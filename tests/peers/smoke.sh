@@ -221,6 +221,28 @@ case "$NAME" in
     kill -0 "${curl_pids[-1]}" 2>/dev/null || fail "the stream was closed"
     note "200 text/event-stream, then 2 s of silence with the connection open"
     ;;
+  shttp-stateful | shttp-stateless | shttp-json | everything-http)
+    # Streamable HTTP: initialize is a POST to the endpoint URL; the answer
+    # is a JSON body (shttp-json) or an SSE stream, with Mcp-Session-Id
+    # unless the server is stateless.
+    init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"smoke","version":"1"}}}'
+    curl -sS --max-time 10 -D "$work/init.h" -o "$work/init" -X POST \
+      -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+      --data "$init" "$URL" 2>"$work/init.err" || fail "initialize POST failed"
+    grep -q '^HTTP/1.1 200' "$work/init.h" || fail "initialize: not 200"
+    grep -q '"protocolVersion"' "$work/init" || fail "initialize: no result"
+    if [ "$NAME" = shttp-json ]; then
+      grep -qi '^content-type: application/json' "$work/init.h" || fail "initialize: not application/json"
+    else
+      grep -qi '^content-type: text/event-stream' "$work/init.h" || fail "initialize: not text/event-stream"
+    fi
+    if [ "$NAME" = shttp-stateless ]; then
+      ! grep -qi '^mcp-session-id:' "$work/init.h" || fail "a stateless server sent Mcp-Session-Id"
+    else
+      grep -qi '^mcp-session-id:' "$work/init.h" || fail "no Mcp-Session-Id"
+    fi
+    note "initialize answered ($(grep -i '^content-type:' "$work/init.h" | tr -d '\r'))"
+    ;;
   *)
     echo "smoke.sh: unknown peer '$NAME'" >&2
     exit 2

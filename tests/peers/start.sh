@@ -6,12 +6,14 @@
 #   STATE_DIR/NAME.log   its stdout+stderr
 #   STATE_DIR/https.ca   (https only) one line: the path of the test CA's PEM
 # NAME: everything | bearer | other-origin | post-404 | post-503 | no-endpoint |
-#       https | sdk-echo | other-credentials
+#       https | sdk-echo | other-credentials | shttp-stateful | shttp-stateless |
+#       shttp-json | everything-http (the last four serve Streamable HTTP: their
+#       .url is the MCP endpoint, http://127.0.0.1:PORT/mcp)
 # Exit status: 0 running; 1 anything else, with the reason on stderr. Used as
 # the CTest fixture setup peers.start.NAME (tests/peers/CMakeLists.txt).
 set -euo pipefail
 
-NAMES="everything bearer other-origin post-404 post-503 no-endpoint https sdk-echo other-credentials"
+NAMES="everything bearer other-origin post-404 post-503 no-endpoint https sdk-echo other-credentials shttp-stateful shttp-stateless shttp-json everything-http"
 PEERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT_DIR="$(cd "$PEERS_DIR/../.." && pwd)"
 START_TIMEOUT="${PEERS_START_TIMEOUT:-30}"   # seconds
@@ -68,6 +70,16 @@ case "$NAME" in
     # loopback preload's "[loopback] listening on 127.0.0.1:PORT" line.
     ready_re='^\[loopback\] listening on 127\.0\.0\.1:([0-9]+)$'
     ;;
+  everything-http)
+    script="node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    args=(streamableHttp)
+    ready_re='^\[loopback\] listening on 127\.0\.0\.1:([0-9]+)$'
+    ;;
+  shttp-*)
+    script="servers/streamable.mjs"
+    args=("${NAME#shttp-}")
+    ready_re='^listening on (http://127\.0\.0\.1:([0-9]+)/mcp)$'
+    ;;
   https)
     "$PEERS_DIR/make-certs.sh" "$STATE_DIR/certs" || die "make-certs.sh failed"
     env_args+=(CERT_DIR="$STATE_DIR/certs")
@@ -110,6 +122,9 @@ while [ -z "$url" ]; do
     if [ "$NAME" = everything ]; then
       port="${BASH_REMATCH[1]}"
       url="http://127.0.0.1:$port/sse"
+    elif [ "$NAME" = everything-http ]; then
+      port="${BASH_REMATCH[1]}"
+      url="http://127.0.0.1:$port/mcp"
     else
       url="${BASH_REMATCH[1]}"
       port="${BASH_REMATCH[2]}"

@@ -6,6 +6,8 @@
 
 #include "http_detail.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "caf_mcp/transport/headers.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -296,6 +298,24 @@ sse_stream_handler::~sse_stream_handler() {
 }
 
 sse_stream::~sse_stream() {
+  // nop
+}
+
+void run_after(io_runtime& rt, size_t thread, std::chrono::milliseconds delay,
+               std::function<void()> fn) {
+  auto& ctx = rt.context(thread);
+  auto timer = std::make_shared<boost::asio::steady_timer>(ctx, delay);
+  timer->async_wait([timer, f = std::move(fn)](const boost::system::error_code& ec) {
+    if (!ec)
+      f();
+  });
+}
+
+response_fields::~response_fields() {
+  // nop
+}
+
+response_handler::~response_handler() {
   // nop
 }
 

@@ -424,6 +424,11 @@ size_t read_now(int fd, char* buf, size_t n, error_code& ec);
 class body_consumer {
 public:
   virtual ~body_consumer();
+  /// The header is complete and the body begins (not called for a
+  /// response without body).
+  virtual void on_begin() {
+    // nop
+  }
   virtual void on_body(std::string_view bytes) = 0;
 };
 
@@ -443,6 +448,8 @@ struct consumer_body {
 
     void init(const boost::optional<std::uint64_t>&, error_code& ec) {
       ec = {};
+      if (consumer_ != nullptr)
+        consumer_->on_begin();
     }
 
     template <class ConstBufferSequence>

@@ -65,6 +65,8 @@ using job_ptr = std::unique_ptr<post_job>;
 /// One POST, on the heap from `post()` to its completion. Calls `done` with
 /// `cancelled` if destroyed unfinished.
 struct post_job {
+  /// POST, or DELETE (`request`).
+  std::string method = "POST";
   std::string target;
   std::string body;
   header_list extra;
@@ -75,6 +77,9 @@ struct post_job {
   bool retried = false;
   /// The caller allows a second send after a written request failed.
   bool may_resend = false;
+  /// Gets the header and a 2xx body (`post_channel::request`); null: the
+  /// body is drained.
+  std::shared_ptr<response_handler> handler;
 
   post_job() = default;
 
@@ -191,7 +196,48 @@ struct post_conn final : body_consumer {
            || link->buffered() > 0;
   }
 
+  /// The job's handler saw the header.
+  bool header_seen = false;
+  /// The job's handler takes the body (a 2xx answer).
+  bool pass_body = false;
+
+  /// Tells the job's handler (if any) about the header, once.
+  void notify_header() {
+    if (!job || !job->handler || header_seen || !parser
+        || !parser->is_header_done())
+      return;
+    header_seen = true;
+    auto& res = parser->get();
+    auto status = static_cast<int>(res.result_int());
+    pass_body = status >= 200 && status <= 299;
+    struct fields_view final : response_fields {
+      const http::fields& f;
+      explicit fields_view(const http::fields& x) : f(x) {
+        // nop
+      }
+      std::string_view get(std::string_view name) const override {
+        auto i = f.find(boost::beast::string_view{name.data(), name.size()});
+        if (i == f.end())
+          return {};
+        auto v = i->value();
+        return {v.data(), v.size()};
+      }
+    };
+    fields_view view{res};
+    auto more = job->handler->on_header(status, view);
+    if (more.count() > 0)
+      job->deadline = std::max(job->deadline, clock_type::now() + more);
+  }
+
+  void on_begin() override {
+    notify_header();
+  }
+
   void on_body(std::string_view bytes) override {
+    if (pass_body) {
+      job->handler->on_body(bytes);
+      return;
+    }
     if (excerpt.size() < max_excerpt)
       excerpt.append(bytes.substr(0, max_excerpt - excerpt.size()));
   }
@@ -394,7 +440,8 @@ private:
     auto& head = c->head;
     head.reserve(64 + job.target.size() + origin_->host_line.size()
                  + origin_->header_lines.size());
-    head += "POST ";
+    head += job.method;
+    head += ' ';
     head += job.target;
     head += " HTTP/1.1\r\n";
     head += origin_->host_line;
@@ -407,7 +454,12 @@ private:
     head += std::to_string(job.body.size());
     head += "\r\n\r\n";
     c->parser = std::make_unique<response_parser>();
-    c->parser->body_limit(drain_limit);
+    c->header_seen = false;
+    c->pass_body = false;
+    if (job.handler)
+      c->parser->body_limit(boost::none); // the handler bounds what it keeps
+    else
+      c->parser->body_limit(drain_limit);
     c->parser->get().body() = c.get();
     c->writing = true;
     c->written = 0;
@@ -564,12 +616,14 @@ private:
       return fail_io(c, step::read_header, ec);
     }
     // The status is known: it decides the result even if the body failed.
+    c->notify_header(); // a response without body never began one
     auto& res = p.get();
     auto status = static_cast<int>(res.result_int());
     post_result r;
     r.status = status;
     if (status >= 200 && status <= 299) {
       r.ok = true;
+      r.complete = !ec && p.is_done();
       CAF_MCP_LOG_DEBUG("post", "POST " << url_of(*c->job) << " -> "
                                         << status);
     } else {
@@ -671,6 +725,7 @@ private:
     // No operation that uses the job's buffers is pending on `c` here, so
     // the job may go; so does everything the exchange needed.
     auto job = std::move(c->job);
+    c->pass_body = false;
     c->parser.reset();
     std::string{}.swap(c->head);
     std::string{}.swap(c->pending);
@@ -805,6 +860,24 @@ public:
     job->done = std::move(done);
     job->may_resend = may_resend;
     job->deadline = clock_type::now() + impl_->opts().post_timeout;
+    impl_->post(std::move(job));
+  }
+
+  void request(std::string method, std::string target, std::string body,
+               header_list extra, std::shared_ptr<response_handler> handler,
+               std::function<void(post_result)> done, bool may_resend,
+               std::chrono::milliseconds timeout) override {
+    auto job = std::make_unique<post_job>();
+    job->method = std::move(method);
+    job->target = std::move(target);
+    job->body = std::move(body);
+    job->extra = std::move(extra);
+    job->handler = std::move(handler);
+    job->done = std::move(done);
+    job->may_resend = may_resend;
+    job->deadline = clock_type::now()
+                    + (timeout.count() > 0 ? timeout
+                                           : impl_->opts().post_timeout);
     impl_->post(std::move(job));
   }
 

@@ -29,10 +29,12 @@
 /// Whoever spawned the session monitors it and decides what happens next.
 
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -54,6 +56,41 @@ namespace caf_mcp {
 
 struct session_config;
 struct stream_config;
+class streamable_transport;
+
+/// How a session speaks to its server (docs/transports.md). The session
+/// is the seam: supervisors, pools, clients and the node see only this
+/// configuration value and report it.
+enum class session_transport : uint8_t {
+  /// HTTP+SSE (2024-11-05): a GET stream whose `endpoint` event names the
+  /// URL the messages are POSTed to; answers come on the stream.
+  sse,
+  /// Streamable HTTP (2025-03-26 and later): every message is a POST to
+  /// the one endpoint; each answer is a JSON body or an SSE stream.
+  streamable_http,
+  /// Detect (the spec's backwards-compatibility rule): POST `initialize`
+  /// as Streamable HTTP; if that is answered with an HTTP error (a 4xx
+  /// such as 404 or 405, not 401/403/429), GET the same URL as an SSE
+  /// stream and expect the `endpoint` event. What was found is remembered
+  /// in `session_config::detected` for the next sessions of that config,
+  /// and forgotten when a session fails before it was ready (the server
+  /// may have been replaced by one speaking the other transport).
+  automatic,
+};
+
+/// "sse", "streamable_http" or "auto".
+const char* to_string(session_transport x) noexcept;
+
+/// Reads "sse", "auto", or "streamable_http" / "http" / "streamable-http"
+/// / "streamableHttp"; false for anything else.
+bool from_string(std::string_view text, session_transport& out) noexcept;
+
+/// What `automatic` found for one server, shared by every session made
+/// from one configuration (and its copies).
+struct transport_memory {
+  /// 0: not known yet; else the detected `session_transport` + 1.
+  std::atomic<uint8_t> found{0};
+};
 
 /// Creates the connection of a session (tests plug in a fake here).
 using connection_factory = std::function<connection_actor(
@@ -82,8 +119,14 @@ struct session_counters {
 struct session_config {
   /// Name of the server (in notifications and error contexts).
   std::string server_name;
-  /// The SSE URL (http or https).
+  /// The server's URL (http or https): the SSE URL with `sse`, the MCP
+  /// endpoint with `streamable_http`.
   std::string sse_url;
+  /// The transport (`sse` by default).
+  session_transport transport = session_transport::sse;
+  /// With `automatic`: what detection found (shared by copies).
+  std::shared_ptr<transport_memory> detected
+    = std::make_shared<transport_memory>();
   /// Headers, TLS, HTTP timeouts, event size limit, POST connections.
   transport::http_options http;
   /// If set, called by each new session (every connect and reconnect of a
@@ -183,6 +226,13 @@ struct session_state {
   std::shared_ptr<const stream_config> stream_cfg;
   /// The SSE stream (null once over, or with the test seam).
   std::shared_ptr<transport::sse_stream> stream;
+  /// The Streamable HTTP transport (null with `sse`); also `sink`.
+  std::shared_ptr<streamable_transport> shttp;
+  /// The transport in use (`automatic` resolved).
+  session_transport effective = session_transport::sse;
+  /// `automatic` with nothing known: initialize goes out as Streamable
+  /// HTTP and an HTTP error falls back to SSE.
+  bool probing = false;
   /// The test seam's connection actor (null with the real stream).
   connection_actor conn;
   /// Where POSTs go (from the endpoint message); null: through `conn`.

@@ -10,11 +10,13 @@
 
 namespace caf_mcp {
 
-/// Where a transport failure happened: the SSE GET or a POST.
-enum class http_phase { sse_get, post };
+/// Where a transport failure happened: the SSE GET, a POST, or a
+/// Streamable HTTP POST that carried no session id (a 404 there means a
+/// wrong URL, not a session that is gone).
+enum class http_phase { sse_get, post, post_without_session };
 
 /// Classifies `err`: 401 -> unauthorized, 403 -> forbidden, 404 on a POST
-/// -> session_expired, 429 -> rate_limited, 502/503/504 ->
+/// -> session_expired (`post_without_session`: http_status), 429 -> rate_limited, 502/503/504 ->
 /// service_unavailable, other statuses -> http_status, connect problems ->
 /// connection_failed, TLS -> tls_error, stream end or read errors ->
 /// connection_lost, and so on. The context is one line (already redacted),

@@ -260,12 +260,44 @@ open_sse_stream(io_runtime& rt, const parsed_url& url, const http_options& opts,
 
 /// Outcome of one POST.
 struct post_result {
-  /// True for any 2xx (the body is drained and ignored).
+  /// True for any 2xx (the body is drained and ignored, or handed to the
+  /// request's `response_handler`).
   bool ok = false;
   /// The HTTP status, 0 if none was received.
   int status = 0;
+  /// For `ok`: the whole body arrived (false: the connection broke or timed
+  /// out after the status line; the handler saw only part of the body).
+  bool complete = true;
   /// Set when `ok` is false.
   transport_error error;
+};
+
+/// The header fields of a response, as a response_handler sees them.
+class response_fields {
+public:
+  virtual ~response_fields();
+
+  /// The value of the first field named `name` (any case), or empty.
+  virtual std::string_view get(std::string_view name) const = 0;
+};
+
+/// Receives the answer of a request sent with `post_channel::request`, on
+/// the channel's io thread, in order: `on_header` once (as soon as the
+/// header is complete, any status), then `on_body` for each piece of a 2xx
+/// body as it is parsed (non-2xx bodies go into the error excerpt as
+/// usual), then the request's `done`.
+class response_handler {
+public:
+  virtual ~response_handler();
+
+  /// The header arrived. Returns how long the rest of the response may
+  /// take from now (a long-lived event stream); 0 keeps the POST timeout.
+  virtual std::chrono::milliseconds on_header(int status,
+                                              const response_fields& fields)
+    = 0;
+
+  /// The next bytes of a 2xx body.
+  virtual void on_body(std::string_view bytes) = 0;
 };
 
 /// A small pool of keep-alive connections to one origin for the POSTs of
@@ -291,6 +323,17 @@ public:
                     std::function<void(post_result)> done, bool may_resend)
     = 0;
 
+  /// Sends `method target` (POST, DELETE) like `post`, but hands the
+  /// response header and a 2xx body to `handler` (if not null) as they
+  /// arrive, without a body size limit (the handler bounds what it keeps).
+  /// `timeout` > 0 replaces the POST timeout for this request.
+  virtual void request(std::string method, std::string target,
+                       std::string body, header_list extra,
+                       std::shared_ptr<response_handler> handler,
+                       std::function<void(post_result)> done, bool may_resend,
+                       std::chrono::milliseconds timeout)
+    = 0;
+
   /// A POST that is never sent twice (`may_resend` false).
   void post(std::string target, std::string body, header_list extra,
             std::function<void(post_result)> done) {
@@ -307,6 +350,12 @@ public:
   /// failure. Thread-safe.
   virtual void preconnect() = 0;
 };
+
+/// Runs `fn` on io thread `thread` of `rt` once `delay` has passed (a
+/// resumption or reconnection wait). Dropped unrun if the runtime stops
+/// first. Thread-safe.
+void run_after(io_runtime& rt, size_t thread, std::chrono::milliseconds delay,
+               std::function<void()> fn);
 
 /// Creates a POST channel for the origin of `origin` (scheme, host, port),
 /// running on io thread `thread` (as for open_sse_stream).
