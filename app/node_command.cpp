@@ -131,7 +131,7 @@ node::server_spec make_spec(const node::server_settings& s,
   node::server_spec out;
   out.name = s.name;
   out.url = transport::redact(s.url);
-  out.transport = "sse";
+  out.transport = node::to_string(s.transport);
   out.description = s.description;
   out.disabled = s.disabled;
   out.cache = s.cache;
@@ -143,6 +143,11 @@ node::server_spec make_spec(const node::server_settings& s,
   auto& ses = c.session;
   ses.server_name = s.name;
   ses.sse_url = s.url;
+  ses.transport = s.transport == node::transport_kind::sse
+                    ? session_transport::sse
+                  : s.transport == node::transport_kind::streamable_http
+                    ? session_transport::streamable_http
+                    : session_transport::automatic;
   ses.http.headers = s.headers;
   ses.io = io;
   ses.request_timeout = duration_cast<caf::timespan>(duration<double>(s.timeout_s));

@@ -532,10 +532,6 @@ server_settings parse_server(ctx& c, const std::string& name,
     fail(name, url_key, "unsupported URL scheme (want http or https)");
   if (parsed.code != transport::url_errc::ok)
     fail(name, url_key, parsed.message);
-  if (s.transport == transport_kind::streamable_http
-      && !streamable_http_supported)
-    fail(name, "type", "transport \"streamable-http\" is not supported yet "
-                       "(use \"sse\")");
   return s;
 }
 

@@ -48,10 +48,6 @@ enum class transport_kind { auto_detect, sse, streamable_http };
 /// "auto", "sse" or "streamable-http".
 const char* to_string(transport_kind x) noexcept;
 
-/// Flipped by the Streamable HTTP transport (issue 15); until then a
-/// server that asks for it is a config error, and auto-detect means SSE.
-constexpr bool streamable_http_supported = false;
-
 /// `{"type":"bearer_token", "command":... | "file":..., "refresh_s":...,
 /// "timeout_s":...}`: exactly one of `command` and `file` is set.
 struct bearer_token_settings {

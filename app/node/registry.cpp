@@ -278,6 +278,12 @@ std::string render_metrics(self_ptr self) {
   for (auto& info : infos)
     w.sample({{"server", info.name}},
              info.phase == link_phase::ready ? 1.0 : 0.0);
+  w.family("caf_mcp_server_info",
+           "1 per server, labelled with the transport it speaks (sse, "
+           "streamable-http; auto until detected).",
+           metric_type::gauge);
+  for (auto& info : infos)
+    w.sample({{"server", info.name}, {"transport", info.transport}}, 1.0);
   w.family("caf_mcp_server_state",
            "1 for the server's current state (healthy, degraded, down).",
            metric_type::gauge);
@@ -443,11 +449,23 @@ void start_peers(self_ptr self) {
 
 } // namespace
 
+std::string reported_transport(const server_spec& spec) {
+  auto& ses = spec.client.session;
+  auto t = ses.transport;
+  if (t == session_transport::automatic) {
+    auto found = ses.detected ? ses.detected->found.load() : uint8_t{0};
+    if (found == 0)
+      return "auto";
+    t = static_cast<session_transport>(found - 1);
+  }
+  return t == session_transport::sse ? "sse" : "streamable-http";
+}
+
 server_info summarize(const server_slot& slot, const std::string& node_name) {
   server_info x;
   x.name = slot.spec.name;
   x.url = slot.spec.url;
-  x.transport = slot.spec.transport;
+  x.transport = reported_transport(slot.spec);
   x.description = slot.spec.description;
   x.node = node_name;
   x.tool_count = slot.tool_list().size();

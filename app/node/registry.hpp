@@ -70,9 +70,11 @@ struct server_spec {
   std::string name;
   /// Ready to spawn; the registry sets `pool.shared_health`.
   client_config client;
-  /// For the API: the redacted URL, "sse", the description.
+  /// For the API: the redacted URL, the configured transport ("auto",
+  /// "sse", "streamable-http"; `reported_transport` shows what auto
+  /// found), the description.
   std::string url;
-  std::string transport = "sse";
+  std::string transport = "auto";
   std::string description;
   bool disabled = false;
   /// The `cache` middleware's settings (each client start gets a new,
@@ -231,6 +233,12 @@ struct registry_state {
 registry_impl_actor::behavior_type
 registry(registry_impl_actor::stateful_pointer<registry_state> self,
          registry_config cfg);
+
+/// The transport a server speaks as `/api/servers` and the metrics show it:
+/// "sse" or "streamable-http"; with auto-detection "auto" until the first
+/// session found out (and again after a restart of the server made the
+/// node forget).
+std::string reported_transport(const server_spec& spec);
 
 /// The aggregate of a pool's members (pure): see server_info's comment.
 server_info summarize(const server_slot& slot, const std::string& node_name);

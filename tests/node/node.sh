@@ -28,6 +28,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../cli/check.sh"
 
 EVERYTHING=$(cat "$STATE/everything.url") || give_up "no everything peer"
 POST503=$(cat "$STATE/post-503.url") || give_up "no post-503 peer"
+SHTTP=$(cat "$STATE/shttp-stateful.url") || give_up "no shttp-stateful peer"
 
 # -- the demo server (restartable on its port) ------------------------------
 start_demo() { # PORT
@@ -65,6 +66,8 @@ write_config() { # extra servers JSON, token
                     "middlewares": [ { "type": "cache", "tools": ["echo"] } ] },
     "broken": { "sse_url": "$POST503", "timeout": 3 },
     "off": { "url": "http://127.0.0.1:9/sse", "disabled": true },
+    "shttp": { "url": "$SHTTP", "type": "streamableHttp" },
+    "shttp-auto": { "url": "$SHTTP" },
     "flaky": { "url": "http://127.0.0.1:$DEMO_PORT/sse", "timeout": 10,
                "middlewares": [ { "type": "logging" }, { "type": "metrics" },
                                 { "type": "retry", "max_attempts": 3, "base_s": 0.05,
@@ -131,6 +134,21 @@ check_match "servers sorted by name" '"name":"broken".*"name":"demo".*"name":"ev
 check_match "the disabled server is down and disabled" '"name":"off"[^}]*"state":"down"[^}]*"phase":"closed"' "$BODY"
 check_match "the URL is redacted" 'token=REDACTED' "$BODY"
 check "demo's tool count (with --faults: record and record_idempotent too)" 6 "$(server_field demo tool_count)"
+# -- SSE and Streamable HTTP servers in one config (type, auto-detection) -----------
+wait_state shttp healthy && ok
+wait_state shttp-auto healthy && ok
+check "a server of type streamableHttp shows its transport" streamable-http "$(server_field shttp transport)"
+check "auto-detection found Streamable HTTP (SDK 1.x server)" streamable-http "$(server_field shttp-auto transport)"
+check "auto-detection found SSE on the demo server" sse "$(server_field demo transport)"
+check "a server of type sse shows sse" sse "$(server_field everything transport)"
+api POST /api/servers/shttp/tools/echo/call '{"message":"over streamable http"}'
+check "a call over Streamable HTTP through the node is 200" 200 "$CODE"
+check_match "... with the SDK server's answer" 'Echo: over streamable http' "$BODY"
+api POST /api/servers/shttp-auto/tools/echo/call '{"message":"auto"}'
+check "a call to the auto-detected server is 200" 200 "$CODE"
+api GET /metrics
+check_match "caf_mcp_server_info labels each server's transport" 'caf_mcp_server_info\{server="shttp",transport="streamable-http"\} 1' "$BODY"
+check_match "... sse for the demo server" 'caf_mcp_server_info\{server="demo",transport="sse"\} 1' "$BODY"
 api GET /api/servers/everything
 check_match "everything lists its tools with schemas" '"tools":\[\{"name":"[^"]*".*"inputSchema"' "$BODY"
 api GET /healthz
