@@ -201,6 +201,36 @@ CAF_TEST(server everything over streamable http) {
   CAF_CHECK(unknown.is_error);
 }
 
+CAF_TEST(server messages related to no request arrive on the GET stream) {
+  auto url = peer_file("shttp-stateful");
+  auto gets_before = stat(peer_stats(url), "gets");
+  auto s = ready_session(url);
+  // The session opens its GET stream once ready: wait until the server
+  // saw it (bounded), then make the server speak on it.
+  CAF_REQUIRE(wait_for(
+    [&] { return stat(peer_stats(url), "gets") > gets_before; },
+    std::chrono::milliseconds{5000}));
+  auto text = std::string{"hello-get-"} + std::to_string(gets_before);
+  auto logged = [&] {
+    std::lock_guard<std::mutex> guard{n->mtx};
+    return std::find(n->logs.begin(), n->logs.end(), "\"" + text + "\"")
+           != n->logs.end();
+  };
+  // The GET may be counted before its stream is set up on the server:
+  // notify again until the message arrives (bounded).
+  bool got = false;
+  for (int i = 0; i < 50 && !got; ++i) {
+    auto r = control_request(port_of(url), boost::beast::http::verb::post,
+                             "/control/notify?text=" + text, "{}");
+    CAF_REQUIRE_EQUAL(r.status, 200);
+    got = wait_for(logged, std::chrono::milliseconds{100});
+  }
+  CAF_CHECK(got);
+  // The session still works.
+  auto echo = call(s, "echo", R"({"message":"after get"})");
+  CAF_CHECK_EQUAL(joined_text(echo), "Echo: after get");
+}
+
 CAF_TEST(an answer stream closed for polling is resumed with Last-Event-ID) {
   auto url = peer_file("shttp-stateful");
   auto s = ready_session(url);
