@@ -361,6 +361,41 @@ CAF_TEST(auto forgets what it found when a session fails before ready) {
   CAF_CHECK_EQUAL(static_cast<int>(memory->found.load()), 0);
 }
 
+CAF_TEST(a GET stream reopened into a 404 starts a new session without a call) {
+  auto url = peer_file("shttp-stateful");
+  CAF_REQUIRE(!url.empty());
+  auto c = make_client(http_config(url));
+  auto s0 = peer_stats(url);
+  auto first = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                     std::string{R"({"message":"g"})"},
+                                     call_options{});
+  CAF_REQUIRE(first.ok);
+  // Wait until the session's GET stream is there, then the server forgets
+  // the session and ends its GET stream: the client reopens it (after the
+  // server's retry, 100 ms), gets 404 and starts a new session by itself.
+  CAF_REQUIRE(wait_for(
+    [&] { return stat(peer_stats(url), "gets") > stat(s0, "gets"); },
+    std::chrono::milliseconds{5000}));
+  auto forget = control_request(port_of(url), boost::beast::http::verb::post,
+                                "/control/forget?close_streams=1", "{}");
+  CAF_REQUIRE_EQUAL(forget.status, 200);
+  CAF_CHECK(wait_for(
+    [&] {
+      return reconnects(c) >= 1
+             && stat(peer_stats(url), "initialized")
+                  == stat(s0, "initialized") + 2;
+    },
+    std::chrono::milliseconds{10000}));
+  CAF_CHECK_EQUAL(reconnects(c), 1u);
+  auto again = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                     std::string{R"({"message":"h"})"},
+                                     call_options{});
+  CAF_REQUIRE(again.ok);
+  CAF_CHECK_EQUAL(joined_text(again.value), "Echo: h");
+  CAF_CHECK_EQUAL(tool_runs(peer_stats(url), "echo"),
+                  tool_runs(s0, "echo") + 2);
+}
+
 CAF_TEST(the wrong endpoint fails initialize with http_status not session_expired) {
   auto url = peer_file("shttp-stateless");
   CAF_REQUIRE(!url.empty());

@@ -20,7 +20,8 @@
 //   GET  /control/stats   {"mode","sessions","initialized","tools":{name:n},
 //                          "deletes","gets","resumed"}
 //   POST /control/forget  forgets every session (later requests carrying
-//                          their ids get 404, as after a server restart)
+//                          their ids get 404, as after a server restart);
+//                          ?close_streams=1 also ends their GET streams
 //   POST /control/notify?text=T  a log message T to every session, related
 //                          to no request (it travels on the GET stream)
 // Prints `listening on http://127.0.0.1:PORT/mcp` once it accepts
@@ -247,6 +248,10 @@ async function handler(req, res) {
       servers.clear();
       transports.clear();
       for (const t of all) t.onclose = undefined;
+      // ?close_streams=1: also end the sessions' GET streams (as a
+      // restarting server would); the clients reconnect and get 404.
+      if (url.searchParams.get("close_streams") === "1")
+        for (const t of all) t.closeStandaloneSSEStream();
       sendJson(res, 200, { forgotten: all.length });
       return;
     }
