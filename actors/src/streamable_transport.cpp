@@ -42,6 +42,13 @@ using namespace std::chrono_literals;
 constexpr uint64_t tag_flags = ack_tag_bit | notification_tag_bit
                                | resend_ok_tag_bit;
 
+/// The tag of a `post_outcome` that is about no POST of the session: a GET
+/// learned that the session or the server is gone (`core::session_gone`).
+/// A notification tag (no request fails with it) that the session's own
+/// counter never reaches.
+constexpr uint64_t session_gone_tag = notification_tag_bit
+                                      | (uint64_t{1} << 60);
+
 /// State shared by the transport, its exchanges and its GET streams.
 struct core {
   std::shared_ptr<const stream_config> cfg;
@@ -109,6 +116,24 @@ struct core {
     for (auto& h : mcp_headers())
       http->headers.emplace_back(std::move(h));
     return http;
+  }
+
+  /// Tells the session that the server no longer knows this session (a
+  /// 404 to a GET with our session id) or cannot be reached (a refused
+  /// connect): no request fails with it, the session ends (as after a
+  /// 404 to a POST) and its supervisor starts a new one.
+  void session_gone(caf::error err) {
+    to_owner(post_done_atom::value, post_outcome{session_gone_tag,
+                                                 std::move(err)});
+  }
+
+  /// True if a GET failed in a way that says the session or the server is
+  /// gone: 404 to our session id, or a refused connection.
+  static bool gone(const transport::transport_error& why) {
+    using transport::transport_errc;
+    return (why.code == transport_errc::http_status && why.status == 404)
+           || why.code == transport_errc::connect_failed
+           || why.code == transport_errc::resolve_failed;
   }
 
   void forget(const std::shared_ptr<transport::sse_stream>& s) {
@@ -276,6 +301,15 @@ public:
     if (why.code == transport::transport_errc::cancelled)
       return settle(caf::make_error(mcp_errc::cancelled,
                                     "the transport closed"));
+    if (core::gone(why)) {
+      // The call may have run; the session is over either way.
+      settle(caf::make_error(mcp_errc::outcome_unknown,
+                             "resuming the answer stream failed ("
+                               + why.message
+                               + "): the server may have run it"));
+      core_->session_gone(to_error(why, http_phase::post));
+      return;
+    }
     broken("the resumed stream ended before the response ("
            + (why.message.empty() ? std::string{to_string(why.code)}
                                   : why.message)
@@ -403,6 +437,7 @@ public:
 
   void on_open(int) override {
     CAF_MCP_LOG_DEBUG("shttp", "GET stream open");
+    ever_open_ = true;
   }
 
   void on_events(std::vector<transport::sse_event_record> events,
@@ -429,6 +464,18 @@ public:
     if (why.code == transport::transport_errc::cancelled
         || core_->is_closed())
       return;
+    // A 404 counts only once a GET stream of this session was open: a
+    // server that answers the first GET 404 instead of 405 merely has none.
+    if (core::gone(why)
+        && (ever_open_
+            || why.code != transport::transport_errc::http_status)) {
+      // 404 to our session id, or the server cannot be reached: the
+      // session is over (the supervisor starts a new one).
+      CAF_MCP_LOG_INFO("shttp", "GET stream: " << why.message
+                                               << "; the session is gone");
+      core_->session_gone(to_error(why, http_phase::post));
+      return;
+    }
     if (why.code == transport::transport_errc::http_status) {
       // 405: the server offers no GET stream; other refusals are not
       // fatal either (the session works without it).
@@ -450,21 +497,23 @@ public:
     auto last = last_event_id_;
     auto fails = failures_;
     auto retry = retry_ms_;
+    auto was_open = ever_open_;
     transport::run_after(*c->cfg->io, c->thread, delay,
-                         [c, last, fails, retry] {
-                           open(c, last, fails, retry);
+                         [c, last, fails, retry, was_open] {
+                           open(c, last, fails, retry, was_open);
                          });
   }
 
   /// Opens the GET (on the io thread).
   static void open(const core_ptr& c, std::string last_event_id,
-                   size_t failures, uint64_t retry_ms) {
+                   size_t failures, uint64_t retry_ms, bool was_open) {
     if (c->is_closed())
       return;
     auto h = std::make_shared<listen_handler>(c);
     h->last_event_id_ = last_event_id;
     h->failures_ = failures;
     h->retry_ms_ = retry_ms;
+    h->ever_open_ = was_open;
     auto http = c->get_options();
     auto s = transport::open_sse_stream(*c->cfg->io, c->cfg->sse_url, *http, h,
                                         std::move(last_event_id), c->thread);
@@ -477,6 +526,8 @@ private:
   std::string last_event_id_;
   size_t failures_ = 0;
   uint64_t retry_ms_ = 0;
+  /// A GET stream of this session was open once.
+  bool ever_open_ = false;
 };
 
 class transport_impl final : public streamable_transport {
@@ -534,7 +585,7 @@ public:
   void listen() override {
     auto c = core_;
     transport::run_after(*c->cfg->io, c->thread, std::chrono::milliseconds{0},
-                         [c] { listen_handler::open(c, {}, 0, 0); });
+                         [c] { listen_handler::open(c, {}, 0, 0, false); });
   }
 
   void close(bool terminate) override {

@@ -201,6 +201,36 @@ CAF_TEST(server everything over streamable http) {
   CAF_CHECK(unknown.is_error);
 }
 
+CAF_TEST(server messages related to no request arrive on the GET stream) {
+  auto url = peer_file("shttp-stateful");
+  auto gets_before = stat(peer_stats(url), "gets");
+  auto s = ready_session(url);
+  // The session opens its GET stream once ready: wait until the server
+  // saw it (bounded), then make the server speak on it.
+  CAF_REQUIRE(wait_for(
+    [&] { return stat(peer_stats(url), "gets") > gets_before; },
+    std::chrono::milliseconds{5000}));
+  auto text = std::string{"hello-get-"} + std::to_string(gets_before);
+  auto logged = [&] {
+    std::lock_guard<std::mutex> guard{n->mtx};
+    return std::find(n->logs.begin(), n->logs.end(), "\"" + text + "\"")
+           != n->logs.end();
+  };
+  // The GET may be counted before its stream is set up on the server:
+  // notify again until the message arrives (bounded).
+  bool got = false;
+  for (int i = 0; i < 50 && !got; ++i) {
+    auto r = control_request(port_of(url), boost::beast::http::verb::post,
+                             "/control/notify?text=" + text, "{}");
+    CAF_REQUIRE_EQUAL(r.status, 200);
+    got = wait_for(logged, std::chrono::milliseconds{100});
+  }
+  CAF_CHECK(got);
+  // The session still works.
+  auto echo = call(s, "echo", R"({"message":"after get"})");
+  CAF_CHECK_EQUAL(joined_text(echo), "Echo: after get");
+}
+
 CAF_TEST(an answer stream closed for polling is resumed with Last-Event-ID) {
   auto url = peer_file("shttp-stateful");
   auto s = ready_session(url);
@@ -329,6 +359,41 @@ CAF_TEST(auto forgets what it found when a session fails before ready) {
   CAF_REQUIRE(!init.ok);
   CAF_MESSAGE("init: " << render(init.err));
   CAF_CHECK_EQUAL(static_cast<int>(memory->found.load()), 0);
+}
+
+CAF_TEST(a GET stream reopened into a 404 starts a new session without a call) {
+  auto url = peer_file("shttp-stateful");
+  CAF_REQUIRE(!url.empty());
+  auto c = make_client(http_config(url));
+  auto s0 = peer_stats(url);
+  auto first = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                     std::string{R"({"message":"g"})"},
+                                     call_options{});
+  CAF_REQUIRE(first.ok);
+  // Wait until the session's GET stream is there, then the server forgets
+  // the session and ends its GET stream: the client reopens it (after the
+  // server's retry, 100 ms), gets 404 and starts a new session by itself.
+  CAF_REQUIRE(wait_for(
+    [&] { return stat(peer_stats(url), "gets") > stat(s0, "gets"); },
+    std::chrono::milliseconds{5000}));
+  auto forget = control_request(port_of(url), boost::beast::http::verb::post,
+                                "/control/forget?close_streams=1", "{}");
+  CAF_REQUIRE_EQUAL(forget.status, 200);
+  CAF_CHECK(wait_for(
+    [&] {
+      return reconnects(c) >= 1
+             && stat(peer_stats(url), "initialized")
+                  == stat(s0, "initialized") + 2;
+    },
+    std::chrono::milliseconds{10000}));
+  CAF_CHECK_EQUAL(reconnects(c), 1u);
+  auto again = ask<call_tool_result>(c, call_atom::value, std::string{"echo"},
+                                     std::string{R"({"message":"h"})"},
+                                     call_options{});
+  CAF_REQUIRE(again.ok);
+  CAF_CHECK_EQUAL(joined_text(again.value), "Echo: h");
+  CAF_CHECK_EQUAL(tool_runs(peer_stats(url), "echo"),
+                  tool_runs(s0, "echo") + 2);
 }
 
 CAF_TEST(the wrong endpoint fails initialize with http_status not session_expired) {

@@ -20,7 +20,10 @@
 //   GET  /control/stats   {"mode","sessions","initialized","tools":{name:n},
 //                          "deletes","gets","resumed"}
 //   POST /control/forget  forgets every session (later requests carrying
-//                          their ids get 404, as after a server restart)
+//                          their ids get 404, as after a server restart);
+//                          ?close_streams=1 also ends their GET streams
+//   POST /control/notify?text=T  a log message T to every session, related
+//                          to no request (it travels on the GET stream)
 // Prints `listening on http://127.0.0.1:PORT/mcp` once it accepts
 // connections.
 //   MODE=stateful PORT=0 node --import ../loopback.mjs streamable.mjs
@@ -40,6 +43,7 @@ if (!["stateful", "stateless", "json"].includes(MODE)) {
 
 const stats = { mode: MODE, sessions: 0, initialized: 0, tools: {}, deletes: 0, gets: 0, resumed: 0 };
 const transports = new Map(); // session id -> transport (stateful, json)
+const servers = new Map(); // session id -> McpServer (stateful, json)
 
 // Events of every stream, in order (the SDK example's in-memory store).
 class EventStore {
@@ -150,6 +154,7 @@ function isInitialize(body) {
 }
 
 async function newSessionTransport() {
+  const server = makeServer();
   const transport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     enableJsonResponse: MODE === "json",
@@ -157,14 +162,18 @@ async function newSessionTransport() {
     retryInterval: MODE === "stateful" ? 100 : undefined,
     onsessioninitialized: (id) => {
       transports.set(id, transport);
+      servers.set(id, server);
       stats.initialized++;
     },
   });
   transport.onclose = () => {
-    if (transport.sessionId) transports.delete(transport.sessionId);
+    if (transport.sessionId) {
+      transports.delete(transport.sessionId);
+      servers.delete(transport.sessionId);
+    }
   };
   stats.sessions++;
-  await makeServer().connect(transport);
+  await server.connect(transport);
   return transport;
 }
 
@@ -218,10 +227,31 @@ async function handler(req, res) {
       sendJson(res, 200, { ...stats, open: transports.size });
       return;
     }
+    if (url.pathname === "/control/notify" && req.method === "POST") {
+      // A log message to every session, related to no request: it goes
+      // out on the session's GET stream (if it has one open).
+      const text = url.searchParams.get("text") || "notify";
+      let sent = 0;
+      for (const server of servers.values()) {
+        try {
+          await server.server.notification({ method: "notifications/message", params: { level: "info", data: text } });
+          sent++;
+        } catch {
+          /* not connected */
+        }
+      }
+      sendJson(res, 200, { sent });
+      return;
+    }
     if (url.pathname === "/control/forget" && req.method === "POST") {
       const all = [...transports.values()];
+      servers.clear();
       transports.clear();
       for (const t of all) t.onclose = undefined;
+      // ?close_streams=1: also end the sessions' GET streams (as a
+      // restarting server would); the clients reconnect and get 404.
+      if (url.searchParams.get("close_streams") === "1")
+        for (const t of all) t.closeStandaloneSSEStream();
       sendJson(res, 200, { forgotten: all.length });
       return;
     }

@@ -25,6 +25,10 @@
 /// A 404 to a request that carried a session id is `session_expired`
 /// (without one it is an `http_status`). `listen()` opens the optional GET
 /// stream for server-initiated messages (405: the server offers none).
+/// A GET (the standalone stream reopened, or a resumption) answered 404
+/// or whose connect is refused tells the session it is gone: a
+/// `post_outcome` with a notification tag (no call fails with it) and
+/// `session_expired` or `connection_failed`.
 /// `close(true)` sends DELETE with the session id (best effort, bounded).
 
 #include <chrono>
