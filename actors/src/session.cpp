@@ -238,15 +238,36 @@ void fail_session(self_ptr self, caf::error reason) {
 
 void relist_and_notify(self_ptr self);
 
+void finish_ready(self_ptr self);
+
+/// Longest wait for the standalone GET's answer before a Streamable HTTP
+/// session becomes ready without it.
+constexpr auto listen_wait = std::chrono::seconds{5};
+
 void become_ready(self_ptr self) {
   auto& st = self->state;
+  if (st.shttp) {
+    // The optional GET stream first: servers send requests that belong to
+    // no call (elicitation, sampling) on it only, so a call made before it
+    // is open could wait for an answer that was lost. Ready once the GET
+    // has its answer (open, or none), at most `listen_wait` later.
+    st.awaiting_listen = true;
+    st.shttp->listen();
+    self->delayed_send(self, listen_wait, post_done_atom::value,
+                       post_outcome{listen_settled_tag, caf::error{}});
+    return;
+  }
+  finish_ready(self);
+}
+
+void finish_ready(self_ptr self) {
+  auto& st = self->state;
+  st.awaiting_listen = false;
   st.phase = session_phase::ready;
   CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
                                 << ": ready (protocol "
                                 << st.init.protocol_version << ", transport "
                                 << to_string(st.effective) << ")");
-  if (st.shttp)
-    st.shttp->listen(); // the optional GET stream
   if (st.relist_when_ready) {
     st.relist_when_ready = false;
     relist_and_notify(self);
@@ -1237,6 +1258,11 @@ session(session_impl_actor::stateful_pointer<session_state> self,
       auto& err = outcome.err;
       if (tag == posts_idle_tag) {
         end_drain(self);
+        return;
+      }
+      if (tag == listen_settled_tag) {
+        if (st.awaiting_listen && st.phase == session_phase::initializing)
+          finish_ready(self);
         return;
       }
       if (tag == st.initialized_tag && st.phase == session_phase::initializing) {

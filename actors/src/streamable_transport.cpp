@@ -438,7 +438,20 @@ public:
   void on_open(int) override {
     CAF_MCP_LOG_DEBUG("shttp", "GET stream open");
     ever_open_ = true;
+    settled();
   }
+
+  /// The first GET of `listen()` has its answer: tell the session (once).
+  void settled() {
+    if (!announce_)
+      return;
+    announce_ = false;
+    core_->to_owner(post_done_atom::value,
+                    post_outcome{listen_settled_tag, caf::error{}});
+  }
+
+  /// Set on the handler of the first GET of `listen()`.
+  bool announce_ = false;
 
   void on_events(std::vector<transport::sse_event_record> events,
                  uint64_t retry_ms) override {
@@ -459,6 +472,7 @@ public:
     if (stream)
       core_->forget(stream);
     stream = nullptr;
+    settled();
     if (why.retry_ms > 0)
       retry_ms_ = why.retry_ms;
     if (why.code == transport::transport_errc::cancelled
@@ -506,10 +520,12 @@ public:
 
   /// Opens the GET (on the io thread).
   static void open(const core_ptr& c, std::string last_event_id,
-                   size_t failures, uint64_t retry_ms, bool was_open) {
+                   size_t failures, uint64_t retry_ms, bool was_open,
+                   bool announce = false) {
     if (c->is_closed())
       return;
     auto h = std::make_shared<listen_handler>(c);
+    h->announce_ = announce;
     h->last_event_id_ = last_event_id;
     h->failures_ = failures;
     h->retry_ms_ = retry_ms;
@@ -585,7 +601,7 @@ public:
   void listen() override {
     auto c = core_;
     transport::run_after(*c->cfg->io, c->thread, std::chrono::milliseconds{0},
-                         [c] { listen_handler::open(c, {}, 0, 0, false); });
+                         [c] { listen_handler::open(c, {}, 0, 0, false, true); });
   }
 
   void close(bool terminate) override {

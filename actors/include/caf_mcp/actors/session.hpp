@@ -268,6 +268,11 @@ struct session_state {
   bool draining = false;
   /// tools/list_changed arrived while initializing: re-list once ready.
   bool relist_when_ready = false;
+  /// Streamable HTTP: `initialized` was accepted and the standalone GET
+  /// stream is being opened; the session becomes ready when the GET has
+  /// its answer (open, or none), at most `listen_wait` later. Servers send
+  /// requests that belong to no call (elicitation) on that stream only.
+  bool awaiting_listen = false;
   caf::error drain_reason;
   session_stats stats;
   /// Logs the session's counters (`summary(stats)`) at info: with `-v` the

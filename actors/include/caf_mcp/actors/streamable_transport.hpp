@@ -43,6 +43,12 @@
 
 namespace caf_mcp {
 
+/// The tag of the `post_outcome` (no error) the transport sends its
+/// session once after `listen()`: the standalone GET stream got its answer
+/// (it is open, or the server has none). A notification tag no POST uses.
+constexpr uint64_t listen_settled_tag = notification_tag_bit
+                                        | (uint64_t{1} << 59);
+
 /// Settings of one Streamable HTTP transport.
 struct streamable_options {
   /// Longest life of one POST's SSE answer once its header arrived (the
@@ -64,8 +70,9 @@ public:
   ~streamable_transport() override;
 
   /// Opens the standalone GET stream (after `notifications/initialized`
-  /// was accepted). A 405 (or another refusal) means no such stream: not
-  /// an error. A stream that ends is reopened (with Last-Event-ID) at most
+  /// was accepted) and tells the session with `listen_settled_tag` once
+  /// the GET has its answer. A 405 (or another refusal) means no such
+  /// stream: not an error. A stream that ends is reopened (with Last-Event-ID) at most
   /// `max_get_reconnects` times in a row without an event.
   virtual void listen() = 0;
 
