@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 namespace caf_mcp::transport {
 
@@ -31,10 +32,40 @@ bool iequals(std::string_view x, std::string_view y) {
 
 } // namespace
 
+bool is_http_token(std::string_view x) noexcept {
+  return !x.empty() && std::all_of(x.begin(), x.end(), is_tchar);
+}
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char alphabet[]
+    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(in[k])); };
+  for (; i + 3 <= in.size(); i += 3) {
+    auto v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  if (auto rest = in.size() - i; rest > 0) {
+    auto v = byte(i) << 16;
+    if (rest == 2)
+      v |= byte(i + 1) << 8;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += rest == 2 ? alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 std::string check_header(std::string_view name, std::string_view value) {
   if (name.empty())
     return "a header needs a name";
-  if (!std::all_of(name.begin(), name.end(), is_tchar))
+  if (!is_http_token(name))
     return "header name is not an HTTP token (letters, digits and "
            "!#$%&'*+-.^_`|~ only)";
   for (auto owned : {"Host", "Content-Length", "Transfer-Encoding",

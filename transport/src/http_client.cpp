@@ -378,32 +378,6 @@ bool is_protected(std::string_view name, request_kind kind) noexcept {
   return iequals(name, "content-type");
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char alphabet[]
-    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(in[k])); };
-  for (; i + 3 <= in.size(); i += 3) {
-    auto v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  if (auto rest = in.size() - i; rest > 0) {
-    auto v = byte(i) << 16;
-    if (rest == 2)
-      v |= byte(i + 1) << 8;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += rest == 2 ? alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 void append_line(std::string& out, std::string_view name,
                  std::string_view value) {
   out.append(name);
@@ -575,7 +549,7 @@ make_origin(const parsed_url& url, const http_options& opts,
   }
   if (url.has_userinfo && !has_authorization)
     merged.emplace_back("Authorization",
-                        "Basic " + base64(url.user + ":" + url.password));
+                        "Basic " + base64_encode(url.user + ":" + url.password));
   size_t lines = 0;
   for (auto& [name, value] : merged)
     lines += name.size() + value.size() + 4;

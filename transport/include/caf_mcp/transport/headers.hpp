@@ -8,6 +8,13 @@
 
 namespace caf_mcp::transport {
 
+/// True if `x` is an HTTP token (RFC 9110 5.6.2, `1*tchar`): not empty,
+/// letters, digits and !#$%&'*+-.^_`|~ only.
+bool is_http_token(std::string_view x) noexcept;
+
+/// Standard Base64 (RFC 4648 section 4, with padding) of the bytes of `in`.
+std::string base64_encode(std::string_view in);
+
 /// Why the header `name: value` may not be configured; empty if it may.
 /// Names must be HTTP tokens (RFC 9110 5.6.2); values must not contain CR,
 /// LF or NUL (they would split the request); Host, Content-Length,
