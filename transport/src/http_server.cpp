@@ -237,10 +237,20 @@ public:
       res_.set(http::field::connection, "keep-alive");
       res_.chunked(true);
     }
-    serializer_.emplace(res_);
-    http::async_write_header(socket_, *serializer_,
-                             beast::bind_front_handler(&stream_impl::on_header,
-                                                       shared_from_this()));
+    // The header leaves with the first events (one write): what the
+    // handler appends in this round of the event loop joins it.
+    http::fields::writer fw{res_, res_.version(), res_.result_int()};
+    auto bufs = fw.get();
+    head_.resize(net::buffer_size(bufs));
+    net::buffer_copy(net::buffer(head_), bufs);
+    header_done_ = true;
+    flush_scheduled_ = true;
+    net::post(executor_, [self = shared_from_this()] {
+      self->flush_scheduled_ = false;
+      self->flush();
+      if (self->close_when_written_ && !self->writing_)
+        self->close_socket();
+    });
   }
 
   void append(std::string_view bytes) override {
@@ -385,16 +395,6 @@ private:
     socket_.close(ec);
   }
 
-  void on_header(beast::error_code ec, size_t) {
-    if (ec)
-      return close();
-    header_done_ = true;
-    flush();
-    if (close_when_written_ && !writing_)
-      return close_socket();
-    do_read();
-  }
-
   void do_read() {
     reading_ = true;
     socket_.async_read_some(net::buffer(read_buf_),
@@ -421,7 +421,7 @@ private:
     if (!header_done_ || writing_ || !socket_.is_open())
       return;
     auto last = finishing_ && !last_chunk_written_;
-    if (pending_.empty() && !last)
+    if (pending_.empty() && !last && head_.empty())
       return;
     out_.swap(pending_);
     pending_.clear();
@@ -438,7 +438,8 @@ private:
         len = static_cast<size_t>(res.ptr - chunk_header_);
       }
       last_chunk_written_ = last;
-      std::array<net::const_buffer, 4> bufs{
+      std::array<net::const_buffer, 5> bufs{
+        net::buffer(head_),
         net::const_buffer{chunk_header_, len},
         net::buffer(out_),
         net::const_buffer{"\r\n", out_.empty() ? size_t{0} : size_t{2}},
@@ -448,7 +449,9 @@ private:
                        beast::bind_front_handler(&stream_impl::on_write,
                                                  std::move(self)));
     } else {
-      net::async_write(socket_, net::buffer(out_),
+      std::array<net::const_buffer, 2> bufs{net::buffer(head_),
+                                            net::buffer(out_)};
+      net::async_write(socket_, bufs,
                        beast::bind_front_handler(&stream_impl::on_write,
                                                  std::move(self)));
     }
@@ -461,8 +464,13 @@ private:
     out_.clear();
     if (out_.capacity() > keep_buffer_capacity)
       std::string{}.swap(out_);
+    auto first = !head_.empty();
+    if (first)
+      std::string{}.swap(head_);
     if (last_chunk_written_)
       return hand_off();
+    if (first)
+      do_read(); // the client's end (EOF) ends the stream
     flush();
     if (close_when_written_ && !writing_)
       close_socket();
@@ -472,7 +480,8 @@ private:
   net::any_io_executor executor_;
   std::shared_ptr<http_server::impl> srv_;
   http::response<http::empty_body> res_;
-  std::optional<http::response_serializer<http::empty_body>> serializer_;
+  /// The response header until it is written.
+  std::string head_;
   std::function<void()> on_close_;
   std::atomic<bool> open_{true};
   bool chunked_ = true;
