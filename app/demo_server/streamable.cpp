@@ -251,6 +251,19 @@ public:
     }
   }
 
+  /// Brackets the handling of the POST's messages (see mark_answered).
+  void begin_delivery() {
+    delivering_ = true;
+  }
+
+  void end_delivery() {
+    delivering_ = false;
+    if (finish_due_) {
+      finish_due_ = false;
+      finish_answer();
+    }
+  }
+
   /// Answers a waiting JSON POST with 404 (the session ended).
   void session_gone() {
     if (!exchange_)
@@ -428,7 +441,12 @@ private:
     if (json_)
       return respond_json();
     // What the same handler call sends next (a duplicate response) still
-    // goes to this stream: the stream ends in the next round.
+    // goes to this stream: the stream ends when the POST's messages are
+    // handled, or (an answer given later) in the next round.
+    if (delivering_) {
+      finish_due_ = true;
+      return;
+    }
     net::post(session_->executor,
               [self = std::static_pointer_cast<post_context>(
                  shared_from_this())] { self->finish_answer(); });
@@ -498,6 +516,8 @@ private:
   bool written_ = false;
   bool finished_ = false;
   bool finish_deferred_ = false;
+  bool delivering_ = false;
+  bool finish_due_ = false;
 };
 
 void shttp_session::attach(uint64_t no,
@@ -822,10 +842,12 @@ void streamable_endpoint::impl::deliver(std::shared_ptr<post_context> ctx,
   auto& exec = ctx->executor();
   net::dispatch(exec, [c = std::move(ctx), m = std::move(msgs),
                        &hdl = handler]() mutable {
+    c->begin_delivery();
     for (auto& msg : m.messages)
       hdl.on_message(*c, std::move(msg));
     for (auto& err : m.errors)
       hdl.on_invalid(*c, err);
+    c->end_delivery();
   });
 }
 
