@@ -188,14 +188,15 @@ void add_demo_server(CLI::App& app, int& exit_code) {
                 "Streamable HTTP: answer each request with one "
                 "application/json body instead of an SSE stream (progress "
                 "and log notifications of the request are then dropped)");
-  cmd->add_flag("--no-get-stream{false}", opts->server.streamable.get_stream,
-                "Streamable HTTP: offer no standalone GET stream (GET "
-                "answers 405)");
+  cmd->add_flag_callback(
+    "--no-get-stream",
+    [opts] { opts->server.streamable.get_stream = false; },
+    "Streamable HTTP: offer no standalone GET stream (GET answers 405)");
   cmd->add_option("--port-file", opts->server.port_file,
                   "write the bound port and a newline to FILE once listening");
   cmd->add_option("--token-file", opts->token_file,
-                  "token mode: every request to /sse and /message must "
-                  "carry 'Authorization: Bearer TOKEN', TOKEN being FILE's "
+                  "token mode: every request to /sse, /message and the "
+                  "Streamable HTTP endpoint must carry 'Authorization: Bearer TOKEN', TOKEN being FILE's "
                   "content (trimmed); others get 401 with WWW-Authenticate. "
                   "FILE is checked (stat) on every request and read again "
                   "when it changed: rotate the token by renaming a new file "

@@ -277,6 +277,13 @@ out=$(timeout 30 "$BIN" call --transport auto --url "$url" echo '{"text":"auto"}
 check "auto on /sse: text" "auto" "$out"
 check_match "auto on /sse: detected Streamable HTTP" "detected Streamable HTTP" "$(cat "$tmp/err")"
 
+# token mode guards the endpoint too
+printf 'tok-123\n' >"$tmp/token"
+start_server tok --token-file "$tmp/token"
+check "token mode: no token: 401" 401 "$(post "$mcp" "$INIT" "$ACC" "$CT")"
+check "token mode: wrong token: 401" 401 "$(post "$mcp" "$INIT" "$ACC" "$CT" 'Authorization: Bearer nope')"
+check "token mode: the token: 200" 200 "$(post "$mcp" "$INIT" "$ACC" "$CT" 'Authorization: Bearer tok-123')"
+
 # usage
 "$BIN" demo-server --port 0 --streamable-path 'no-slash' >/dev/null 2>"$tmp/err"
 check "bad --streamable-path: exit 2" 2 $?
