@@ -1,5 +1,5 @@
 // caf-mcp demo-server: a small MCP server on the legacy HTTP+SSE transport
-// (tools echo, add, slow, fail). Used by deploy/run as a demo, by the
+// and on Streamable HTTP (tools echo, add, slow, fail). Used by deploy/run as a demo, by the
 // integration tests, and as the fast peer of the benchmarks. The MCP
 // behaviour is in demo_server/mcp_handler.*, the HTTP side in
 // demo_server/http_server.*; with --faults (or any fault option) it is the
@@ -137,10 +137,12 @@ void add_demo_server(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<demo_server_options>();
   auto cmd = app.add_subcommand(
     "demo-server",
-    "Run a small MCP server on the HTTP+SSE transport (GET /sse, POST "
-    "/message?sessionId=ID) with the tools echo, add, slow and fail. Prints "
-    "'listening on http://HOST:PORT/sse' and serves until SIGINT or "
-    "SIGTERM.");
+    "Run a small MCP server with the tools echo, add, slow and fail on the "
+    "legacy HTTP+SSE transport (GET /sse, POST /message?sessionId=ID) and, "
+    "on the same port, on Streamable HTTP (2025-11-25, stateful: POST, GET "
+    "and DELETE /mcp; see --streamable-path). Prints 'listening on "
+    "http://HOST:PORT/sse' and 'streamable http on http://HOST:PORT/mcp' "
+    "and serves until SIGINT or SIGTERM.");
   cmd->add_option("--port", opts->server.port,
                   "TCP port; 0 picks a free one (required)")
     ->required()
@@ -170,11 +172,31 @@ void add_demo_server(CLI::App& app, int& exit_code) {
                   "every 1000 ms), logs (a line at a mixed level every 700 "
                   "ms), alerts (every 2000 ms, one time in four, an alert); "
                   "MS sets the rhythm; the client's logging/setLevel applies");
+  cmd->add_option("--streamable-path", opts->server.streamable.path,
+                  "the path of the Streamable HTTP endpoint (default /mcp); "
+                  "a path ending in /sse (e.g. /sse) serves Streamable HTTP "
+                  "there instead of the legacy GET stream")
+    ->type_name("PATH")
+    ->check([](const std::string& path) {
+      return !path.empty() && path[0] == '/'
+                 && path.find_first_of("?# ") == std::string::npos
+               ? std::string{}
+               : std::string{"the path must start with '/' and hold no "
+                             "'?', '#' or space"};
+    });
+  cmd->add_flag("--json-response", opts->server.streamable.json_response,
+                "Streamable HTTP: answer each request with one "
+                "application/json body instead of an SSE stream (progress "
+                "and log notifications of the request are then dropped)");
+  cmd->add_flag_callback(
+    "--no-get-stream",
+    [opts] { opts->server.streamable.get_stream = false; },
+    "Streamable HTTP: offer no standalone GET stream (GET answers 405)");
   cmd->add_option("--port-file", opts->server.port_file,
                   "write the bound port and a newline to FILE once listening");
   cmd->add_option("--token-file", opts->token_file,
-                  "token mode: every request to /sse and /message must "
-                  "carry 'Authorization: Bearer TOKEN', TOKEN being FILE's "
+                  "token mode: every request to /sse, /message and the "
+                  "Streamable HTTP endpoint must carry 'Authorization: Bearer TOKEN', TOKEN being FILE's "
                   "content (trimmed); others get 401 with WWW-Authenticate. "
                   "FILE is checked (stat) on every request and read again "
                   "when it changed: rotate the token by renaming a new file "

@@ -31,7 +31,8 @@ constexpr std::array<std::string_view, fault_kind_count> fault_names{
   "none",          "no_answer",      "post_404",   "post_429",
   "post_503",      "post_drop",      "drop_stream", "stall",
   "malformed_sse", "malformed_json", "oversized_event", "unknown_id",
-  "duplicate_response", "new_session",
+  "duplicate_response", "new_session", "session_gone", "cut_response",
+  "json_instead_of_stream", "stream_instead_of_json",
 };
 
 constexpr std::string_view event_prefix = "event: message\ndata: ";
@@ -116,8 +117,7 @@ protected:
     std::string_view data{buf_};
     data.remove_prefix(event_prefix.size());
     if (done_ || data.substr(0, head_.size()) != head_) {
-      buf_ += "\n\n";
-      inner_->send_raw(buf_);
+      emit(data);
       return;
     }
     done_ = true;
@@ -154,6 +154,12 @@ private:
     return out;
   }
 
+  /// One message through the session's own framing (event ids on
+  /// Streamable HTTP, a JSON body there in JSON mode).
+  void emit(std::string_view data) {
+    inner_->send([&](std::string& out) { out.append(data.data(), data.size()); });
+  }
+
   void apply(std::string data) {
     switch (spec_.kind) {
       case fault_kind::drop_stream: {
@@ -186,15 +192,15 @@ private:
           text.replace(0, std::string_view{R"({"jsonrpc":"2.0")"}.size(),
                        R"({"not":"json-rpc")");
           text += '}';
-          inner_->send_raw(event(text));
+          emit(text);
         } else {
           // Invalid UTF-8 in the data line; the rest is the real response.
-          inner_->send_raw(event(with_member(data, "\"_bad\":\"\xff\xfe\"")));
+          emit(with_member(data, "\"_bad\":\"\xff\xfe\""));
         }
         break;
       case fault_kind::malformed_json:
         // Cut right after "result": (or "error":): the id stays readable.
-        inner_->send_raw(event(data.substr(0, data.find(':', head_.size()) + 1)));
+        emit(data.substr(0, data.find(':', head_.size()) + 1));
         break;
       case fault_kind::oversized_event: {
         auto ev_size = event_prefix.size() + data.size() + 2;
@@ -204,7 +210,7 @@ private:
         auto pad = want > ev_size + fixed ? want - ev_size - fixed : 0;
         member.append(pad, 'x');
         member += '"';
-        inner_->send_raw(event(with_member(data, member)));
+        emit(with_member(data, member));
         break;
       }
       case fault_kind::unknown_id: {
@@ -212,16 +218,16 @@ private:
         other += spec_.id_json;
         other += R"(,"result":{"content":[{"type":"text",)"
                  R"("text":"nobody asked for this"}]}})";
-        inner_->send_raw(event(other));
-        inner_->send_raw(event(data));
+        emit(other);
+        emit(data);
         break;
       }
       case fault_kind::duplicate_response:
-        inner_->send_raw(event(data));
-        inner_->send_raw(event(data));
+        emit(data);
+        emit(data);
         break;
       default:
-        inner_->send_raw(event(data));
+        emit(data);
     }
   }
 
@@ -265,6 +271,18 @@ bool from_string(std::string_view str, fault_kind& x) noexcept {
     }
   }
   return false;
+}
+
+bool is_streamable_fault(fault_kind x) noexcept {
+  switch (x) {
+    case fault_kind::session_gone:
+    case fault_kind::cut_response:
+    case fault_kind::json_instead_of_stream:
+    case fault_kind::stream_instead_of_json:
+      return true;
+    default:
+      return false;
+  }
 }
 
 bool is_post_fault(fault_kind x) noexcept {
@@ -446,6 +464,8 @@ void append_fault_json(std::string& out, const fault_spec& spec) {
     default:
       break;
   }
+  if (is_streamable_fault(spec.kind) && spec.calls_only)
+    out += R"(,"calls_only":true)";
   if (is_post_fault(spec.kind)) {
     if (!spec.body.empty()) {
       out += R"(,"body":)";
@@ -646,6 +666,46 @@ std::optional<http_reply> fault_handler::on_post(const post_info& info) const {
   return post_reply(*fault);
 }
 
+streamable_fault fault_handler::on_streamable_post(const post_info& info,
+                                                  size_t requests,
+                                                  bool json_answer) const {
+  if (armed_count_.load(std::memory_order_relaxed) == 0)
+    return streamable_fault::none;
+  bool has_calls = false;
+  for (auto& msg : info.decoded.messages)
+    if (auto req = std::get_if<request>(&msg);
+        req && req->method == methods::tools_call)
+      has_calls = true;
+  auto fault = take([&](const fault_spec& x) {
+    if (x.calls_only && !has_calls)
+      return false;
+    switch (x.kind) {
+      case fault_kind::session_gone:
+        return true;
+      case fault_kind::cut_response:
+      case fault_kind::json_instead_of_stream:
+        return requests > 0 && !json_answer;
+      case fault_kind::stream_instead_of_json:
+        return requests > 0 && json_answer;
+      default:
+        return false;
+    }
+  });
+  if (!fault)
+    return streamable_fault::none;
+  applied(fault->kind);
+  switch (fault->kind) {
+    case fault_kind::session_gone:
+      return streamable_fault::session_gone;
+    case fault_kind::cut_response:
+      return streamable_fault::cut_response;
+    case fault_kind::json_instead_of_stream:
+      return streamable_fault::json_instead_of_stream;
+    default:
+      return streamable_fault::stream_instead_of_json;
+  }
+}
+
 void fault_handler::call_tool(
   session_context& ctx, const request_id& id, std::string_view name,
   const json::object& args,
@@ -654,7 +714,9 @@ void fault_handler::call_tool(
     arm_due_timed();
   std::optional<fault_spec> fault;
   if (armed_count_.load(std::memory_order_relaxed) > 0)
-    fault = take([](const fault_spec& x) { return !is_post_fault(x.kind); });
+    fault = take([](const fault_spec& x) {
+      return !is_post_fault(x.kind) && !is_streamable_fault(x.kind);
+    });
   if (!fault) {
     executions_.fetch_add(1, std::memory_order_relaxed);
     return run_tool(ctx, id, name, args, progress);

@@ -14,6 +14,9 @@
 ///   `malformed_json`, `oversized_event`, `unknown_id`,
 ///   `duplicate_response`) break the response event of the next `tools/call`
 ///   (the tool still runs);
+/// - Streamable HTTP faults (`session_gone`, `cut_response`,
+///   `json_instead_of_stream`, `stream_instead_of_json`) take the next POST
+///   to a Streamable HTTP session they apply to;
 /// - `new_session` takes the next `tools/call` (which does not run): every
 ///   stream and held POST is closed and every session id forgotten.
 ///
@@ -53,10 +56,16 @@ enum class fault_kind : uint8_t {
   unknown_id,
   duplicate_response,
   new_session,
+  // Streamable HTTP only (taken by the next POST to a Streamable HTTP
+  // session that they apply to).
+  session_gone,
+  cut_response,
+  json_instead_of_stream,
+  stream_instead_of_json,
 };
 
 /// The number of `fault_kind` values.
-constexpr size_t fault_kind_count = 14;
+constexpr size_t fault_kind_count = 18;
 
 /// The name of a fault as used in the API (`post_503`, ...).
 std::string_view to_string(fault_kind x) noexcept;
@@ -66,6 +75,10 @@ bool from_string(std::string_view str, fault_kind& x) noexcept;
 
 /// True for faults that replace the answer to a POST.
 bool is_post_fault(fault_kind x) noexcept;
+
+/// True for the faults of the Streamable HTTP transport (`session_gone`,
+/// `cut_response`, `json_instead_of_stream`, `stream_instead_of_json`).
+bool is_streamable_fault(fault_kind x) noexcept;
 
 /// One armed fault and its parameters.
 struct fault_spec {
@@ -98,7 +111,8 @@ struct fault_spec {
   /// but the request ran).
   bool process = false;
 
-  /// POST faults: only take a POST that carries a `tools/call`.
+  /// POST faults and Streamable HTTP faults: only take a POST that carries
+  /// a `tools/call`.
   bool calls_only = false;
 };
 
@@ -141,6 +155,9 @@ public:
   ~fault_handler() override;
 
   std::optional<http_reply> on_post(const post_info& info) const override;
+
+  streamable_fault on_streamable_post(const post_info& info, size_t requests,
+                                      bool json) const override;
 
   std::optional<http_reply> on_control(server_control& srv,
                                        const control_request& req)

@@ -60,7 +60,8 @@ bool ends_with(std::string_view str, std::string_view suffix) noexcept {
          && str.substr(str.size() - suffix.size()) == suffix;
 }
 
-/// Returns a random UUID (version 4, RFC 9562) in lowercase hex.
+} // namespace
+
 std::string make_uuid() {
   static std::mutex mtx;
   static std::random_device rd;
@@ -86,6 +87,8 @@ std::string make_uuid() {
   }
   return result;
 }
+
+namespace {
 
 /// Finds `key` in a raw query string (`a=1&b=2`); values are not
 /// percent-decoded (our session ids never need it).
@@ -158,8 +161,9 @@ private:
 
 /// The demo server: routes requests, owns the session registry.
 struct demo_http final : server_control, transport::http_handler {
-  demo_http(const mcp_handler& hdl, bool verbose_log)
-    : handler(hdl), verbose(verbose_log) {
+  demo_http(const mcp_handler& hdl, bool verbose_log,
+            const streamable_options& sopts)
+    : handler(hdl), verbose(verbose_log), shttp(hdl, *this, sopts, verbose_log) {
     accepted = std::make_shared<const std::string>(
       "HTTP/1.1 202 Accepted\r\nContent-Type: text/plain; charset=utf-8\r\n"
       "Content-Length: 8\r\n\r\nAccepted");
@@ -169,15 +173,16 @@ struct demo_http final : server_control, transport::http_handler {
     // The streams end (their sessions unregister as they close) and held
     // POSTs are closed; the listener keeps accepting.
     sessions.take_all();
-    return server != nullptr ? server->close_streams() : 0;
+    auto n = shttp.forget_all();
+    return n + (server != nullptr ? server->close_streams() : 0);
   }
 
   uint64_t sessions_opened() const noexcept override {
-    return opened.load(std::memory_order_relaxed);
+    return opened.load(std::memory_order_relaxed) + shttp.sessions_opened();
   }
 
   size_t sessions_open() const override {
-    return sessions.size();
+    return sessions.size() + shttp.sessions_open();
   }
 
   void on_request(transport::http_request& req,
@@ -201,6 +206,8 @@ struct demo_http final : server_control, transport::http_handler {
 
   const mcp_handler& handler;
   const bool verbose;
+  /// The Streamable HTTP endpoint.
+  streamable_endpoint shttp;
   session_registry sessions;
   std::atomic<uint64_t> opened{0};
   transport::http_server* server = nullptr;
@@ -379,6 +386,11 @@ void demo_http::on_request(transport::http_request& req,
                            transport::http_exchange& ex) {
   auto path = req.path();
   auto method = req.method();
+  if (path == shttp.options().path) {
+    if (!authorized(req, ex))
+      return;
+    return shttp.on_request(req, ex);
+  }
   auto sse = ends_with(path, "/sse");
   if ((sse || ends_with(path, "/message")) && !authorized(req, ex))
     return;
@@ -531,7 +543,7 @@ void demo_http::reply(transport::http_request& req,
 int run_http_server(const server_options& opts, const mcp_handler& handler) {
   // Declared before the io_context: sessions destroyed with the context
   // still unregister themselves.
-  demo_http srv{handler, opts.verbose};
+  demo_http srv{handler, opts.verbose, opts.streamable};
   // The shared server reports what it rejects or cuts off itself (a
   // malformed or oversized request, a client reading too slowly, accept
   // errors) through the log: --verbose shows those lines too.
@@ -545,6 +557,7 @@ int run_http_server(const server_options& opts, const mcp_handler& handler) {
   http_opts.log_name = "demo-server";
   transport::http_server server{ioc, srv, http_opts};
   srv.server = &server;
+  srv.shttp.set_executor(ioc.get_executor(), threads > 1);
   if (auto problem = server.listen(opts.host, opts.port); !problem.empty()) {
     std::fprintf(stderr, "caf-mcp demo-server: %s\n", problem.c_str());
     return exit_failure;
@@ -565,6 +578,10 @@ int run_http_server(const server_options& opts, const mcp_handler& handler) {
   }
   std::printf("listening on http://%s:%u/sse\n", server.address().c_str(),
               static_cast<unsigned>(server.port()));
+  std::printf("streamable http on http://%s:%u%s%s\n",
+              server.address().c_str(), static_cast<unsigned>(server.port()),
+              opts.streamable.path.c_str(),
+              opts.streamable.json_response ? " (json responses)" : "");
   std::fflush(stdout);
   server.start();
   net::signal_set signals{ioc, SIGINT, SIGTERM};
@@ -585,9 +602,10 @@ int run_http_server(const server_options& opts, const mcp_handler& handler) {
 }
 
 struct background_server::impl {
-  impl(const mcp_handler& handler, bool verbose)
-    : srv(handler, verbose), work(net::make_work_guard(ioc)) {
-    // nop
+  impl(const mcp_handler& handler, bool verbose,
+       const streamable_options& sopts)
+    : srv(handler, verbose, sopts), work(net::make_work_guard(ioc)) {
+    srv.shttp.set_executor(ioc.get_executor(), false);
   }
 
   // Declared before the io_context (see run_http_server).
@@ -606,7 +624,7 @@ background_server::background_server(std::unique_ptr<impl> x)
 std::unique_ptr<background_server>
 background_server::start(const server_options& opts,
                          const mcp_handler& handler, std::string& error) {
-  auto x = std::make_unique<impl>(handler, opts.verbose);
+  auto x = std::make_unique<impl>(handler, opts.verbose, opts.streamable);
   transport::http_server_options http_opts;
   http_opts.max_pending_output = max_pending_output;
   http_opts.log_name = "demo-server";

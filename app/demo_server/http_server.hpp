@@ -10,12 +10,16 @@
 /// - `POST .../message?sessionId=ID` takes one JSON-RPC message or a batch:
 ///   404 "Session not found", 400 for a body that is not JSON or holds no
 ///   valid message, else 202 "Accepted" at once; answers go to the stream.
+/// - The Streamable HTTP endpoint (streamable.hpp; default `/mcp`) on the
+///   same port; its path wins over the legacy suffixes.
 /// - Any other path goes to `mcp_handler::on_control` (404 by default).
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "streamable.hpp"
 
 namespace caf_mcp::app::demo {
 
@@ -38,6 +42,9 @@ struct server_options {
   /// If set, the bound port and a newline are written to this file once
   /// listening (written to FILE.tmp, then renamed: readers never see half).
   std::string port_file;
+
+  /// The Streamable HTTP endpoint.
+  streamable_options streamable;
 };
 
 /// Listens (SO_REUSEADDR: a restarted server gets the port of a killed one at

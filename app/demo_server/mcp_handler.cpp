@@ -173,6 +173,11 @@ std::optional<http_reply> mcp_handler::on_post(const post_info&) const {
   return std::nullopt;
 }
 
+streamable_fault mcp_handler::on_streamable_post(const post_info&, size_t,
+                                                 bool) const {
+  return streamable_fault::none;
+}
+
 std::optional<http_reply>
 mcp_handler::on_control(server_control&, const control_request&) const {
   return std::nullopt;

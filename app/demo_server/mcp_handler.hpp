@@ -214,6 +214,21 @@ struct control_request {
   std::string_view body;
 };
 
+/// What the fault server does to a POST of the Streamable HTTP transport
+/// (streamable.hpp), beyond the POST faults of `on_post`.
+enum class streamable_fault : uint8_t {
+  none,
+  /// Forget the session: the POST gets 404 and does not run.
+  session_gone,
+  /// End the POST's SSE answer before the response (after its first
+  /// event, if any), without ending the HTTP body.
+  cut_response,
+  /// Answer with one JSON body although the endpoint streams.
+  json_instead_of_stream,
+  /// Answer with an SSE stream although the endpoint answers JSON.
+  stream_instead_of_json,
+};
+
 /// Settings of the MCP behaviour.
 struct handler_options {
   /// Tools per `tools/list` page; 0 = all in one page.
@@ -260,6 +275,13 @@ public:
   /// of the normal 400/202, and skips the messages unless `process` is set.
   /// Default: nullopt (proceed). May run on any io thread.
   virtual std::optional<http_reply> on_post(const post_info& info) const;
+
+  /// Called for each POST to a known Streamable HTTP session that `on_post`
+  /// let through. `requests`: the requests in it; `json`: its answer would
+  /// be one JSON body. Default: none. May run on any io thread.
+  virtual streamable_fault on_streamable_post(const post_info& info,
+                                              size_t requests,
+                                              bool json) const;
 
   /// Called for a request to any other path (after the request was read);
   /// nullopt answers 404. Default: nullopt. May run on any io thread.

@@ -48,6 +48,9 @@ public:
   void close_after_write() override {
     open = false;
   }
+  void finish() override {
+    open = false;
+  }
   void dispatch(std::function<void()> fn) override {
     fn();
   }

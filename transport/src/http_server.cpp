@@ -147,6 +147,12 @@ http_handler::~http_handler() = default;
 class stream_impl;
 class connection;
 
+/// Hands a socket whose event stream ended properly back to a new keep-alive
+/// connection; `leftover` holds bytes already read from it.
+void resume_connection(tcp::socket&& socket,
+                       std::shared_ptr<http_server::impl> srv,
+                       std::string leftover);
+
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(net::io_context& ctx, http_handler& hdl, http_server_options o)
     : ioc(ctx), handler(hdl), opts(std::move(o)), acceptor(ctx), retry(ctx) {
@@ -206,10 +212,12 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
 class stream_impl final : public event_stream,
                           public std::enable_shared_from_this<stream_impl> {
 public:
-  stream_impl(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv)
+  stream_impl(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv,
+              std::string leftover)
     : socket_(std::move(socket)),
       executor_(socket_.get_executor()),
-      srv_(std::move(srv)) {
+      srv_(std::move(srv)),
+      leftover_(std::move(leftover)) {
     // nop
   }
 
@@ -229,10 +237,20 @@ public:
       res_.set(http::field::connection, "keep-alive");
       res_.chunked(true);
     }
-    serializer_.emplace(res_);
-    http::async_write_header(socket_, *serializer_,
-                             beast::bind_front_handler(&stream_impl::on_header,
-                                                       shared_from_this()));
+    // The header leaves with the first events (one write): what the
+    // handler appends in this round of the event loop joins it.
+    http::fields::writer fw{res_, res_.version(), res_.result_int()};
+    auto bufs = fw.get();
+    head_.resize(net::buffer_size(bufs));
+    net::buffer_copy(net::buffer(head_), bufs);
+    header_done_ = true;
+    flush_scheduled_ = true;
+    net::post(executor_, [self = shared_from_this()] {
+      self->flush_scheduled_ = false;
+      self->flush();
+      if (self->close_when_written_ && !self->writing_)
+        self->close_socket();
+    });
   }
 
   void append(std::string_view bytes) override {
@@ -300,6 +318,21 @@ public:
     flush();
   }
 
+  void finish() override {
+    if (!open_)
+      return;
+    end();
+    if (!chunked_) {
+      // HTTP/1.0: the body ends with the connection.
+      close_after_write_ended();
+      return;
+    }
+    finishing_ = true;
+    if (!header_done_ || writing_ || flush_scheduled_)
+      return; // on_header / on_write / the scheduled flush go on
+    flush();
+  }
+
   void dispatch(std::function<void()> fn) override {
     net::dispatch(executor_, std::move(fn));
   }
@@ -328,6 +361,33 @@ private:
     }
   }
 
+  /// close_after_write for a stream that already ended.
+  void close_after_write_ended() {
+    if (writing_ || flush_scheduled_ || !header_done_) {
+      close_when_written_ = true;
+      return;
+    }
+    if (pending_.empty())
+      return close_socket();
+    close_when_written_ = true;
+    flush();
+  }
+
+  /// After the last chunk: the connection reads requests again. The read
+  /// that watched the stream is cancelled first; what it read is kept.
+  void hand_off() {
+    if (handed_off_)
+      return;
+    handing_off_ = true;
+    if (reading_) {
+      beast::error_code ec;
+      socket_.cancel(ec);
+      return; // on_read goes on
+    }
+    handed_off_ = true;
+    resume_connection(std::move(socket_), srv_, std::move(leftover_));
+  }
+
   void close_socket() {
     close_when_written_ = false;
     beast::error_code ec;
@@ -335,25 +395,22 @@ private:
     socket_.close(ec);
   }
 
-  void on_header(beast::error_code ec, size_t) {
-    if (ec)
-      return close();
-    header_done_ = true;
-    flush();
-    if (close_when_written_ && !writing_)
-      return close_socket();
-    do_read();
-  }
-
   void do_read() {
+    reading_ = true;
     socket_.async_read_some(net::buffer(read_buf_),
                             beast::bind_front_handler(&stream_impl::on_read,
                                                       shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, size_t) {
-    // What the client sends on the stream is ignored; EOF or an error ends
-    // the stream.
+  void on_read(beast::error_code ec, size_t n) {
+    reading_ = false;
+    // What the client sends on the stream is kept for the connection that
+    // takes over after `finish` (a next request sent early), up to a bound;
+    // EOF or an error ends the stream.
+    if (n > 0 && leftover_.size() < srv_->opts.max_body + 65536)
+      leftover_.append(read_buf_, n);
+    if (handing_off_ && (!ec || ec == net::error::operation_aborted))
+      return hand_off();
     if (ec)
       return close();
     if (socket_.is_open())
@@ -361,29 +418,40 @@ private:
   }
 
   void flush() {
-    if (!header_done_ || writing_ || pending_.empty() || !socket_.is_open())
+    if (!header_done_ || writing_ || !socket_.is_open())
+      return;
+    auto last = finishing_ && !last_chunk_written_;
+    if (pending_.empty() && !last && head_.empty())
       return;
     out_.swap(pending_);
     pending_.clear();
     writing_ = true;
     auto self = shared_from_this();
     if (chunked_) {
-      auto res = std::to_chars(chunk_header_,
-                               chunk_header_ + sizeof(chunk_header_) - 2,
-                               out_.size(), 16);
-      *res.ptr++ = '\r';
-      *res.ptr++ = '\n';
-      auto len = static_cast<size_t>(res.ptr - chunk_header_);
-      std::array<net::const_buffer, 3> bufs{
+      size_t len = 0;
+      if (!out_.empty()) {
+        auto res = std::to_chars(chunk_header_,
+                                 chunk_header_ + sizeof(chunk_header_) - 2,
+                                 out_.size(), 16);
+        *res.ptr++ = '\r';
+        *res.ptr++ = '\n';
+        len = static_cast<size_t>(res.ptr - chunk_header_);
+      }
+      last_chunk_written_ = last;
+      std::array<net::const_buffer, 5> bufs{
+        net::buffer(head_),
         net::const_buffer{chunk_header_, len},
         net::buffer(out_),
-        net::const_buffer{"\r\n", 2},
+        net::const_buffer{"\r\n", out_.empty() ? size_t{0} : size_t{2}},
+        net::const_buffer{"0\r\n\r\n", last ? size_t{5} : size_t{0}},
       };
       net::async_write(socket_, bufs,
                        beast::bind_front_handler(&stream_impl::on_write,
                                                  std::move(self)));
     } else {
-      net::async_write(socket_, net::buffer(out_),
+      std::array<net::const_buffer, 2> bufs{net::buffer(head_),
+                                            net::buffer(out_)};
+      net::async_write(socket_, bufs,
                        beast::bind_front_handler(&stream_impl::on_write,
                                                  std::move(self)));
     }
@@ -396,6 +464,13 @@ private:
     out_.clear();
     if (out_.capacity() > keep_buffer_capacity)
       std::string{}.swap(out_);
+    auto first = !head_.empty();
+    if (first)
+      std::string{}.swap(head_);
+    if (last_chunk_written_)
+      return hand_off();
+    if (first)
+      do_read(); // the client's end (EOF) ends the stream
     flush();
     if (close_when_written_ && !writing_)
       close_socket();
@@ -405,7 +480,8 @@ private:
   net::any_io_executor executor_;
   std::shared_ptr<http_server::impl> srv_;
   http::response<http::empty_body> res_;
-  std::optional<http::response_serializer<http::empty_body>> serializer_;
+  /// The response header until it is written.
+  std::string head_;
   std::function<void()> on_close_;
   std::atomic<bool> open_{true};
   bool chunked_ = true;
@@ -413,6 +489,14 @@ private:
   bool writing_ = false;
   bool flush_scheduled_ = false;
   bool close_when_written_ = false;
+  /// `finish` was called: the last chunk follows what is pending.
+  bool finishing_ = false;
+  bool last_chunk_written_ = false;
+  bool reading_ = false;
+  bool handing_off_ = false;
+  bool handed_off_ = false;
+  /// Bytes read from the client on the stream (see on_read).
+  std::string leftover_;
   std::string pending_;
   std::string out_;
   std::string discard_;
@@ -427,8 +511,14 @@ private:
 class connection final : public http_exchange,
                          public std::enable_shared_from_this<connection> {
 public:
-  connection(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv)
+  connection(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv,
+             std::string_view leftover = {})
     : stream_(std::move(socket)), srv_(std::move(srv)) {
+    if (!leftover.empty()) {
+      auto buf = buffer_.prepare(leftover.size());
+      net::buffer_copy(buf, net::buffer(leftover.data(), leftover.size()));
+      buffer_.commit(leftover.size());
+    }
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec)
@@ -470,7 +560,14 @@ public:
       return nullptr;
     awaiting_ = false;
     auto version = parser_->get().version();
-    auto s = std::make_shared<stream_impl>(stream_.release_socket(), srv_);
+    // Bytes of a next request read with this one go with the socket.
+    std::string leftover;
+    if (auto n = buffer_.size(); n > 0) {
+      leftover.resize(n);
+      net::buffer_copy(net::buffer(leftover), buffer_.data());
+    }
+    auto s = std::make_shared<stream_impl>(stream_.release_socket(), srv_,
+                                           std::move(leftover));
     srv_->add_stream(s);
     s->start(version, std::move(head));
     return s;
@@ -607,6 +704,15 @@ private:
   bool awaiting_ = false;
   char drain_buf_[512];
 };
+
+void resume_connection(tcp::socket&& socket,
+                       std::shared_ptr<http_server::impl> srv,
+                       std::string leftover) {
+  if (!socket.is_open())
+    return;
+  std::make_shared<connection>(std::move(socket), std::move(srv), leftover)
+    ->run();
+}
 
 // -- listener -------------------------------------------------------------------------
 

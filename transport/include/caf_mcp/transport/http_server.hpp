@@ -175,6 +175,14 @@ public:
   /// Closes once everything appended so far is written.
   virtual void close_after_write() = 0;
 
+  /// Ends the response properly once everything appended so far is
+  /// written: the last chunk of an HTTP/1.1 body, after which the
+  /// connection reads its next request (keep-alive); an HTTP/1.0 body ends
+  /// with the connection. For answers that are streams of a known end (a
+  /// Streamable HTTP POST's SSE answer). Runs `on_close` now; later
+  /// appends are dropped.
+  virtual void finish() = 0;
+
   /// Runs `fn` on the stream's executor: inline if the caller runs there
   /// already, else queued (any thread).
   virtual void dispatch(std::function<void()> fn) = 0;
