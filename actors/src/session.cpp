@@ -883,19 +883,6 @@ void drain_then_end(self_ptr self, caf::error reason) {
   shut_down(self, reason, as_connection_lost(reason));
 }
 
-/// `extra` replaces headers of `base` with the same name (any case).
-void replace_headers(transport::header_list& base,
-                     transport::header_list extra) {
-  for (auto& h : extra) {
-    base.erase(std::remove_if(base.begin(), base.end(),
-                              [&h](const auto& x) {
-                                return boost::iequals(x.first, h.first);
-                              }),
-               base.end());
-    base.emplace_back(std::move(h));
-  }
-}
-
 /// The first header of `hs` that may not be sent, as a reason; "" if none.
 std::string first_bad_header(const transport::header_list& hs) {
   for (auto& h : hs)
@@ -915,7 +902,7 @@ void connect_with(self_ptr self, std::shared_ptr<stream_config> sc,
                                                               &st.cfg->http);
   } else {
     auto http = std::make_shared<transport::http_options>(st.cfg->http);
-    replace_headers(http->headers, std::move(extra));
+    transport::replace_headers(http->headers, std::move(extra));
     sc->http = std::move(http);
   }
   st.stream_cfg = std::move(sc);
@@ -1006,7 +993,7 @@ void init_session(self_ptr self, session_config_ptr cfg) {
         if (auto why = first_bad_header(more); !why.empty())
           return fail_session(self, caf::make_error(mcp_errc::invalid_argument,
                                                     std::move(why)));
-        replace_headers(extra, std::move(more));
+        transport::replace_headers(extra, std::move(more));
         connect_with(self, std::move(sc), std::move(extra));
       },
       [self, limit](caf::error& err) {

@@ -42,14 +42,7 @@ public:
                          const transport::header_list& headers) override {
     // The call's own headers replace the sink's of the same name.
     auto extra = extra_;
-    for (auto& h : headers) {
-      extra.erase(std::remove_if(extra.begin(), extra.end(),
-                                 [&h](const auto& x) {
-                                   return boost::iequals(x.first, h.first);
-                                 }),
-                  extra.end());
-      extra.emplace_back(h);
-    }
+    transport::replace_headers(extra, headers);
     send(tag, std::move(body), std::move(extra));
   }
 

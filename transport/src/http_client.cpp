@@ -859,3 +859,18 @@ size_t read_now(int fd, char* buf, size_t n, error_code& ec) {
 }
 
 } // namespace caf_mcp::transport::detail
+
+namespace caf_mcp::transport {
+
+void replace_headers(header_list& base, header_list extra) {
+  for (auto& h : extra) {
+    base.erase(std::remove_if(base.begin(), base.end(),
+                              [&h](const auto& x) {
+                                return detail::iequals(x.first, h.first);
+                              }),
+               base.end());
+    base.emplace_back(std::move(h));
+  }
+}
+
+} // namespace caf_mcp::transport

@@ -124,6 +124,10 @@ private:
 /// Header name/value pairs, sent in order.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+/// Each header of `extra` replaces those of `base` with the same name (any
+/// case), appended at the end: a call's own headers over configured ones.
+void replace_headers(header_list& base, header_list extra);
+
 /// TLS settings for https URLs.
 struct tls_options {
   /// Verify the certificate chain and the host name (default on).
