@@ -341,6 +341,50 @@ soak_check check_exec_log(const std::string& path, const std::string& prefix,
   return out;
 }
 
+/// The figures every bench run prints first (calls, errors, duration,
+/// throughput, latency percentiles), as the head of the `--json` object
+/// (without its closing brace) or as the first five text lines. Sorts
+/// `r.latency_us`.
+struct run_head {
+  std::string json;
+  std::string text;
+};
+
+run_head head_of(bench_result& r) {
+  std::sort(r.latency_us.begin(), r.latency_us.end());
+  auto rate = r.duration_s > 0 ? static_cast<double>(r.calls) / r.duration_s
+                               : 0.0;
+  auto errors = errors_json(r);
+  auto p50 = percentile(r.latency_us, 0.50);
+  auto p90 = percentile(r.latency_us, 0.90);
+  auto p99 = percentile(r.latency_us, 0.99);
+  auto pmax = r.latency_us.empty() ? 0u : r.latency_us.back();
+  // errors_json holds one entry per error code: a few hundred bytes.
+  char buf[4096];
+  auto calls = static_cast<unsigned long long>(r.calls);
+  auto ok = static_cast<unsigned long long>(r.ok);
+  auto failed = static_cast<unsigned long long>(r.failed);
+  auto tool_errors = static_cast<unsigned long long>(r.tool_errors);
+  run_head h;
+  std::snprintf(buf, sizeof(buf), "{\"calls\":%llu,\"ok\":%llu,\"failed\":%llu,"
+                  "\"tool_errors\":%llu,\"errors\":%s,"
+                  "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
+                  "\"latency_us\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,"
+                  "\"max\":%u}",
+                  calls, ok, failed, tool_errors, errors.c_str(), r.duration_s,
+                  rate, p50, p90, p99, pmax);
+  h.json = buf;
+  std::snprintf(buf, sizeof(buf), "calls        %llu (ok %llu, failed %llu, isError %llu)\n"
+                  "errors       %s\n"
+                  "duration     %.3f s\n"
+                  "throughput   %.1f calls/s\n"
+                  "latency      p50 %u us, p90 %u us, p99 %u us, max %u us\n",
+                  calls, ok, failed, tool_errors, errors.c_str(), r.duration_s,
+                  rate, p50, p90, p99, pmax);
+  h.text = buf;
+  return h;
+}
+
 /// `bench --node`: the same driver through a node's cluster port
 /// (connect_node), calls to --server; prints calls, throughput and latency.
 int run_bench_node(const bench_options& opts) {
@@ -374,38 +418,13 @@ int run_bench_node(const bench_options& opts) {
              caf::actor{self});
   self->receive([](caf::ok_atom) {});
   auto& r = *result;
-  std::sort(r.latency_us.begin(), r.latency_us.end());
-  auto rate = r.duration_s > 0 ? static_cast<double>(r.calls) / r.duration_s
-                               : 0.0;
-  auto errors = errors_json(r);
-  auto p50 = percentile(r.latency_us, 0.50);
-  auto p90 = percentile(r.latency_us, 0.90);
-  auto p99 = percentile(r.latency_us, 0.99);
-  auto pmax = r.latency_us.empty() ? 0u : r.latency_us.back();
+  auto head = head_of(r);
   if (opts.client.json)
-    std::printf("{\"calls\":%llu,\"ok\":%llu,\"failed\":%llu,"
-                "\"tool_errors\":%llu,\"errors\":%s,"
-                "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
-                "\"latency_us\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,"
-                "\"max\":%u},\"concurrency\":%zu,\"node\":\"%s\"}\n",
-                static_cast<unsigned long long>(r.calls),
-                static_cast<unsigned long long>(r.ok),
-                static_cast<unsigned long long>(r.failed),
-                static_cast<unsigned long long>(r.tool_errors), errors.c_str(),
-                r.duration_s, rate, p50, p90, p99, pmax, opts.concurrency,
+    std::printf("%s,\"concurrency\":%zu,\"node\":\"%s\"}\n",
+                head.json.c_str(), opts.concurrency,
                 opts.client.node.c_str());
   else
-    std::printf("calls        %llu (ok %llu, failed %llu, isError %llu)\n"
-                "errors       %s\n"
-                "duration     %.3f s\n"
-                "throughput   %.1f calls/s\n"
-                "latency      p50 %u us, p90 %u us, p99 %u us, max %u us\n"
-                "through      node %s, server %s\n",
-                static_cast<unsigned long long>(r.calls),
-                static_cast<unsigned long long>(r.ok),
-                static_cast<unsigned long long>(r.failed),
-                static_cast<unsigned long long>(r.tool_errors), errors.c_str(),
-                r.duration_s, rate, p50, p90, p99, pmax,
+    std::printf("%sthrough      node %s, server %s\n", head.text.c_str(),
                 opts.client.node.c_str(), opts.client.server.c_str());
   return r.ok == 0 ? exit_failure : exit_ok;
 }
@@ -507,7 +526,6 @@ int run_bench(const bench_options& opts) {
                                    : 0.0;
       auto errors = errors_json(r);
       auto p50 = percentile(r.latency_us, 0.50);
-      auto p90 = percentile(r.latency_us, 0.90);
       auto p99 = percentile(r.latency_us, 0.99);
       auto pmax = r.latency_us.empty() ? 0u : r.latency_us.back();
       if (opts.soak) {
@@ -546,32 +564,19 @@ int run_bench(const bench_options& opts) {
         if (!pass)
           rc = exit_tool_error;
       } else if (opts.client.json) {
-        std::printf("{\"calls\":%llu,\"ok\":%llu,\"failed\":%llu,"
-                    "\"tool_errors\":%llu,\"errors\":%s,"
-                    "\"duration_s\":%.3f,\"calls_per_s\":%.1f,"
-                    "\"latency_us\":{\"p50\":%u,\"p90\":%u,\"p99\":%u,"
-                    "\"max\":%u},\"setup_ms\":%.3f,"
+        std::printf("%s,\"setup_ms\":%.3f,"
                     "\"connect_ms\":{\"n\":%zu,\"min\":%.3f,\"p50\":%.3f,"
                     "\"max\":%.3f},\"concurrency\":%zu,"
                     "\"sessions\":%zu,\"reconnects\":%llu,\"resent\":%llu,"
                     "\"longest_recovery_ms\":%.1f,\"transport\":\"%s\"}\n",
-                    static_cast<unsigned long long>(r.calls),
-                    static_cast<unsigned long long>(r.ok),
-                    static_cast<unsigned long long>(r.failed),
-                    static_cast<unsigned long long>(r.tool_errors),
-                    errors.c_str(), r.duration_s, rate, p50, p90, p99, pmax,
-                    setup_ms, connects.size(), connect_at(0.0),
-                    connect_at(0.5), connect_at(1.0), opts.concurrency,
-                    opts.sessions,
+                    head_of(r).json.c_str(), setup_ms, connects.size(),
+                    connect_at(0.0), connect_at(0.5), connect_at(1.0),
+                    opts.concurrency, opts.sessions,
                     static_cast<unsigned long long>(reconnects),
                     static_cast<unsigned long long>(resent), longest_ms,
                     transport_name(opts.client).c_str());
       } else {
-        std::printf("calls        %llu (ok %llu, failed %llu, isError %llu)\n"
-                    "errors       %s\n"
-                    "duration     %.3f s\n"
-                    "throughput   %.1f calls/s\n"
-                    "latency      p50 %u us, p90 %u us, p99 %u us, max %u us\n"
+        std::printf("%s"
                     "setup        %.3f ms (%zu sessions: connect + initialize "
                     "+ tools/list)\n"
                     "connect      p50 %.3f ms, min %.3f ms, max %.3f ms (%zu "
@@ -579,13 +584,9 @@ int run_bench(const bench_options& opts) {
                     "reconnects   %llu (calls resent %llu, longest recovery "
                     "%.1f ms)\n"
                     "transport    %s\n",
-                    static_cast<unsigned long long>(r.calls),
-                    static_cast<unsigned long long>(r.ok),
-                    static_cast<unsigned long long>(r.failed),
-                    static_cast<unsigned long long>(r.tool_errors),
-                    errors.c_str(), r.duration_s, rate, p50, p90, p99, pmax,
-                    setup_ms, opts.sessions, connect_at(0.5), connect_at(0.0),
-                    connect_at(1.0), connects.size(),
+                    head_of(r).text.c_str(), setup_ms, opts.sessions,
+                    connect_at(0.5), connect_at(0.0), connect_at(1.0),
+                    connects.size(),
                     static_cast<unsigned long long>(reconnects),
                     static_cast<unsigned long long>(resent), longest_ms,
                     transport_name(opts.client).c_str());
