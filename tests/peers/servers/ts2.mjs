@@ -134,8 +134,9 @@ const mcp = createMcpHandler(factory, {
   },
 });
 
-// node:http -> web Request
-function toRequest(req, signal) {
+// node:http -> web Request (`body`: the bytes already read, or undefined to
+// stream the request)
+function toRequest(req, signal, body) {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (Array.isArray(v)) for (const x of v) headers.append(k, x);
@@ -145,8 +146,8 @@ function toRequest(req, signal) {
   return new Request(`http://${req.headers.host || HOST}${req.url}`, {
     method: req.method,
     headers,
-    body: hasBody ? Readable.toWeb(req) : undefined,
-    duplex: hasBody ? "half" : undefined,
+    body: hasBody ? (body ?? Readable.toWeb(req)) : undefined,
+    duplex: hasBody && body === undefined ? "half" : undefined,
     signal,
   });
 }
@@ -172,6 +173,15 @@ async function sendResponse(response, res) {
   res.end();
 }
 
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
 function sendJson(res, status, body) {
   res.writeHead(status, { "Content-Type": "application/json" });
   res.end(JSON.stringify(body));
@@ -193,8 +203,23 @@ async function handler(req, res) {
     res.on("close", () => {
       if (!res.writableFinished) ac.abort();
     });
-    if (VERBOSE) console.error(`[ts2] ${req.method} ${req.url} mcp-method=${req.headers["mcp-method"] ?? "-"}`);
-    await sendResponse(await mcp.fetch(toRequest(req, ac.signal)), res);
+    let body;
+    if (VERBOSE) {
+      // PEERS_VERBOSE=1: one line per exchange, its JSON-RPC method(s) and
+      // id(s) and the HTTP status (the body is read first for that).
+      body = await readBody(req);
+      let what = "-";
+      try {
+        const msgs = [JSON.parse(body.toString("utf8"))].flat();
+        what = msgs.map((m) => `${m?.method ?? "response"}#${m?.id ?? "-"}`).join(",");
+      } catch {
+        /* not JSON: the SDK answers it */
+      }
+      res.on("finish", () =>
+        console.error(`[ts2] ${req.method} ${what} mcp-method=${req.headers["mcp-method"] ?? "-"} -> ${res.statusCode}`),
+      );
+    }
+    await sendResponse(await mcp.fetch(toRequest(req, ac.signal, body)), res);
   } catch (err) {
     console.error(`error handling ${req.method} ${req.url}:`, err);
     if (!res.headersSent) sendJson(res, 500, { jsonrpc: "2.0", error: { code: -32603, message: "Internal server error" }, id: null });
