@@ -64,6 +64,9 @@ struct core {
   size_t in_flight = 0;
   std::function<void()> on_idle;
   bool closed = false;
+  /// Stateless MCP 2026-07-28: no session id; JSON-RPC errors in non-2xx
+  /// answers go to the session as responses.
+  bool stateless = false;
 
   /// io thread only: the open GET streams (standalone and resumptions).
   std::vector<std::shared_ptr<transport::sse_stream>> streams;
@@ -94,7 +97,7 @@ struct core {
       return;
     }
     std::lock_guard<std::mutex> guard{mtx};
-    if (session_id.empty())
+    if (session_id.empty() && !stateless)
       session_id = std::string{id};
   }
 
@@ -192,10 +195,11 @@ private:
 class exchange : public transport::response_handler,
                  public std::enable_shared_from_this<exchange> {
 public:
-  exchange(core_ptr c, uint64_t tag, bool sent_session_id)
+  exchange(core_ptr c, uint64_t tag, bool sent_session_id, bool stateless)
     : core_(std::move(c)),
       tag_(tag),
       sent_session_id_(sent_session_id),
+      stateless_(stateless),
       builder_((tag & notification_tag_bit) == 0
                  ? static_cast<int64_t>(tag & ~tag_flags)
                  : 0) {
@@ -236,6 +240,8 @@ public:
     if (!res.ok) {
       if (kind_ == response_kind::event_stream)
         return broken("the response stream failed: " + res.error.message);
+      if (stateless_ && is_request() && rpc_error_answer(res.error))
+        return settle(caf::error{});
       auto phase = sent_session_id_ ? http_phase::post
                                     : http_phase::post_without_session;
       return settle(to_error(res.error, phase));
@@ -325,6 +331,34 @@ private:
     return (tag_ & notification_tag_bit) == 0;
   }
 
+  /// Stateless era: a non-2xx answer whose body is a JSON-RPC error goes to
+  /// the session as the error response to this request (whatever id the
+  /// server wrote: the answer to this POST is about this request). True
+  /// if it did. Statuses with a meaning of their own stay HTTP errors.
+  bool rpc_error_answer(const transport::transport_error& err) {
+    if (err.code != transport::transport_errc::http_status)
+      return false;
+    switch (err.status) {
+      case 401: case 403: case 429: case 502: case 503: case 504:
+        return false;
+      default:
+        break;
+    }
+    if (err.body_excerpt.empty())
+      return false;
+    auto res = decode(err.body_excerpt);
+    if (res.messages.size() != 1 || !res.errors.empty())
+      return false;
+    auto rpc = std::get_if<error_response>(&res.messages.front());
+    if (rpc == nullptr)
+      return false;
+    rpc->id = request_id{static_cast<int64_t>(tag_ & ~tag_flags)};
+    inbound_batch batch;
+    batch.messages.emplace_back(std::move(*rpc));
+    core_->to_owner(inbound_atom::value, std::move(batch));
+    return true;
+  }
+
   /// The answer broke off before the response: resume if the stream had
   /// event ids, else the outcome is unknown (the server may have run it).
   void broken(std::string what) {
@@ -370,6 +404,7 @@ private:
   core_ptr core_;
   uint64_t tag_;
   bool sent_session_id_;
+  bool stateless_;
   batch_builder builder_;
   std::optional<transport::response_reader> reader_;
   transport::response_kind kind_ = transport::response_kind::error;
@@ -646,19 +681,26 @@ public:
     return core_->session_id;
   }
 
+  void set_stateless(bool on) override {
+    std::lock_guard<std::mutex> guard{core_->mtx};
+    core_->stateless = on;
+  }
+
 private:
   void send(uint64_t tag, std::string body, transport::header_list extra) {
     bool with_sid = false;
+    bool stateless = false;
     {
       std::lock_guard<std::mutex> guard{core_->mtx};
       ++core_->in_flight;
+      stateless = core_->stateless;
       if (!core_->session_id.empty()) {
         extra.emplace_back(std::string{transport::session_id_header},
                            core_->session_id);
         with_sid = true;
       }
     }
-    auto ex = std::make_shared<exchange>(core_, tag, with_sid);
+    auto ex = std::make_shared<exchange>(core_, tag, with_sid, stateless);
     auto& c = *core_->cfg;
     // A request's answer may come only when the server is done with it
     // (a JSON answer): its POST may take as long as the session lets the

@@ -75,7 +75,7 @@ caf::error to_error(const transport::transport_error& err, http_phase phase) {
     what += " (HTTP " + std::to_string(err.status) + ")";
   if (!err.body_excerpt.empty()) {
     what += ": ";
-    what += err.body_excerpt;
+    what += err.body_excerpt.substr(0, transport::shown_excerpt);
   }
   if (err.retry_ms > 0)
     // The SSE `retry` field: a floor for the reconnect delay (recovery.hpp

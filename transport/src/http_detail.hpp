@@ -476,8 +476,10 @@ struct consumer_body {
   };
 };
 
-/// Largest body excerpt in errors.
-constexpr size_t max_excerpt = 256;
+/// Largest body excerpt kept of an error answer: room for a JSON-RPC error
+/// with its `data` (stateless MCP's -32020/-32022 answers are read from
+/// it); error texts show at most `transport::shown_excerpt` of it.
+constexpr size_t max_excerpt = 4096;
 
 /// Feeds `input` to `parser` and returns the bytes it took: all of them,
 /// unless the message ends, the framing is broken (`ec`) or a chunk header

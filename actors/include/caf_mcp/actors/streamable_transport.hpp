@@ -83,6 +83,16 @@ public:
 
   /// The session id the server gave (empty: none, a stateless server).
   virtual std::string session_id() const = 0;
+
+  /// Stateless MCP 2026-07-28 (docs/stateless.md) on or off; off at
+  /// first. While on: an `Mcp-Session-Id` the server sends is ignored
+  /// (none is sent back), and a non-2xx answer to a request whose body is
+  /// a JSON-RPC error (`-32022`, `-32020`, `-32601`, ...) reaches the
+  /// session as that error response to the request (its code and data
+  /// decide what the session does) instead of as an HTTP status; 401, 403,
+  /// 429, 502, 503 and 504 stay HTTP errors. The session neither listens
+  /// nor terminates (no GET, no DELETE) in that era.
+  virtual void set_stateless(bool on) = 0;
 };
 
 /// Opens the transport for the session `owner`: the endpoint is

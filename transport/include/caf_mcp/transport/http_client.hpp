@@ -192,13 +192,17 @@ enum class transport_errc : uint8_t {
 const char* to_string(transport_errc code) noexcept;
 
 /// A failure with everything a caller needs to classify and report it.
+/// Bytes of an error body an error text shows.
+inline constexpr size_t shown_excerpt = 256;
+
 struct transport_error {
   transport_errc code = transport_errc::cancelled;
   /// HTTP status for `http_status` (and `bad_content_type`), else 0.
   int status = 0;
   /// The Retry-After header value, if the server sent one.
   std::string retry_after;
-  /// The first bytes (at most 256) of an error response body.
+  /// The first bytes (at most 4096) of an error response body; error
+  /// texts show at most `shown_excerpt` of them.
   std::string body_excerpt;
   /// One human-readable line; URLs in it are redacted.
   std::string message;
