@@ -20,6 +20,7 @@
 #include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/log.hpp"
+#include "caf_mcp/transport/stateless_http.hpp"
 
 namespace caf_mcp {
 
@@ -129,10 +130,73 @@ caf::error check_call_headers(const call_options& opts) {
   return caf::error{};
 }
 
+/// The JSON-RPC code of a `jsonrpc_error` (0 for other errors).
+int64_t rpc_code_of(const caf::error& err) {
+  mcp_errc code{};
+  if (!get_mcp_errc(err, code) || code != mcp_errc::jsonrpc_error)
+    return 0;
+  auto& ctx = err.context();
+  if (ctx.size() > 0 && ctx.match_element<int64_t>(0))
+    return ctx.get_as<int64_t>(0);
+  return 0;
+}
+
+/// The `arguments` member of a params object as JSON text (`{}` if none).
+std::string arguments_text(std::string_view params_json) {
+  if (params_json.empty())
+    return "{}";
+  boost::json::error_code ec;
+  auto v = parse_json(params_json, ec);
+  if (ec || !v.is_object())
+    return "{}";
+  auto args = v.as_object().if_contains("arguments");
+  return args ? to_json_text(*args) : std::string{"{}"};
+}
+
+/// Stateless era: the body of request `id` with the `_meta` envelope, and
+/// its standard headers (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`,
+/// `Mcp-Param-*` of the tool's mirrored arguments) on top of `headers`
+/// (the call's own). `invalid_argument` if the params or a mirrored value
+/// cannot be sent so.
+caf::error make_stateless_request(self_ptr self, int64_t id,
+                                  std::string_view method,
+                                  std::string_view params_json,
+                                  std::string& body,
+                                  transport::header_list& headers) {
+  auto& st = self->state;
+  auto params = stateless::with_request_meta(params_json, st.meta);
+  if (!params)
+    return std::move(params.error());
+  auto routing = stateless::routing_of(method, *params);
+  if (!routing)
+    return std::move(routing.error());
+  std::vector<std::pair<std::string, std::string>> values;
+  if (method == methods::tools_call && routing->name) {
+    auto it = st.mirrors.find(*routing->name);
+    if (it != st.mirrors.end()) {
+      auto vals = stateless::mirrored_values(it->second,
+                                             arguments_text(params_json));
+      if (!vals)
+        return std::move(vals.error());
+      values = std::move(*vals);
+    }
+  }
+  std::optional<std::string> name;
+  if (routing->name)
+    name = std::move(*routing->name);
+  transport::replace_headers(
+    headers, transport::stateless_request_headers(st.meta.protocol_version,
+                                                  method, name, values));
+  body = make_body(method.size() + params->size());
+  encode_request_into(body, request_id{id}, method, *params);
+  return caf::error{};
+}
+
 /// Sends a request and registers its callbacks. `params_json` may be empty.
 /// `resend_ok`: the POST may go out once more on a fresh connection even
 /// if it was fully written when a reused connection broke (requests that
-/// change nothing on the server: initialize, listings, pings).
+/// change nothing on the server: initialize, listings, pings). A request
+/// that cannot be sent (stateless era: bad params) fails at once.
 int64_t send_request(self_ptr self, std::string_view method,
                      std::string_view params_json, const call_options& opts,
                      std::function<void(boost::json::value&)> on_result,
@@ -141,6 +205,19 @@ int64_t send_request(self_ptr self, std::string_view method,
   auto& st = self->state;
   if (id == 0)
     id = st.next_id++;
+  std::string body;
+  transport::header_list headers;
+  if (st.stateless) {
+    headers.assign(opts.headers.begin(), opts.headers.end());
+    if (auto err = make_stateless_request(self, id, method, params_json, body,
+                                          headers)) {
+      on_error(err);
+      return id;
+    }
+  } else {
+    body = make_body(method.size() + params_json.size());
+    encode_request_into(body, request_id{id}, method, params_json);
+  }
   auto now = self->clock().now();
   pending_request req;
   req.method = std::string{method};
@@ -155,18 +232,45 @@ int64_t send_request(self_ptr self, std::string_view method,
                                  effective(opts.max_timeout,
                                            st.cfg->max_request_timeout));
   req.listener = opts.listener;
+  if (st.stateless) {
+    req.params = std::string{params_json};
+    req.headers = opts.headers;
+    req.resend_ok = resend_ok;
+  }
   st.pending.emplace(id, std::move(req));
-  auto body = make_body(method.size() + params_json.size());
-  encode_request_into(body, request_id{id}, method, params_json);
   count(st, &session_stats::requests_sent, &session_counters::requests_sent);
   auto tag = static_cast<uint64_t>(id);
   if (resend_ok)
     tag |= resend_ok_tag_bit;
-  post(self, tag, std::move(body), opts.headers);
+  post(self, tag, std::move(body), st.stateless ? headers : opts.headers);
   // One timer for all deadlines: requests mostly share one timeout, so a
   // new one rarely comes due before the armed time and moves nothing.
   st.deadlines.arm_no_later(now + req_timeout);
   return id;
+}
+
+/// Stateless era: sends `req` again under a new id with `params` (a
+/// version retry, or the next round of a multi-round-trip request). Its
+/// deadlines stay.
+void resend(self_ptr self, pending_request req, std::string params) {
+  auto& st = self->state;
+  auto id = st.next_id++;
+  std::string body;
+  transport::header_list headers(req.headers.begin(), req.headers.end());
+  if (auto err = make_stateless_request(self, id, req.method, params, body,
+                                        headers)) {
+    req.on_error(err);
+    return;
+  }
+  req.params = std::move(params);
+  auto tag = static_cast<uint64_t>(id);
+  if (req.resend_ok)
+    tag |= resend_ok_tag_bit;
+  auto deadline = req.deadline;
+  st.pending.emplace(id, std::move(req));
+  count(st, &session_stats::requests_sent, &session_counters::requests_sent);
+  post(self, tag, std::move(body), headers);
+  st.deadlines.arm_no_later(deadline);
 }
 
 void send_notification(self_ptr self, std::string_view method,
@@ -205,6 +309,9 @@ void shut_down(self_ptr self, caf::error reason, caf::error pending_error) {
     // Failed before it was ready: the server may now speak the other
     // transport; the next session detects again.
     st.cfg->detected->found.store(0, std::memory_order_relaxed);
+  if (st.cfg && st.cfg->era == protocol_era::automatic
+      && st.phase != session_phase::ready)
+    st.cfg->detected->era.store(0, std::memory_order_relaxed);
   st.phase = session_phase::closed;
   st.failure = reason;
   st.deadlines.cancel();
@@ -333,13 +440,62 @@ struct list_acc {
   std::vector<tool> tools;
   /// Bytes of names, titles, descriptions, schemas and annotations.
   size_t bytes = 0;
+  /// Stateless era: the caching hints of the last page.
+  stateless::cache_hints hints;
 };
+
+/// The caching hints (`ttlMs`, `cacheScope`) of a result, read by the one
+/// rule in messages/stateless.hpp from those two members only (a tool list
+/// is not serialized again to read them).
+stateless::cache_hints hints_of(const boost::json::value& v) {
+  auto obj = v.if_object();
+  if (obj == nullptr)
+    return {};
+  boost::json::object small;
+  if (auto ttl = obj->if_contains("ttlMs"))
+    small["ttlMs"] = *ttl;
+  if (auto scope = obj->if_contains("cacheScope"))
+    small["cacheScope"] = *scope;
+  if (small.empty())
+    return {};
+  return stateless::cache_hints_of(to_json_text(small));
+}
 
 size_t tool_bytes(const tool& t) {
   return t.name.size() + (t.title ? t.title->size() : 0)
          + (t.description ? t.description->size() : 0)
          + t.input_schema.size() + t.output_schema.size()
          + t.annotations.size() + t.meta.size();
+}
+
+/// Stateless era: a complete tool list arrived. Tools with invalid
+/// `x-mcp-header` annotations are taken out (the spec: they MUST NOT be
+/// listed; a warning names each), the mirrors of the others are kept for
+/// their calls' headers, and the list is kept for its `ttlMs`.
+void took_stateless_list(self_ptr self, std::vector<tool>& tools,
+                         const stateless::cache_hints& hints) {
+  auto& st = self->state;
+  for (auto& bad : stateless::drop_invalid_tools(
+         tools, transport::mirrored_header_name_error))
+    CAF_MCP_LOG_WARN("session", display_name(*st.cfg)
+                                  << ": tool " << bad.name
+                                  << " left out: " << bad.reason);
+  st.mirrors.clear();
+  for (auto& t : tools) {
+    auto ms = stateless::mirrored_parameters(
+      t.input_schema, transport::mirrored_header_name_error);
+    if (ms && !ms->empty())
+      st.mirrors.emplace(t.name, std::move(*ms));
+  }
+  st.listed = tools;
+  st.listed_fresh = hints.ttl_ms > 0;
+  if (st.listed_fresh) {
+    // At most a day: a hint is no reason to never look again.
+    constexpr uint64_t max_ttl_ms = 24 * 3600 * 1000;
+    st.listed_until = self->clock().now()
+                      + std::chrono::milliseconds{static_cast<int64_t>(
+                        std::min(hints.ttl_ms, max_ttl_ms))};
+  }
 }
 
 /// Every page of a listing shares the listing's deadline.
@@ -377,6 +533,8 @@ void list_page(self_ptr self, std::string cursor,
               && acc->tools.size() + arr->get_array().size()
                    > cfg.max_tools)
             return over(true);
+      if (self->state.stateless)
+        acc->hints = hints_of(v);
       list_tools_result res;
       if (auto err = from_json(v, res)) {
         done(std::move(err));
@@ -402,12 +560,21 @@ void list_page(self_ptr self, std::string cursor,
       }
       auto tools = std::move(acc->tools);
       tools.shrink_to_fit();
+      if (self->state.stateless)
+        took_stateless_list(self, tools, acc->hints);
       done(std::move(tools));
     },
     [done](const caf::error& err) { done(err); }, 0, true);
 }
 
 void list_tools(self_ptr self, const call_options& opts, list_done done) {
+  auto& st = self->state;
+  if (st.stateless && st.listed_fresh
+      && self->clock().now() < st.listed_until) {
+    // The server said how long this list stays valid (ttlMs).
+    done(st.listed);
+    return;
+  }
   auto timeout = effective(opts.timeout, self->state.cfg->request_timeout);
   list_page(self, {}, std::make_shared<list_acc>(), 0,
             self->clock().now() + timeout, std::move(done));
@@ -542,6 +709,146 @@ void start_initialize(self_ptr self) {
     0, true);
 }
 
+// -- server/discover (stateless MCP 2026-07-28) ---------------------------------
+
+/// Stateless era from now on (or off again, for the handshake).
+void set_stateless(self_ptr self, bool on) {
+  auto& st = self->state;
+  st.stateless = on;
+  if (st.shttp)
+    st.shttp->set_stateless(on);
+}
+
+/// Remembers what the era detection found for the next sessions.
+void remember_era(self_ptr self, protocol_era era) {
+  auto& st = self->state;
+  if (st.cfg->era == protocol_era::automatic)
+    st.cfg->detected->era.store(static_cast<uint8_t>(era) + 1,
+                                std::memory_order_relaxed);
+}
+
+/// The session found a modern server (or the transport probe too).
+void remember_streamable(self_ptr self) {
+  auto& st = self->state;
+  if (!st.probing)
+    return;
+  st.probing = false;
+  st.cfg->detected->found.store(
+    static_cast<uint8_t>(session_transport::streamable_http) + 1,
+    std::memory_order_relaxed);
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": detected Streamable HTTP");
+}
+
+void start_initialize(self_ptr self);
+void finish_ready(self_ptr self);
+
+/// True if `err`, the failure of a `server/discover` probe, says that the
+/// server is older than 2026-07-28 (streamable-http.mdx "Backward
+/// Compatibility"): a 400/404/405 without a modern error, an answer that
+/// is not a discover result, a JSON-RPC error other than the modern
+/// `-32020`/`-32021`, no common modern version. Authentication, rate
+/// limits, unavailability and lost connections are not era answers.
+bool legacy_answer(const caf::error& err) {
+  mcp_errc code{};
+  if (!get_mcp_errc(err, code))
+    return false;
+  switch (code) {
+    case mcp_errc::http_status:
+    case mcp_errc::bad_content_type:
+    case mcp_errc::outcome_unknown:
+    case mcp_errc::invalid_result:
+    case mcp_errc::malformed_json:
+    case mcp_errc::malformed_jsonrpc:
+    case mcp_errc::unsupported_protocol_version:
+    case mcp_errc::session_expired:
+      return true;
+    case mcp_errc::jsonrpc_error: {
+      auto rpc = rpc_code_of(err);
+      return rpc != stateless::header_mismatch_code
+             && rpc != stateless::missing_required_client_capability_code;
+    }
+    default:
+      return false;
+  }
+}
+
+/// Discovery failed with `err`: a probe falls back to the handshake if the
+/// answer says the server is older; otherwise the session fails.
+void discover_failed(self_ptr self, caf::error err) {
+  auto& st = self->state;
+  if (st.era_probing && legacy_answer(err)) {
+    st.era_probing = false;
+    set_stateless(self, false);
+    remember_era(self, protocol_era::handshake);
+    CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                  << ": server/discover refused ("
+                                  << render(err)
+                                  << "); trying the initialize handshake");
+    start_initialize(self);
+    return;
+  }
+  fail_session(self, std::move(err));
+}
+
+void on_discover_result(self_ptr self, boost::json::value& v) {
+  auto& st = self->state;
+  auto d = stateless::parse_discover_result(to_json_text(v));
+  if (!d)
+    return discover_failed(self, std::move(d.error()));
+  auto ours = stateless::our_modern_versions();
+  auto version = stateless::choose_version(d->supported_versions, ours);
+  if (!version) {
+    std::string theirs;
+    for (auto& x : d->supported_versions)
+      theirs += (theirs.empty() ? "" : ", ") + x;
+    return discover_failed(
+      self, caf::make_error(mcp_errc::unsupported_protocol_version,
+                            display_name(*st.cfg) + " supports " + theirs
+                              + "; we speak 2026-07-28"));
+  }
+  st.era_probing = false;
+  st.meta.protocol_version = *version;
+  st.init = initialize_result{};
+  st.init.protocol_version = *version;
+  st.init.capabilities = std::move(d->capabilities);
+  st.init.server_info = std::move(d->server_info);
+  st.init.instructions = std::move(d->instructions);
+  remember_era(self, protocol_era::stateless);
+  remember_streamable(self);
+  finish_ready(self);
+}
+
+/// Opens a stateless session: `server/discover` instead of `initialize`.
+void start_discover(self_ptr self, bool probe) {
+  auto& st = self->state;
+  st.phase = session_phase::initializing;
+  st.era_probing = probe;
+  set_stateless(self, true);
+  send_request(
+    self, stateless::discover_method, {}, call_options{},
+    [self](boost::json::value& v) { on_discover_result(self, v); },
+    [self](const caf::error& err) {
+      auto& state = self->state;
+      if (state.phase != session_phase::initializing)
+        return;
+      // Detecting the transport too: an older server may speak HTTP+SSE
+      // only; the handshake's answer decides that.
+      if (!state.era_probing
+          && rpc_code_of(err) == jsonrpc_code::method_not_found) {
+        // A modern server without discover (it MUST have it): take our
+        // preferred version.
+        state.init = initialize_result{};
+        state.init.protocol_version = state.meta.protocol_version;
+        remember_streamable(self);
+        finish_ready(self);
+        return;
+      }
+      discover_failed(self, err);
+    },
+    0, true);
+}
+
 // -- inbound ------------------------------------------------------------------
 
 void respond(self_ptr self, const request_id& id, std::string_view result) {
@@ -559,31 +866,44 @@ void respond_error(self_ptr self, const request_id& id, int64_t code,
   post(self, ++st.next_tag | resend_ok_tag_bit, std::move(body));
 }
 
-void on_server_request(self_ptr self, request& req) {
+/// The answer to a server-to-client request: a result (JSON text of an
+/// object), or a JSON-RPC error code and message.
+struct server_answer {
+  std::string result;
+  int64_t code = 0;
+  std::string message;
+};
+
+using answer_done = std::function<void(server_answer)>;
+
+/// Answers a server-to-client request the way the client is configured:
+/// `ping`; `roots/list` from `cfg.roots`; anything else through
+/// `server_request_handler` (-32601 without one). `done` runs in the
+/// session, never after it closed. Shared by requests that arrive as
+/// JSON-RPC messages and by the input requests of stateless
+/// multi-round-trip results.
+void answer_server_request(self_ptr self, const std::string& method,
+                           std::string params, answer_done done) {
   auto& st = self->state;
-  count(st, &session_stats::server_requests,
-        &session_counters::server_requests);
-  if (req.method == methods::ping) {
-    respond(self, req.id, "{}");
+  if (method == methods::ping) {
+    done(server_answer{"{}", 0, {}});
     return;
   }
-  if (req.method == methods::roots_list && !st.cfg->roots.empty()) {
+  if (method == methods::roots_list && !st.cfg->roots.empty()) {
     list_roots_result res;
     res.roots = st.cfg->roots;
     std::string json;
     append_json(json, res);
-    respond(self, req.id, json);
+    done(server_answer{std::move(json), 0, {}});
     return;
   }
   if (st.cfg->server_request_handler) {
-    auto params = req.params ? to_json_text(*req.params) : std::string{};
-    auto id = req.id;
     self
       ->request(st.cfg->server_request_handler, st.cfg->request_timeout,
-                request_atom::value, req.method, std::move(params),
+                request_atom::value, method, std::move(params),
                 call_options{})
       .then(
-        [self, id, method = req.method](std::string& result) {
+        [self, done, method](std::string& result) {
           if (self->state.phase == session_phase::closed)
             return;
           // A result is a JSON object: anything else would make us send
@@ -593,23 +913,184 @@ void on_server_request(self_ptr self, request& req) {
                                           << method
                                           << " returned no JSON object: "
                                           << render(err));
-            respond_error(self, id, jsonrpc_code::internal_error,
-                          "the client's handler returned an invalid "
-                          "result");
+            done(server_answer{{}, jsonrpc_code::internal_error,
+                               "the client's handler returned an invalid "
+                               "result"});
             return;
           }
-          respond(self, id, result);
+          done(server_answer{std::move(result), 0, {}});
         },
-        [self, id](caf::error& err) {
+        [self, done](caf::error& err) {
           if (self->state.phase == session_phase::closed)
             return;
-          respond_error(self, id, jsonrpc_code::internal_error,
-                        render(err));
+          done(server_answer{{}, jsonrpc_code::internal_error, render(err)});
         });
     return;
   }
-  respond_error(self, req.id, jsonrpc_code::method_not_found,
-                "Method not found: " + req.method);
+  done(server_answer{{}, jsonrpc_code::method_not_found,
+                     "Method not found: " + method});
+}
+
+void on_server_request(self_ptr self, request& req) {
+  auto& st = self->state;
+  count(st, &session_stats::server_requests,
+        &session_counters::server_requests);
+  auto params = req.params ? to_json_text(*req.params) : std::string{};
+  answer_server_request(self, req.method, std::move(params),
+                        [self, id = req.id](server_answer a) {
+                          if (a.code == 0)
+                            respond(self, id, a.result);
+                          else
+                            respond_error(self, id, a.code, a.message);
+                        });
+}
+
+// -- stateless results: version retries, multi-round-trip requests ------------
+
+/// Rounds of input requests one request may take.
+constexpr uint8_t max_input_rounds = 8;
+
+/// A `-32022` for a pending stateless request: sends it again (new id)
+/// with the version the server offers, once per request. False if that is
+/// not possible (then the request fails).
+bool retry_with_version(self_ptr self, const error_response& rpc) {
+  auto& st = self->state;
+  if (!rpc.id || !rpc.id->is_integer())
+    return false;
+  auto it = st.pending.find(rpc.id->integer());
+  if (it == st.pending.end() || it->second.version_retries >= 1)
+    return false;
+  auto data = rpc.data ? to_json_text(*rpc.data) : std::string{};
+  auto version = stateless::retry_version(rpc.code, data,
+                                          stateless::our_modern_versions());
+  if (!version)
+    return false;
+  auto req = std::move(it->second);
+  st.pending.erase(it);
+  count(st, &session_stats::responses, &session_counters::responses);
+  ++req.version_retries;
+  if (*version != st.meta.protocol_version)
+    CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                  << ": the server wants protocol version "
+                                  << *version);
+  st.meta.protocol_version = *version;
+  if (st.phase == session_phase::ready)
+    st.init.protocol_version = *version;
+  auto params = std::move(req.params);
+  resend(self, std::move(req), std::move(params));
+  return true;
+}
+
+/// A `-32020` (a header does not match the body) for a pending stateless
+/// `tools/call`: the tool's `x-mcp-header` annotations may be new to us
+/// (no listing yet, or a changed tool), so the tools are listed again and
+/// the call sent once more (streamable-http.mdx: the client SHOULD). False
+/// for other requests and for a call that was relisted already.
+bool retry_after_relist(self_ptr self, const error_response& rpc) {
+  auto& st = self->state;
+  if (!rpc.id || !rpc.id->is_integer())
+    return false;
+  auto it = st.pending.find(rpc.id->integer());
+  if (it == st.pending.end() || it->second.relisted
+      || it->second.method != methods::tools_call)
+    return false;
+  auto req = std::make_shared<pending_request>(std::move(it->second));
+  st.pending.erase(it);
+  count(st, &session_stats::responses, &session_counters::responses);
+  req->relisted = true;
+  st.listed_fresh = false; // a fresh listing, not the cached one
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": " << rpc.message
+                                << "; listing the tools again before a retry");
+  list_tools(self, call_options{},
+             [self, req](caf::expected<std::vector<tool>> res) {
+               if (!res) {
+                 req->on_error(res.error());
+                 return;
+               }
+               auto params = std::move(req->params);
+               resend(self, std::move(*req), std::move(params));
+             });
+  return true;
+}
+
+/// One multi-round-trip flow between two rounds: the inputs asked for and
+/// those answered so far.
+struct input_flow {
+  stateless::input_required_result required;
+  std::vector<std::pair<std::string, std::string>> responses;
+};
+
+/// An `input_required` result for request `id` (`req`, taken out of the
+/// pending table): runs each input request through the client's handlers,
+/// then sends the request again (new id) with `inputResponses` and the
+/// exact `requestState`. Meanwhile `req` waits in the pending table under
+/// its old id, so its deadline and the end of the session still fail it.
+void on_input_required(self_ptr self, int64_t id, pending_request req,
+                       const std::string& result) {
+  auto& st = self->state;
+  if (++req.rounds > max_input_rounds) {
+    req.on_error(caf::make_error(mcp_errc::invalid_result,
+                                 req.method + ": more than "
+                                   + std::to_string(max_input_rounds)
+                                   + " rounds of input requests"));
+    return;
+  }
+  auto parsed = stateless::parse_input_required(result);
+  if (!parsed) {
+    req.on_error(parsed.error());
+    return;
+  }
+  auto flow = std::make_shared<input_flow>();
+  flow->required = std::move(*parsed);
+  st.pending.emplace(id, std::move(req));
+  // Sends the next round once every input is answered.
+  auto next_round = [self, id, flow] {
+    auto& state = self->state;
+    auto it = state.pending.find(id);
+    if (it == state.pending.end())
+      return; // expired or failed meanwhile
+    auto waiting = std::move(it->second);
+    state.pending.erase(it);
+    auto params = stateless::retry_params(waiting.params, flow->responses,
+                                          flow->required.request_state);
+    if (!params) {
+      waiting.on_error(params.error());
+      return;
+    }
+    // The handlers' time does not count against the round trip.
+    auto now = self->clock().now();
+    waiting.deadline = std::min(now + waiting.timeout, waiting.hard_deadline);
+    resend(self, std::move(waiting), std::move(*params));
+  };
+  if (flow->required.requests.empty()) {
+    next_round();
+    return;
+  }
+  for (auto& in : flow->required.requests) {
+    count(st, &session_stats::server_requests,
+          &session_counters::server_requests);
+    answer_server_request(
+      self, in.method, in.params,
+      [self, id, flow, key = in.key, next_round](server_answer a) {
+        auto& state = self->state;
+        auto it = state.pending.find(id);
+        if (it == state.pending.end())
+          return;
+        if (a.code != 0) {
+          auto waiting = std::move(it->second);
+          state.pending.erase(it);
+          waiting.on_error(caf::make_error(
+            mcp_errc::jsonrpc_error, a.code,
+            "input request " + key + " of " + waiting.method
+              + " failed: " + a.message));
+          return;
+        }
+        flow->responses.emplace_back(key, std::move(a.result));
+        if (flow->responses.size() == flow->required.requests.size())
+          next_round();
+      });
+  }
 }
 
 void on_progress(self_ptr self, const notification& note) {
@@ -685,10 +1166,25 @@ void on_response(self_ptr self, const request_id& id,
   auto req = std::move(it->second);
   st.pending.erase(it);
   count(st, &session_stats::responses, &session_counters::responses);
-  if (result != nullptr)
-    req.on_result(*result);
-  else
+  if (result == nullptr) {
     req.on_error(*err);
+    return;
+  }
+  if (st.stateless)
+    if (auto obj = result->if_object(); obj && obj->contains("resultType")) {
+      // Absent: complete (servers of earlier revisions).
+      auto text = to_json_text(*result);
+      auto type = stateless::result_type_of(text);
+      if (!type) {
+        req.on_error(type.error());
+        return;
+      }
+      if (*type == stateless::result_type::input_required) {
+        on_input_required(self, id.integer(), std::move(req), text);
+        return;
+      }
+    }
+  req.on_result(*result);
 }
 
 void on_inbound(self_ptr self, inbound_batch& batch) {
@@ -708,6 +1204,21 @@ void on_inbound(self_ptr self, inbound_batch& batch) {
               &session_counters::malformed_messages);
         continue;
       }
+      if (st.stateless
+          && err->code == stateless::unsupported_protocol_version_code) {
+        if (retry_with_version(self, *err))
+          continue;
+        auto e = caf::make_error(mcp_errc::unsupported_protocol_version,
+                                 display_name(*st.cfg)
+                                   + " refuses protocol version "
+                                   + st.meta.protocol_version + ": "
+                                   + err->message);
+        on_response(self, *err->id, nullptr, &e);
+        continue;
+      }
+      if (st.stateless && err->code == stateless::header_mismatch_code
+          && retry_after_relist(self, *err))
+        continue;
       auto e = to_error(*err);
       on_response(self, *err->id, nullptr, &e);
     }
@@ -742,7 +1253,7 @@ void expire(self_ptr self, int64_t id, time_point now) {
   CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg) << ": " << render(err));
   // Tell the server, unless the stream is gone (draining): nobody would
   // read it, and a sink whose stream ended must take no new POSTs.
-  if (!st.draining) {
+  if (!st.draining && !st.stateless) {
     std::string params = "{\"requestId\":" + std::to_string(id)
                          + ",\"reason\":\"timeout\"}";
     send_notification(self, methods::cancelled, params, ++st.next_tag);
@@ -831,9 +1342,21 @@ void open_transport(self_ptr self) {
     st.shttp = open_streamable_transport(
       std::move(sc), caf::actor_cast<caf::weak_actor_ptr>(self), opts);
     st.sink = st.shttp;
+    auto era = st.cfg->era;
+    if (stateless::is_modern_protocol_version(st.cfg->protocol_version))
+      era = protocol_era::stateless;
+    if (era == protocol_era::automatic) {
+      auto found = st.cfg->detected->era.load(std::memory_order_relaxed);
+      if (found != 0)
+        era = static_cast<protocol_era>(found - 1);
+    }
     CAF_MCP_LOG_DEBUG("session", display_name(*st.cfg)
-                                   << ": Streamable HTTP; initializing");
-    start_initialize(self);
+                                   << ": Streamable HTTP; starting ("
+                                   << to_string(era) << ")");
+    if (era == protocol_era::handshake)
+      start_initialize(self);
+    else
+      start_discover(self, era == protocol_era::automatic);
     return;
   }
   open_sse_transport(self);
@@ -953,6 +1476,25 @@ caf::behavior header_fetcher(caf::event_based_actor* self,
 void init_session(self_ptr self, session_config_ptr cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  // The `_meta` envelope of the stateless era (built once).
+  if (stateless::is_modern_protocol_version(st.cfg->protocol_version))
+    st.meta.protocol_version = st.cfg->protocol_version;
+  st.meta.client_info = st.cfg->client_info;
+  {
+    auto caps = st.cfg->capabilities;
+    if (!st.cfg->roots.empty())
+      caps.roots = true;
+    append_json(st.meta.capabilities, caps);
+  }
+  if (st.cfg->transport == session_transport::sse
+      && (st.cfg->era == protocol_era::stateless
+          || stateless::is_modern_protocol_version(st.cfg->protocol_version))) {
+    st.phase = session_phase::closed;
+    st.failure = caf::make_error(mcp_errc::invalid_argument,
+                                 "stateless MCP (2026-07-28) needs the "
+                                 "Streamable HTTP transport, not sse");
+    return;
+  }
   auto parsed = transport::parse_url(st.cfg->sse_url);
   auto bad_header = first_bad_header(st.cfg->http.headers);
   // Headers of this connection from the provider (a fresh token per
@@ -1025,6 +1567,28 @@ caf::result<std::vector<tool>> list_request(self_ptr self,
   return rp;
 }
 
+/// Stateless era: lists the tools again if the last list is stale (past
+/// its ttlMs) and tells subscribers if it changed. At most one such
+/// listing at a time.
+void refresh_stale_list(self_ptr self) {
+  auto& st = self->state;
+  if (st.background_listing || st.relisting
+      || (st.listed_fresh && self->clock().now() < st.listed_until))
+    return;
+  st.background_listing = true;
+  list_tools(self, call_options{},
+             [self, before = st.listed](caf::expected<std::vector<tool>> res) {
+               auto& state = self->state;
+               state.background_listing = false;
+               if (res && state.phase == session_phase::ready
+                   && *res != before)
+                 notify_subscribers(
+                   self, caf::make_message(tools_changed_atom::value,
+                                           state.cfg->server_name,
+                                           std::move(*res)));
+             });
+}
+
 caf::result<caf::timespan> ping_request(self_ptr self,
                                         const call_options& opts) {
   auto rp = self->make_response_promise<caf::timespan>();
@@ -1032,6 +1596,23 @@ caf::result<caf::timespan> ping_request(self_ptr self,
     auto started = self->clock().now();
     call_options o;
     o.timeout = opts.timeout;
+    if (self->state.stateless) {
+      // Stateless servers need not serve `ping`: `server/discover` is the
+      // health check (a valid result = healthy). A stale tool list is
+      // fetched again meanwhile (2026 servers send no list_changed over
+      // HTTP; the list's ttlMs says when to look again).
+      refresh_stale_list(self);
+      send_request(
+        self, stateless::discover_method, {}, o,
+        [self, rp, started](boost::json::value& v) mutable {
+          if (auto d = stateless::parse_discover_result(to_json_text(v)); !d)
+            rp.deliver(d.error());
+          else
+            rp.deliver(caf::timespan{self->clock().now() - started});
+        },
+        [rp](const caf::error& err) mutable { rp.deliver(err); }, 0, true);
+      return;
+    }
     send_request(
       self, methods::ping, {}, o,
       [self, rp, started](boost::json::value&) mutable {
@@ -1043,6 +1624,18 @@ caf::result<caf::timespan> ping_request(self_ptr self,
 }
 
 } // namespace
+
+const char* to_string(protocol_era x) noexcept {
+  switch (x) {
+    case protocol_era::automatic:
+      return "auto";
+    case protocol_era::handshake:
+      return "handshake";
+    case protocol_era::stateless:
+      return "stateless";
+  }
+  return "?";
+}
 
 const char* to_string(session_transport x) noexcept {
   switch (x) {

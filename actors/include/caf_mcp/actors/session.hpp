@@ -49,6 +49,7 @@
 #include "caf_mcp/actors/subscribers.hpp"
 #include "caf_mcp/actors/timer.hpp"
 #include "caf_mcp/messages/protocol.hpp"
+#include "caf_mcp/messages/stateless.hpp"
 #include "caf_mcp/transport/http_client.hpp"
 #include "caf_mcp/transport/url.hpp"
 
@@ -85,11 +86,33 @@ const char* to_string(session_transport x) noexcept;
 /// / "streamableHttp"; false for anything else.
 bool from_string(std::string_view text, session_transport& out) noexcept;
 
+/// How a Streamable HTTP session starts (docs/stateless.md). The legacy
+/// SSE transport always does the handshake.
+enum class protocol_era : uint8_t {
+  /// Stateless first: `server/discover` (MCP 2026-07-28); an answer that
+  /// says the server is older (a 400/404/405 without a modern error, a
+  /// result without `supportedVersions`, no common modern version) falls
+  /// back to the `initialize` handshake with `protocol_version`. What was
+  /// found is remembered in `session_config::detected` and forgotten when
+  /// a session fails before it was ready.
+  automatic,
+  /// The `initialize` handshake (2024-11-05 ... 2025-11-25) only.
+  handshake,
+  /// Stateless MCP 2026-07-28 only: no fallback. Also chosen by a
+  /// `protocol_version` of that revision.
+  stateless,
+};
+
+/// "auto", "handshake" or "stateless".
+const char* to_string(protocol_era x) noexcept;
+
 /// What `automatic` found for one server, shared by every session made
 /// from one configuration (and its copies).
 struct transport_memory {
   /// 0: not known yet; else the detected `session_transport` + 1.
   std::atomic<uint8_t> found{0};
+  /// 0: not known yet; else the detected `protocol_era` + 1.
+  std::atomic<uint8_t> era{0};
 };
 
 /// Creates the connection of a session (tests plug in a fake here).
@@ -157,8 +180,12 @@ struct session_config {
   caf::timespan max_request_timeout = std::chrono::minutes{10};
   /// Longest wait for the `endpoint` event.
   caf::timespan endpoint_timeout = std::chrono::seconds{10};
-  /// The protocol version asked for in `initialize`.
+  /// The protocol version asked for in `initialize`. A modern version
+  /// (2026-07-28) means stateless MCP whatever `era` says.
   std::string protocol_version{latest_protocol_version};
+  /// Stateless MCP first, the handshake only, or stateless only
+  /// (Streamable HTTP; see `protocol_era`).
+  protocol_era era = protocol_era::automatic;
   /// Sent as clientInfo.
   implementation client_info{"caf-mcp", "0.1.0", caf::none};
   /// Declared capabilities (roots is set automatically if `roots` is not
@@ -205,6 +232,17 @@ struct pending_request {
   caf::actor_clock::time_point hard_deadline;
   caf::timespan timeout{0};
   caf::actor listener;
+  /// Stateless era only, to send the request again (a `-32022` version
+  /// retry, the next round of a multi-round-trip request): its params as
+  /// the caller gave them (without `_meta`) and the call's own headers.
+  std::string params;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool resend_ok = false;
+  /// Version retries and input rounds so far (both bounded).
+  uint8_t version_retries = 0;
+  uint8_t rounds = 0;
+  /// A `-32020` made the session list the tools again for this call.
+  bool relisted = false;
 };
 
 /// A call that arrived before the session was ready.
@@ -274,6 +312,24 @@ struct session_state {
   /// requests that belong to no call (elicitation) on that stream only.
   bool awaiting_listen = false;
   caf::error drain_reason;
+  /// Stateless MCP 2026-07-28 (docs/stateless.md): every request carries
+  /// `meta` and the standard headers; no notifications, no GET stream.
+  bool stateless = false;
+  /// `server/discover` is out as a probe: an older server's answer falls
+  /// back to `initialize`.
+  bool era_probing = false;
+  /// The `_meta` envelope (the chosen version; client info; capabilities).
+  stateless::request_meta meta;
+  /// `x-mcp-header` mirrors of the tools of the last listing, by tool name.
+  std::unordered_map<std::string, std::vector<stateless::header_mirror>>
+    mirrors;
+  /// The last tool list and until when it is fresh (its `ttlMs`); a listing
+  /// before then is answered from it.
+  std::vector<tool> listed;
+  caf::actor_clock::time_point listed_until;
+  bool listed_fresh = false;
+  /// The stateless health check re-lists (stale list) at most once at a time.
+  bool background_listing = false;
   session_stats stats;
   /// Logs the session's counters (`summary(stats)`) at info: with `-v` the
   /// CLI shows them when it exits.
