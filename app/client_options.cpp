@@ -116,7 +116,11 @@ void add_client_options(CLI::App& cmd, client_options& opts,
   cmd.add_flag("--insecure", opts.insecure,
                "do not verify TLS certificates (dangerous)");
   cmd.add_option("--protocol-version", opts.protocol_version,
-                 "MCP protocol version to request (default 2025-11-25)");
+                 "MCP protocol version: auto (default: with Streamable HTTP "
+                 "stateless 2026-07-28 via server/discover first, else the "
+                 "2025-11-25 handshake), 2026-07-28 (stateless only), or a "
+                 "handshake version (2024-11-05, 2025-03-26, 2025-06-18, "
+                 "2025-11-25)");
   cmd.add_option("--retries", opts.retries,
                  "reconnect attempts in a row before giving up; -1 = forever, "
                  "0 = fail at the first loss (default "
@@ -243,10 +247,22 @@ std::string make_session_config(const client_options& opts,
       return why;
     out.http.headers.emplace_back(std::move(name), std::move(value));
   }
-  if (!is_supported_protocol_version(opts.protocol_version))
+  if (opts.protocol_version == "auto") {
+    out.era = protocol_era::automatic;
+  } else if (stateless::is_modern_protocol_version(opts.protocol_version)) {
+    if (out.transport == session_transport::sse)
+      return "--protocol-version " + opts.protocol_version
+             + " (stateless MCP) needs --transport http or auto";
+    out.protocol_version = opts.protocol_version;
+    out.era = protocol_era::stateless;
+  } else if (is_supported_protocol_version(opts.protocol_version)) {
+    out.protocol_version = opts.protocol_version;
+    out.era = protocol_era::handshake;
+  } else {
     return "unsupported protocol version '" + opts.protocol_version
-           + "' (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25)";
-  out.protocol_version = opts.protocol_version;
+           + "' (auto, 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, "
+             "2024-11-05)";
+  }
   out.request_timeout = seconds(opts.timeout_s);
   // --timeout bounds a call; progress extends it only up to --max-timeout.
   out.max_request_timeout = seconds(std::max(opts.timeout_s,

@@ -36,7 +36,8 @@ struct client_options {
   double endpoint_timeout_s = 10;
   std::string ca_file;
   bool insecure = false;
-  std::string protocol_version{latest_protocol_version};
+  /// "auto", a handshake version, or 2026-07-28 (stateless).
+  std::string protocol_version{"auto"};
   bool json = false;
   /// Reconnect attempts in a row before giving up (-1: forever, 0: none).
   int retries = 2;

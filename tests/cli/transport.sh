@@ -49,6 +49,9 @@ check_match "bench --json: no failures" '"failed":0,' "$(cat "$tmp/b.json")"
 out=$(timeout 30 "$BIN" call --transport auto --url "$stateful" echo '{"message":"a"}' -v 2>"$tmp/err")
 check "auto on Streamable HTTP: text" "Echo: a" "$out"
 check_match "auto on Streamable HTTP: detected" "detected Streamable HTTP" "$(cat "$tmp/err")"
+# a 2025 server: the default (--protocol-version auto) probes server/discover
+# first and falls back to the handshake
+check_match "auto on a 2025 server: discovery refused, handshake" "server/discover refused" "$(cat "$tmp/err")"
 
 "$BIN" demo-server --port 0 --host 127.0.0.1 >"$tmp/out" 2>"$tmp/derr" &
 server_pid=$!
@@ -65,5 +68,18 @@ timeout 10 "$BIN" tools --transport carrier-pigeon --url "$sse" >/dev/null 2>"$t
 check "unknown transport: exit 2" 2 $?
 check_match "unknown transport: message names the choices" "sse|http|auto|transport" "$(cat "$tmp/err")"
 check_match "--help lists --transport" "--transport" "$("$BIN" tools --help)"
+
+# protocol versions: the era follows --protocol-version
+out=$(timeout 30 "$BIN" call --transport auto --url "$stateful" echo '{"message":"h"}' --protocol-version 2025-11-25 -v 2>"$tmp/err")
+check "2025-11-25 (handshake only) on Streamable HTTP: text" "Echo: h" "$out"
+check_match "2025-11-25: ready with the handshake" "ready \\(protocol 2025-11-25, transport streamable_http\\)" "$(cat "$tmp/err")"
+if grep -q "server/discover" "$tmp/err"; then bad "2025-11-25: no discovery probe"; else ok; fi
+timeout 10 "$BIN" tools --transport sse --protocol-version 2026-07-28 --url "$sse" >/dev/null 2>"$tmp/err"
+check "2026-07-28 over sse: exit 2" 2 $?
+check_match "2026-07-28 over sse: says why" "stateless MCP\\) needs --transport http" "$(cat "$tmp/err")"
+timeout 10 "$BIN" tools --protocol-version 2099-01-01 --url "$sse" >/dev/null 2>"$tmp/err"
+check "unknown protocol version: exit 2" 2 $?
+check_match "unknown protocol version: lists the choices" "auto, 2026-07-28, 2025-11-25" "$(cat "$tmp/err")"
+check_match "--help explains --protocol-version" "stateless" "$("$BIN" tools --help)"
 
 summary
