@@ -5,8 +5,7 @@
 // actor over Streamable HTTP, the version pinned to the one asked for) and
 // exits 0 when the work is done, non-zero with a message otherwise.
 //
-// Scenarios of the 2026-07-28 (stateless) protocol are not implemented yet:
-// they exit 2 saying so (issue 15).
+// At 2026-07-28 the session speaks stateless MCP (docs/stateless.md).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -17,7 +16,11 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "caf_mcp/actors/client.hpp"
+#include <boost/json/value.hpp>
+
+#include "caf/actor_cast.hpp"
+
+#include "caf_mcp/actors/session.hpp"
 #include "caf_mcp/messages/elicitation.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 
@@ -53,6 +56,34 @@ caf::behavior server_requests(caf::event_based_actor*) {
   };
 }
 
+
+/// The tool calls of `MCP_CONFORMANCE_CONTEXT` (`{"toolCalls": [{name,
+/// arguments}]}`), as (name, arguments JSON text).
+std::vector<std::pair<std::string, std::string>> context_calls() {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto text = env("MCP_CONFORMANCE_CONTEXT");
+  if (text.empty())
+    return out;
+  boost::json::error_code ec;
+  auto v = parse_json(text, ec);
+  if (ec || !v.is_object())
+    return out;
+  auto calls = v.as_object().if_contains("toolCalls");
+  if (calls == nullptr || !calls->is_array())
+    return out;
+  for (auto& c : calls->as_array()) {
+    if (!c.is_object())
+      continue;
+    auto name = c.as_object().if_contains("name");
+    auto args = c.as_object().if_contains("arguments");
+    if (name == nullptr || !name->is_string())
+      continue;
+    out.emplace_back(std::string{name->as_string()},
+                     args != nullptr ? to_json_text(*args) : "{}");
+  }
+  return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -63,39 +94,36 @@ int main(int argc, char** argv) {
   auto version = env("MCP_CONFORMANCE_PROTOCOL_VERSION");
   if (version.empty())
     version = "2025-11-25";
-  if (version == "2026-07-28") {
-    std::fprintf(stderr,
-                 "conformance-client: not implemented: scenario %s at "
-                 "protocol 2026-07-28 (stateless MCP, issue 15)\n",
-                 scenario.c_str());
-    return 2;
-  }
   caf::actor_system_config cfg;
   register_types(cfg);
   caf::actor_system sys{cfg};
   auto handler = sys.spawn(server_requests);
-  client_config cc;
-  cc.name = "conformance";
-  cc.session.sse_url = url;
-  cc.session.transport = session_transport::streamable_http;
-  cc.session.protocol_version = version;
-  cc.session.capabilities.elicitation = "{}";
-  cc.session.server_request_handler = handler;
-  cc.session.request_timeout = std::chrono::seconds{20};
-  cc.pool.member.fetch_tools = false;
-  auto cli = sys.spawn(client, std::move(cc));
+  // One session, the protocol's own layer: the version the suite asks for
+  // decides the era (2026-07-28: stateless, server/discover; earlier: the
+  // initialize handshake), no detection.
+  session_config sc;
+  sc.server_name = "conformance";
+  sc.sse_url = url;
+  sc.transport = session_transport::streamable_http;
+  sc.protocol_version = version;
+  sc.era = version == "2026-07-28" ? protocol_era::stateless
+                                   : protocol_era::handshake;
+  sc.capabilities.elicitation = "{}";
+  sc.server_request_handler = handler;
+  sc.request_timeout = std::chrono::seconds{20};
+  auto ses = caf::actor_cast<session_actor>(sys.spawn(session, share(sc)));
   caf::scoped_actor self{sys};
   int rc = 0;
   std::vector<tool> tools;
   auto list = [&] {
-    self->request(cli, std::chrono::seconds{25}, list_atom::value)
+    self->request(ses, std::chrono::seconds{25}, list_atom::value)
       .receive([&](std::vector<tool>& xs) { tools = std::move(xs); },
                [&](caf::error& err) { rc = fail("tools/list: " + render(err)); });
   };
   auto call = [&](const std::string& name, const std::string& args) {
     call_options opts;
     opts.timeout = std::chrono::seconds{25};
-    self->request(cli, std::chrono::seconds{30}, call_atom::value, name, args,
+    self->request(ses, std::chrono::seconds{30}, call_atom::value, name, args,
                   opts)
       .receive(
         [&](call_tool_result& res) {
@@ -104,9 +132,20 @@ int main(int argc, char** argv) {
         },
         [&](caf::error& err) { rc = fail(name + ": " + render(err)); });
   };
-  // The handshake (and, with a session id, the GET stream) first.
-  self->request(cli, std::chrono::seconds{25}, init_atom::value, false)
-    .receive([](std::vector<tool>&) {},
+  // Any other request (resources, prompts).
+  auto ask = [&](const std::string& method, const std::string& params) {
+    call_options opts;
+    opts.timeout = std::chrono::seconds{25};
+    self->request(ses, std::chrono::seconds{30}, request_atom::value, method,
+                  params, opts)
+      .receive([&](std::string& res) {
+                 std::printf("%s: %s\n", method.c_str(), res.c_str());
+               },
+               [&](caf::error& err) { rc = fail(method + ": " + render(err)); });
+  };
+  // The handshake or discovery (and, with a session id, the GET stream).
+  self->request(ses, std::chrono::seconds{25}, init_atom::value)
+    .receive([](initialize_result&) {},
              [&](caf::error& err) { rc = fail("initialize: " + render(err)); });
   if (rc == 0) {
     if (scenario == "initialize") {
@@ -129,13 +168,49 @@ int main(int argc, char** argv) {
         call("json_schema_echo", R"({"schema":)" + schema + "}");
     } else if (scenario == "json-schema-ref-no-deref") {
       list();
+    } else if (scenario == "request-metadata") {
+      // Discovery was rejected once (-32022) and retried; one more request.
+      list();
+    } else if (scenario == "sep-2322-client-request-state") {
+      list();
+      for (auto& t : tools)
+        if (rc == 0)
+          call(t.name, "{}");
+    } else if (scenario == "http-standard-headers") {
+      list();
+      for (auto& t : tools)
+        if (rc == 0)
+          call(t.name, "{}");
+      if (rc == 0)
+        ask("resources/list", "{}");
+      for (auto uri : {"file:///path/to/file%20name.txt",
+                       "https://example.com/resource?id=123"})
+        if (rc == 0)
+          ask("resources/read", std::string{R"({"uri":")"} + uri + "\"}");
+      if (rc == 0)
+        ask("prompts/list", "{}");
+      if (rc == 0)
+        ask("prompts/get", R"({"name":"test_prompt"})");
+    } else if (scenario == "http-custom-headers") {
+      list(); // the x-mcp-header annotations
+      auto calls = context_calls();
+      if (rc == 0 && calls.empty())
+        rc = fail("no toolCalls in MCP_CONFORMANCE_CONTEXT");
+      for (auto& c : calls)
+        if (rc == 0)
+          call(c.first, c.second);
+    } else if (scenario == "http-invalid-tool-headers") {
+      // The session leaves out tools with invalid annotations; call the rest.
+      list();
+      for (auto& t : tools)
+        if (rc == 0)
+          call(t.name, R"({"region":"us-west1"})");
     } else {
       rc = fail("not implemented: scenario " + scenario + " at " + version);
       rc = 2;
     }
   }
-  self->send(cli, cleanup_atom::value);
-  self->send_exit(cli, caf::exit_reason::user_shutdown);
+  self->send(ses, caf::close_atom::value);
   self->send_exit(handler, caf::exit_reason::user_shutdown);
   return rc;
 }
