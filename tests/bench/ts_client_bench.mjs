@@ -6,6 +6,7 @@
 //
 //   node tests/bench/ts_client_bench.mjs URL [--transport http|sse]
 //        [--tool echo] [--args '{"message":"x"}'] [--seconds 5] [--concurrency 64]
+//        [--protocol 2026-07-28]   (pins the SDK to stateless MCP; default: its 2025 handshake)
 //
 // Prints one JSON line per run: {"transport","concurrency","calls",
 // "calls_per_s","p50_us","p99_us","setup_ms","failed"}.
@@ -27,13 +28,15 @@ const tool = opt('--tool', 'echo');
 const args = JSON.parse(opt('--args', '{"message":"x"}'));
 const seconds = Number(opt('--seconds', '5'));
 const concurrency = Number(opt('--concurrency', '64'));
+const protocol = opt('--protocol', '');
 if (!(seconds > 0) || !(concurrency >= 1) || !['http', 'sse'].includes(transportName)) {
   console.error('bad --seconds, --concurrency or --transport');
   process.exit(2);
 }
 
 async function connect() {
-  const client = new Client({ name: 'caf-mcp-ts-bench', version: '2.4.0' });
+  const options = protocol === '2026-07-28' ? { versionNegotiation: { mode: { pin: protocol } } } : {};
+  const client = new Client({ name: 'caf-mcp-ts-bench', version: '2.4.0' }, options);
   const u = new URL(url);
   const t = transportName === 'sse' ? new SSEClientTransport(u) : new StreamableHTTPClientTransport(u);
   const t0 = process.hrtime.bigint();

@@ -24,7 +24,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/../cli/check.sh"
 case "$POSTURE" in
   legacy) peer=ts2; version=2025-11-25 ;;
   modern) peer=ts2-modern; version=2026-07-28 ;;
-  *) give_up "unknown posture '$POSTURE' (legacy | modern)" ;;
+  # auto: the default; against the default posture discovery succeeds, so
+  # the session speaks 2026-07-28 as in `modern`.
+  auto) peer=ts2; version=auto ;;
+  *) give_up "unknown posture '$POSTURE' (legacy | modern | auto)" ;;
 esac
 state="${CAF_MCP_PEERS_STATE:-}"
 [ -n "$state" ] || give_up "CAF_MCP_PEERS_STATE is not set (run through ctest)"
@@ -68,7 +71,7 @@ check "call add: text" "5.5" "$out"
 # without it); the 2025 revisions know no such header.
 run call regional '{"region":"eu-west"}'
 check "call regional: exit (stderr: $(head -c 300 "$tmp/err"))" 0 "$rc"
-if [ "$POSTURE" = modern ]; then
+if [ "$POSTURE" != legacy ]; then
   check "call regional: body and Mcp-Param-Region" "region=eu-west header=eu-west" "$out"
 else
   check_match "call regional: body value" '^region=eu-west header=(-none-|eu-west)$' "$out"
