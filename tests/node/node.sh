@@ -29,6 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../cli/check.sh"
 EVERYTHING=$(cat "$STATE/everything.url") || give_up "no everything peer"
 POST503=$(cat "$STATE/post-503.url") || give_up "no post-503 peer"
 SHTTP=$(cat "$STATE/shttp-stateful.url") || give_up "no shttp-stateful peer"
+MODERN=$(cat "$STATE/ts2-modern.url") || give_up "no ts2-modern peer"
 
 # -- the demo server (restartable on its port) ------------------------------
 start_demo() { # PORT
@@ -68,6 +69,7 @@ write_config() { # extra servers JSON, token
     "off": { "url": "http://127.0.0.1:9/sse", "disabled": true },
     "shttp": { "url": "$SHTTP", "type": "streamableHttp" },
     "shttp-auto": { "url": "$SHTTP" },
+    "modern": { "url": "$MODERN", "type": "http" },
     "flaky": { "url": "http://127.0.0.1:$DEMO_PORT/sse", "timeout": 10,
                "middlewares": [ { "type": "logging" }, { "type": "metrics" },
                                 { "type": "retry", "max_attempts": 3, "base_s": 0.05,
@@ -146,6 +148,13 @@ check "a call over Streamable HTTP through the node is 200" 200 "$CODE"
 check_match "... with the SDK server's answer" 'Echo: over streamable http' "$BODY"
 api POST /api/servers/shttp-auto/tools/echo/call '{"message":"auto"}'
 check "a call to the auto-detected server is 200" 200 "$CODE"
+# a stateless MCP 2026-07-28 server (the TypeScript SDK 2.x, modern only)
+# in the same config: discovered, not initialized
+wait_state modern healthy && ok
+check "a 2026-07-28 server shows streamable-http" streamable-http "$(server_field modern transport)"
+api POST /api/servers/modern/tools/regional/call '{"region":"eu-north"}'
+check "a call to the 2026-07-28 server is 200" 200 "$CODE"
+check_match "... with the x-mcp-header mirrored (the server saw Mcp-Param-Region)" 'region=eu-north header=eu-north' "$BODY"
 api GET /metrics
 check_match "caf_mcp_server_info labels each server's transport" 'caf_mcp_server_info\{server="shttp",transport="streamable-http"\} 1' "$BODY"
 check_match "... sse for the demo server" 'caf_mcp_server_info\{server="demo",transport="sse"\} 1' "$BODY"
@@ -313,7 +322,7 @@ write_config '"demo2": { "url": "http://127.0.0.1:'"$DEMO_PORT"'/sse" }' ""
 sed -i 's/"the demo server"/"the changed demo server"/; /"broken"/d' "$tmp/node.json"
 kill -HUP "$node_pid"
 wait_for "$tmp/node.err" "reloaded:" || bad "no reload line"
-check_match "the reload line names the diff" 'added demo2; removed broken; changed demo; unchanged everything, flaky, off' "$(grep 'reloaded:' "$tmp/node.err" | tail -1)"
+check_match "the reload line names the diff" 'added demo2; removed broken; changed demo; unchanged everything, flaky, modern, off' "$(grep 'reloaded:' "$tmp/node.err" | tail -1)"
 wait_state demo2 healthy && ok
 api GET /api/servers/broken
 check "a removed server is gone" 404 "$CODE"
