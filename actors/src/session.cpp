@@ -617,6 +617,20 @@ void relist_and_notify(self_ptr self) {
 
 // -- initialize ---------------------------------------------------------------
 
+/// Transport detection (`automatic`) found Streamable HTTP: remembered
+/// for the next sessions of this config.
+void remember_streamable(self_ptr self) {
+  auto& st = self->state;
+  if (!st.probing)
+    return;
+  st.probing = false;
+  st.cfg->detected->found.store(
+    static_cast<uint8_t>(session_transport::streamable_http) + 1,
+    std::memory_order_relaxed);
+  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
+                                << ": detected Streamable HTTP");
+}
+
 void on_initialize_result(self_ptr self, boost::json::value& v) {
   auto& st = self->state;
   initialize_result res;
@@ -634,14 +648,7 @@ void on_initialize_result(self_ptr self, boost::json::value& v) {
     return;
   }
   st.init = std::move(res);
-  if (st.probing) {
-    st.probing = false;
-    st.cfg->detected->found.store(
-      static_cast<uint8_t>(session_transport::streamable_http) + 1,
-      std::memory_order_relaxed);
-    CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
-                                  << ": detected Streamable HTTP");
-  }
+  remember_streamable(self);
   if (st.init.protocol_version >= header_version)
   {
     if (st.sink)
@@ -725,19 +732,6 @@ void remember_era(self_ptr self, protocol_era era) {
   if (st.cfg->era == protocol_era::automatic)
     st.cfg->detected->era.store(static_cast<uint8_t>(era) + 1,
                                 std::memory_order_relaxed);
-}
-
-/// The session found a modern server (or the transport probe too).
-void remember_streamable(self_ptr self) {
-  auto& st = self->state;
-  if (!st.probing)
-    return;
-  st.probing = false;
-  st.cfg->detected->found.store(
-    static_cast<uint8_t>(session_transport::streamable_http) + 1,
-    std::memory_order_relaxed);
-  CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
-                                << ": detected Streamable HTTP");
 }
 
 void start_initialize(self_ptr self);
@@ -1345,6 +1339,9 @@ void open_transport(self_ptr self) {
     auto era = st.cfg->era;
     if (stateless::is_modern_protocol_version(st.cfg->protocol_version))
       era = protocol_era::stateless;
+    // Detecting: a remembered era is tried first, and the answer may still
+    // say the server changed (a stateless server replaced by an older one).
+    auto may_fall_back = era == protocol_era::automatic;
     if (era == protocol_era::automatic) {
       auto found = st.cfg->detected->era.load(std::memory_order_relaxed);
       if (found != 0)
@@ -1356,7 +1353,7 @@ void open_transport(self_ptr self) {
     if (era == protocol_era::handshake)
       start_initialize(self);
     else
-      start_discover(self, era == protocol_era::automatic);
+      start_discover(self, may_fall_back);
     return;
   }
   open_sse_transport(self);
