@@ -488,8 +488,8 @@ void took_stateless_list(self_ptr self, std::vector<tool>& tools,
       st.mirrors.emplace(t.name, std::move(*ms));
   }
   st.listed = tools;
-  st.listed_fresh = hints.ttl_ms > 0;
-  if (st.listed_fresh) {
+  st.listed_until = {};
+  if (hints.ttl_ms > 0) {
     // At most a day: a hint is no reason to never look again.
     constexpr uint64_t max_ttl_ms = 24 * 3600 * 1000;
     st.listed_until = self->clock().now()
@@ -569,8 +569,7 @@ void list_page(self_ptr self, std::string cursor,
 
 void list_tools(self_ptr self, const call_options& opts, list_done done) {
   auto& st = self->state;
-  if (st.stateless && st.listed_fresh
-      && self->clock().now() < st.listed_until) {
+  if (st.stateless && self->clock().now() < st.listed_until) {
     // The server said how long this list stays valid (ttlMs).
     done(st.listed);
     return;
@@ -992,7 +991,7 @@ bool retry_after_relist(self_ptr self, const error_response& rpc) {
   st.pending.erase(it);
   count(st, &session_stats::responses, &session_counters::responses);
   req->relisted = true;
-  st.listed_fresh = false; // a fresh listing, not the cached one
+  st.listed_until = {}; // a fresh listing, not the cached one
   CAF_MCP_LOG_INFO("session", display_name(*st.cfg)
                                 << ": " << rpc.message
                                 << "; listing the tools again before a retry");
@@ -1570,7 +1569,7 @@ caf::result<std::vector<tool>> list_request(self_ptr self,
 void refresh_stale_list(self_ptr self) {
   auto& st = self->state;
   if (st.background_listing || st.relisting
-      || (st.listed_fresh && self->clock().now() < st.listed_until))
+      || self->clock().now() < st.listed_until)
     return;
   st.background_listing = true;
   list_tools(self, call_options{},

@@ -326,8 +326,8 @@ struct session_state {
   /// The last tool list and until when it is fresh (its `ttlMs`); a listing
   /// before then is answered from it.
   std::vector<tool> listed;
+  /// (The clock's epoch: stale.)
   caf::actor_clock::time_point listed_until;
-  bool listed_fresh = false;
   /// The stateless health check re-lists (stale list) at most once at a time.
   bool background_listing = false;
   session_stats stats;
