@@ -384,7 +384,7 @@ int run_node(const node_options& opts) {
                });
     if (rc != exit_ok)
       return rc;
-    registry_actor front;
+    cluster_front_actor front;
     if (cfg.cluster.listen_set) {
       front = cluster::spawn_cluster_front(
         sys, caf::actor_cast<registry_actor>(reg),

@@ -46,7 +46,7 @@ struct peer_actor_state {
   int64_t since_ms = 0;
   std::string last_error;
   double rtt_ms = 0;
-  registry_actor remote;
+  cluster_front_actor remote;
   caf::node_id remote_node;
   /// The node of the connection lost last: a connect that hands back a
   /// proxy of it is refused (CAF may return its cached dead proxy once).
@@ -57,6 +57,15 @@ struct peer_actor_state {
   uint64_t attempt = 0;
   bool connecting = false;
   pending_table<pending_payload> pending;
+  /// Calls to send in the next batch (to `remote`).
+  std::vector<remote_call> outbox;
+  /// A `peer_flush_atom` is on its way to us.
+  bool flush_pending = false;
+  /// The deadline timer: when it fires and its number (older timers are
+  /// ignored); `sweep_at` is max() while none is set.
+  std::chrono::steady_clock::time_point sweep_at =
+    std::chrono::steady_clock::time_point::max();
+  uint64_t sweep_number = 0;
   std::vector<server_detail> servers;
   /// Polls of the current connection (a full listing every
   /// `full_listing_every`).
@@ -223,46 +232,105 @@ void finish(peer_self self, uint64_t id, caf::expected<call_tool_result> res) {
     p.promise.deliver(std::move(res.error()));
 }
 
+/// Sends the queued calls to the remote front in one message.
+void flush(peer_self self) {
+  auto& st = self->state;
+  if (st.outbox.empty())
+    return;
+  if (st.remote)
+    self->send(st.remote, call_batch_atom::value, std::move(st.outbox));
+  st.outbox.clear();
+}
+
+/// The queued calls go out now if nothing else waits in our mailbox (no
+/// delay for a lone call), else after the messages waiting now: calls
+/// that arrive together leave together.
+void schedule_flush(peer_self self) {
+  auto& st = self->state;
+  if (self->mailbox().empty()) {
+    flush(self);
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, peer_flush_atom::value);
+  }
+}
+
+/// Sets the deadline timer for `deadline` unless one fires earlier.
+void arm_sweep(peer_self self, std::chrono::steady_clock::time_point deadline) {
+  auto& st = self->state;
+  if (deadline >= st.sweep_at)
+    return;
+  st.sweep_at = deadline;
+  auto now = std::chrono::steady_clock::now();
+  auto wait = deadline > now ? std::chrono::duration_cast<caf::timespan>(
+                deadline - now)
+                             : caf::timespan{0};
+  self->delayed_send(self, wait, peer_sweep_atom::value, ++st.sweep_number);
+}
+
+/// Fails every call whose deadline passed, then sets the timer for the
+/// next deadline.
+void sweep(peer_self self) {
+  auto& st = self->state;
+  st.sweep_at = std::chrono::steady_clock::time_point::max();
+  for (auto id : st.pending.expired(std::chrono::steady_clock::now()))
+    finish(self, id,
+           caf::make_error(mcp_errc::timeout,
+                           "no answer from node " + st.cfg.name
+                             + " before the call's deadline"));
+  std::chrono::steady_clock::time_point next;
+  if (st.pending.earliest_deadline(next))
+    arm_sweep(self, next);
+}
+
+/// Queues call `id` for the next batch (or fails it if its deadline
+/// passed while it waited for a reconnect).
 void send_call(peer_self self, uint64_t id) {
   auto& st = self->state;
   auto e = st.pending.find(id);
   if (e == nullptr)
     return;
-  auto now = std::chrono::steady_clock::now();
-  if (e->deadline <= now) {
+  if (e->deadline <= std::chrono::steady_clock::now()) {
     finish(self, id, caf::make_error(mcp_errc::timeout,
                                      "the call's deadline passed before node "
                                        + st.cfg.name + " was back"));
     return;
   }
-  auto left = std::chrono::duration_cast<caf::timespan>(e->deadline - now);
-  auto attempt = e->attempt;
   auto& p = e->payload;
+  remote_call c;
+  c.id = id;
+  c.attempt = e->attempt;
+  c.server = p.server;
+  c.tool = p.tool;
   // Only a retryable call may be sent again: the others give their
   // arguments away (no copy of a large argument object).
-  auto args = e->retryable ? p.args : std::move(p.args);
-  self->request(st.remote, left, call_atom::value, p.server, p.tool,
-                std::move(args), p.opts)
-    .then(
-      [self, id, attempt](call_tool_result& res) {
-        if (self->state.pending.accepts(id, attempt))
-          finish(self, id, std::move(res));
-      },
-      [self, id, attempt](caf::error& err) {
-        auto cur = self->state.pending.find(id);
-        if (cur == nullptr || cur->attempt != attempt)
-          return;
-        // A waiting call (lost, to be resent) still ends at its deadline:
-        // the timeout of its last send is that deadline.
-        if (cur->waiting && err != caf::sec::request_timeout)
-          return;
-        finish(self, id, to_call_error(self, err));
-      });
+  if (e->retryable) {
+    c.args = p.args;
+    c.opts = p.opts;
+  } else {
+    c.args = std::move(p.args);
+    c.opts = std::move(p.opts);
+  }
+  st.outbox.push_back(std::move(c));
+  schedule_flush(self);
+}
+
+/// The front's answers: each one that still counts ends its call.
+void answered(peer_self self, std::vector<remote_result>& xs) {
+  for (auto& x : xs) {
+    if (!self->state.pending.accepts(x.id, x.attempt))
+      continue;
+    if (x.error)
+      finish(self, x.id, to_call_error(self, x.error));
+    else
+      finish(self, x.id, std::move(x.result));
+  }
 }
 
 void poll(peer_self self, uint64_t conn);
 
-void on_connected(peer_self self, caf::node_id nid, registry_actor remote) {
+void on_connected(peer_self self, caf::node_id nid,
+                  cluster_front_actor remote) {
   auto& st = self->state;
   st.connecting = false;
   st.remote = std::move(remote);
@@ -290,6 +358,8 @@ void on_loss(peer_self self, const caf::error& reason) {
   ++st.connection;
   st.remote = nullptr;
   st.remote_node = caf::node_id{};
+  // Calls queued for the lost connection: failed or kept below.
+  st.outbox.clear();
   st.subscribed_remote = false;
   st.policy->on_disconnected(std::chrono::steady_clock::now());
   st.last_error = "connection lost: " + render(reason);
@@ -335,7 +405,7 @@ void connect(peer_self self) {
         auto& st = self->state;
         if (!ptr)
           return connect_failed(self, "nothing is published at " + addr);
-        if (!self->system().assignable<registry_actor>(ifs))
+        if (!self->system().assignable<cluster_front_actor>(ifs))
           return connect_failed(self, "the actor at " + addr
                                         + " is not a caf-mcp registry "
                                           "speaking "
@@ -349,7 +419,7 @@ void connect(peer_self self) {
                                       "of the node that went down");
         }
         on_connected(self, std::move(nid),
-                     caf::actor_cast<registry_actor>(std::move(ptr)));
+                     caf::actor_cast<cluster_front_actor>(std::move(ptr)));
       },
       [self, addr](caf::error& err) {
         if (err == caf::sec::incompatible_application_ids)
@@ -518,6 +588,7 @@ peer_actor::behavior_type peer_fn(peer_self self, peer_config cfg) {
                         std::move(args), std::move(opts)};
       auto retryable = p.opts.retryable;
       auto id = st.pending.add(deadline, retryable, std::move(p));
+      arm_sweep(self, deadline);
       send_call(self, id);
       return rp;
     },
@@ -591,20 +662,144 @@ peer_actor::behavior_type peer_fn(peer_self self, peer_config cfg) {
         connect(self);
     },
     [self](peer_poll_atom, uint64_t conn) { poll(self, conn); },
+    [self](peer_flush_atom) {
+      self->state.flush_pending = false;
+      flush(self);
+    },
+    [self](peer_sweep_atom, uint64_t n) {
+      if (n == self->state.sweep_number)
+        sweep(self);
+    },
+    [self](call_results_atom, std::vector<remote_result>& xs) {
+      answered(self, xs);
+    },
   };
 }
 
 // -- the front (publishing side) ------------------------------------------------
 
+/// front -> itself: send the answers collected since the last batch.
+using front_flush_atom = caf::atom_constant<caf::atom("nd_fflush")>;
+
+/// The front as spawned: what it publishes plus its own flush.
+using front_impl_actor =
+  cluster_front_actor::extend<caf::reacts_to<front_flush_atom>>;
+
+/// The answers owed to one caller of batches (a peer actor).
+struct front_box {
+  batch_caller_actor to;
+  /// The caller's node (the limiter's key).
+  std::string key;
+  size_t in_flight = 0;
+  std::vector<remote_result> out;
+};
+
+using front_box_ptr = std::shared_ptr<front_box>;
+
 struct front_state {
   in_flight_limiter limiter{0};
+  /// Callers of batches with calls in flight or answers to send; a box
+  /// goes when it has neither.
+  std::map<caf::actor_addr, front_box_ptr> boxes;
+  bool flush_pending = false;
   static inline const char* name = "caf_mcp.cluster_front";
 };
 
-using front_self = registry_actor::stateful_pointer<front_state>;
+using front_self = front_impl_actor::stateful_pointer<front_state>;
 
-registry_actor::behavior_type front_fn(front_self self, registry_actor reg,
-                                       size_t max_per_peer) {
+const char* const no_transit = "\" (a node serves only its own servers to other "
+                               "nodes)";
+
+caf::error too_many(const in_flight_limiter& lim) {
+  return caf::make_error(mcp_errc::queue_full,
+                         "more than " + std::to_string(lim.max_per_key())
+                           + " calls in flight from one node "
+                             "(cluster.max_calls_per_peer)");
+}
+
+/// Sends every box's answers, one message per caller, and drops the boxes
+/// that have nothing left in flight.
+void flush_front(front_self self) {
+  auto& boxes = self->state.boxes;
+  for (auto i = boxes.begin(); i != boxes.end();) {
+    auto& box = *i->second;
+    if (!box.out.empty()) {
+      self->send(box.to, call_results_atom::value, std::move(box.out));
+      box.out.clear();
+    }
+    if (box.in_flight == 0)
+      i = boxes.erase(i);
+    else
+      ++i;
+  }
+}
+
+/// As the peer's schedule_flush: at once when nothing else waits in the
+/// mailbox, else after the messages waiting now (answers that come
+/// together leave together).
+void answer(front_self self, front_box& box, remote_result x) {
+  box.out.push_back(std::move(x));
+  auto& st = self->state;
+  if (self->mailbox().empty()) {
+    flush_front(self);
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, front_flush_atom::value);
+  }
+}
+
+/// One batch from a peer actor: each call is counted against the caller
+/// node's bound and passed on to the registry, as a single call is.
+void call_batch(front_self self, registry_actor reg,
+                std::vector<remote_call>& calls) {
+  auto src = self->current_sender();
+  if (!src || calls.empty())
+    return; // nobody to answer
+  auto& st = self->state;
+  auto& slot = st.boxes[src->address()];
+  if (!slot) {
+    slot = std::make_shared<front_box>();
+    slot->to = caf::actor_cast<batch_caller_actor>(src);
+    slot->key = caf::to_string(src->node());
+  }
+  auto box = slot;
+  for (auto& c : calls) {
+    remote_result refused{c.id, c.attempt, caf::error{}, call_tool_result{}};
+    if (c.server.find(':') != std::string::npos) {
+      refused.error = caf::make_error(mcp_errc::invalid_argument,
+                                      "unknown server \"" + c.server
+                                        + no_transit);
+      answer(self, *box, std::move(refused));
+      continue;
+    }
+    if (!st.limiter.try_acquire(box->key)) {
+      refused.error = too_many(st.limiter);
+      answer(self, *box, std::move(refused));
+      continue;
+    }
+    ++box->in_flight;
+    self
+      ->request(reg, caf::infinite, call_atom::value, std::move(c.server),
+                std::move(c.tool), std::move(c.args), std::move(c.opts))
+      .then(
+        [self, box, id = c.id, attempt = c.attempt](call_tool_result& res) {
+          self->state.limiter.release(box->key);
+          --box->in_flight;
+          answer(self, *box,
+                 remote_result{id, attempt, caf::error{}, std::move(res)});
+        },
+        [self, box, id = c.id, attempt = c.attempt](caf::error& err) {
+          self->state.limiter.release(box->key);
+          --box->in_flight;
+          answer(self, *box,
+                 remote_result{id, attempt, std::move(err),
+                               call_tool_result{}});
+        });
+  }
+}
+
+front_impl_actor::behavior_type front_fn(front_self self, registry_actor reg,
+                                         size_t max_per_peer) {
   self->state.limiter = in_flight_limiter{max_per_peer};
   return {
     [self, reg](servers_atom) -> caf::result<std::vector<server_info>> {
@@ -627,9 +822,7 @@ registry_actor::behavior_type front_fn(front_self self, registry_actor reg,
                 std::string& name) -> caf::result<server_detail> {
       if (name.find(':') != std::string::npos)
         return caf::make_error(mcp_errc::invalid_argument,
-                               "unknown server \"" + name
-                                 + "\" (a node serves only its own servers "
-                                   "to other nodes)");
+                               "unknown server \"" + name + no_transit);
       return self->delegate(reg, servers_atom::value, std::move(name));
     },
     [self, reg](call_atom, std::string& server, std::string& tool_name,
@@ -637,18 +830,12 @@ registry_actor::behavior_type front_fn(front_self self, registry_actor reg,
                 call_options& opts) -> caf::result<call_tool_result> {
       if (server.find(':') != std::string::npos)
         return caf::make_error(mcp_errc::invalid_argument,
-                               "unknown server \"" + server
-                                 + "\" (a node serves only its own servers "
-                                   "to other nodes)");
+                               "unknown server \"" + server + no_transit);
       auto src = self->current_sender();
       std::string key = src ? caf::to_string(src->node()) : "local";
       auto& lim = self->state.limiter;
       if (!lim.try_acquire(key))
-        return caf::make_error(mcp_errc::queue_full,
-                               "more than "
-                                 + std::to_string(lim.max_per_key())
-                                 + " calls in flight from one node "
-                                   "(cluster.max_calls_per_peer)");
+        return too_many(lim);
       auto rp = self->make_response_promise<call_tool_result>();
       self
         ->request(reg, caf::infinite, call_atom::value, std::move(server),
@@ -663,6 +850,13 @@ registry_actor::behavior_type front_fn(front_self self, registry_actor reg,
             rp.deliver(std::move(err));
           });
       return rp;
+    },
+    [self, reg](call_batch_atom, std::vector<remote_call>& calls) {
+      call_batch(self, reg, calls);
+    },
+    [self](front_flush_atom) {
+      self->state.flush_pending = false;
+      flush_front(self);
     },
     [self, reg](caf::subscribe_atom, caf::actor& sub) {
       self->send(reg, caf::subscribe_atom::value, std::move(sub));
@@ -681,10 +875,11 @@ peer_actor spawn_peer(caf::actor_system& sys, peer_config cfg) {
   return sys.spawn(peer_fn, std::move(cfg));
 }
 
-registry_actor spawn_cluster_front(caf::actor_system& sys,
-                                   registry_actor registry,
-                                   size_t max_calls_per_peer) {
-  return sys.spawn(front_fn, std::move(registry), max_calls_per_peer);
+cluster_front_actor spawn_cluster_front(caf::actor_system& sys,
+                                        registry_actor registry,
+                                        size_t max_calls_per_peer) {
+  return caf::actor_cast<cluster_front_actor>(
+    sys.spawn(front_fn, std::move(registry), max_calls_per_peer));
 }
 
 } // namespace caf_mcp::cluster

@@ -238,6 +238,13 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<node_event>("caf_mcp::node_event");
   cfg.add_message_type<registry_actor>("caf_mcp::registry_actor");
   cfg.add_message_type<node_info>("caf_mcp::node_info");
+  cfg.add_message_type<remote_call>("caf_mcp::remote_call");
+  cfg.add_message_type<std::vector<remote_call>>(
+    "std::vector<caf_mcp::remote_call>");
+  cfg.add_message_type<remote_result>("caf_mcp::remote_result");
+  cfg.add_message_type<std::vector<remote_result>>(
+    "std::vector<caf_mcp::remote_result>");
+  cfg.add_message_type<cluster_front_actor>("caf_mcp::cluster_front_actor");
   cfg.add_message_type<std::vector<node_info>>(
     "std::vector<caf_mcp::node_info>");
 }

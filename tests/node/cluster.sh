@@ -202,7 +202,7 @@ check_match "... and got the answer" 'echo -> from the example' "$OUT"
 run_cli f1 "$FOREIGN" 127.0.0.1 "$A_PORT" "caf-mcp/0-other-build"
 check "a program with another app identifier is refused (exit 3)" 3 "$RC"
 check_match "... with a clear error" 'node_down: .*runs another application or wire protocol.*caf-mcp/0-other-build.*refused at the handshake' "$ERR"
-run_cli f2 "$FOREIGN" 127.0.0.1 "$A_PORT" "caf-mcp/1"
+run_cli f2 "$FOREIGN" 127.0.0.1 "$A_PORT" "caf-mcp/2"
 check "the same program with caf-mcp's identifier connects (exit 0)" 0 "$RC"
 
 # -- SIGKILL with 8 calls in flight -----------------------------------------------------

@@ -1,24 +1,33 @@
 // connect_node from a CAF program (cluster/connect.hpp): bad arguments are
-// refused with invalid_argument; and a round trip over a real loopback BASP
+// refused with invalid_argument; and round trips over a real loopback BASP
 // connection between two actor systems in this process, against a small
-// registry published by the other one: ready, servers, detail, calls, the
-// connection's state, events forwarded to subscribers, node_down when the
-// published registry ends.
+// registry behind the cluster front (peer.hpp) that the other one
+// publishes: ready, servers, detail, calls, the connection's state, events
+// forwarded to subscribers, node_down when the published front ends; many
+// calls at once (sent and answered in batches) each get their own answer;
+// the front's bound per calling node (queue_full); a call the remote never
+// answers ends at its deadline (timeout).
 #define CAF_SUITE cluster_connect
 #include "caf/test/unit_test.hpp"
 
 #include <chrono>
+#include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/send.hpp"
 
 #include "caf_mcp/cluster/connect.hpp"
+#include "caf_mcp/cluster/peer.hpp"
 #include "caf_mcp/messages/error.hpp"
 
 using namespace caf_mcp;
@@ -83,6 +92,104 @@ registry_actor::behavior_type small_registry(registry_actor::pointer self) {
   };
 }
 
+/// Tool "hold": answered only when the registry gets `release_atom` (a
+/// local message; the answer is the number released); every other tool
+/// answers at once with its arguments, as small_registry.
+using release_atom = caf::atom_constant<caf::atom("t_release")>;
+
+struct gate_state {
+  std::vector<std::pair<std::string, caf::response_promise>> held;
+};
+
+caf::behavior gate_registry(caf::stateful_actor<gate_state>* self) {
+  return {
+    [](servers_atom) {
+      server_info x;
+      x.name = "demo";
+      x.state = health_state::healthy;
+      return std::vector<server_info>{x};
+    },
+    [](servers_atom, const std::string&) {
+      server_detail d;
+      d.info.name = "demo";
+      d.info.state = health_state::healthy;
+      return d;
+    },
+    [self](call_atom, const std::string& server, const std::string& name,
+           const std::string& args,
+           const call_options&) -> caf::result<call_tool_result> {
+      if (name == "hold") {
+        self->state.held.emplace_back(args, self->make_response_promise());
+        return caf::delegated<call_tool_result>{};
+      }
+      call_tool_result r;
+      r.content.push_back(make_text_content(server + "/" + name + " " + args));
+      return r;
+    },
+    [self](release_atom) {
+      auto n = self->state.held.size();
+      for (auto& kvp : self->state.held) {
+        call_tool_result r;
+        r.content.push_back(make_text_content("held " + kvp.first));
+        kvp.second.deliver(r);
+      }
+      self->state.held.clear();
+      return n;
+    },
+    [self](caf::get_atom) { return self->state.held.size(); },
+    [](caf::subscribe_atom, const caf::actor&) {},
+    [](caf::unsubscribe_atom, const caf::actor&) {},
+  };
+}
+
+/// Two actor systems in this process: A publishes a gate registry behind
+/// a cluster front (at most `max_per_peer` calls in flight per calling
+/// node); B holds a connect_node handle to it, ready.
+struct two_nodes {
+  cluster_config cfg_a;
+  caf::actor_system a{cfg_a};
+  caf::actor gate = a.spawn(gate_registry);
+  cluster_front_actor front;
+  cluster_config cfg_b;
+  caf::actor_system b{cfg_b};
+  cluster::remote_registry_actor node;
+
+  two_nodes(size_t max_per_peer, cluster::connect_options opts) {
+    front = cluster::spawn_cluster_front(
+      a, caf::actor_cast<registry_actor>(gate), max_per_peer);
+    auto port = a.middleman().publish(front, 0, "127.0.0.1", true);
+    CAF_REQUIRE(port);
+    opts.name = "node-a";
+    auto h = cluster::connect_node(b, "127.0.0.1", *port, opts);
+    CAF_REQUIRE(h);
+    node = *h;
+    caf::scoped_actor self{b};
+    bool ready = false;
+    self->request(node, 30s, cluster::ready_atom::value, caf::timespan{10s})
+      .receive([&](node_info&) { ready = true; },
+               [&](caf::error& err) {
+                 CAF_FAIL("not ready: " << render(err));
+               });
+    CAF_REQUIRE(ready);
+  }
+
+  ~two_nodes() {
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  }
+
+  /// Calls held by the gate right now (asked from A).
+  size_t held() {
+    caf::scoped_actor self{a};
+    size_t n = 0;
+    self->request(gate, 10s, caf::get_atom::value)
+      .receive([&](size_t x) { n = x; },
+               [&](caf::error& err) { CAF_FAIL(render(err)); });
+    return n;
+  }
+};
+
 } // namespace
 
 CAF_TEST(connect_node refuses bad arguments with invalid_argument) {
@@ -126,7 +233,8 @@ CAF_TEST(a connect_node handle answers like the remote registry) {
   cluster_config cfg_a;
   caf::actor_system a{cfg_a};
   auto reg = a.spawn(small_registry);
-  auto port = a.middleman().publish(reg, 0, "127.0.0.1", true);
+  auto front = cluster::spawn_cluster_front(a, reg, 64);
+  auto port = a.middleman().publish(front, 0, "127.0.0.1", true);
   CAF_REQUIRE(port);
   cluster_config cfg_b;
   caf::actor_system b{cfg_b};
@@ -188,8 +296,9 @@ CAF_TEST(a connect_node handle answers like the remote registry) {
     },
     caf::after(10s) >> [] { CAF_FAIL("no event forwarded"); });
   CAF_CHECK(got_event);
-  // The published registry ends: the handle says node_down (event, state,
+  // The published front ends: the handle says node_down (event, state,
   // calls) instead of letting calls wait.
+  caf::anon_send_exit(front, caf::exit_reason::kill);
   caf::anon_send_exit(reg, caf::exit_reason::kill);
   bool down_event = false;
   for (int i = 0; i < 10 && !down_event; ++i)
@@ -218,4 +327,121 @@ CAF_TEST(a connect_node handle answers like the remote registry) {
   self->send(*node, caf::unsubscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
   caf::anon_send_exit(*node, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(many calls at once each get their own answer) {
+  two_nodes nodes{1024, cluster::connect_options{}};
+  caf::scoped_actor self{nodes.b};
+  constexpr int n = 500;
+  // One actor sends all calls before it reads the first answer: they
+  // leave in batches and come back in batches. Each answer must reach the
+  // request it belongs to (its text names the call's number).
+  auto node = nodes.node;
+  auto tally = nodes.b.spawn([node, n](caf::event_based_actor* checker,
+                                       caf::actor report) {
+    auto right = std::make_shared<int>(0);
+    auto wrong = std::make_shared<int>(0);
+    auto left = std::make_shared<int>(n);
+    auto done = [=] {
+      if (--*left == 0)
+        checker->send(report, *right, *wrong);
+    };
+    for (int i = 0; i < n; ++i) {
+      auto args = "{\"i\":" + std::to_string(i) + "}";
+      checker
+        ->request(node, 30s, call_atom::value, std::string{"demo"},
+                  std::string{"echo"}, args, call_options{})
+        .then(
+          [=](call_tool_result& res) {
+            if (joined_text(res) == "demo/echo " + args)
+              ++*right;
+            else
+              ++*wrong;
+            done();
+          },
+          [=](caf::error&) {
+            ++*wrong;
+            done();
+          });
+    }
+  }, caf::actor_cast<caf::actor>(self));
+  int right = 0;
+  int wrong = -1;
+  self->receive([&](int r, int w) { right = r; wrong = w; },
+                caf::after(60s) >> [] { CAF_FAIL("no tally"); });
+  CAF_CHECK_EQUAL(right, n);
+  CAF_CHECK_EQUAL(wrong, 0);
+  caf::anon_send_exit(tally, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(the front bounds the calls in flight per calling node) {
+  two_nodes nodes{4, cluster::connect_options{}};
+  caf::scoped_actor self{nodes.b};
+  for (int i = 0; i < 6; ++i)
+    self->send(nodes.node, call_atom::value, std::string{"demo"},
+               std::string{"hold"}, std::to_string(i), call_options{});
+  // Four are held by the gate, two are refused at once.
+  int refused = 0;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](call_tool_result&) { CAF_FAIL("a held call ended"); },
+                  [&](caf::error& err) {
+                    if (has_code(err, mcp_errc::queue_full)
+                        && render(err).find("cluster.max_calls_per_peer")
+                             != std::string::npos)
+                      ++refused;
+                    else
+                      CAF_FAIL("unexpected error: " << render(err));
+                  },
+                  caf::after(30s) >> [&] { i = 2; });
+  CAF_CHECK_EQUAL(refused, 2);
+  CAF_CHECK_EQUAL(nodes.held(), 4u);
+  // Released: the four answer, and the bound is free again.
+  caf::scoped_actor on_a{nodes.a};
+  on_a->request(nodes.gate, 10s, release_atom::value)
+    .receive([&](size_t released) { CAF_CHECK_EQUAL(released, 4u); },
+             [&](caf::error& err) { CAF_FAIL(render(err)); });
+  std::set<std::string> got;
+  for (int i = 0; i < 4; ++i)
+    self->receive([&](call_tool_result& res) { got.insert(joined_text(res)); },
+                  [&](caf::error& err) { CAF_FAIL(render(err)); },
+                  caf::after(30s) >> [&] { i = 4; });
+  CAF_CHECK_EQUAL(got.size(), 4u);
+  self
+    ->request(nodes.node, 10s, call_atom::value, std::string{"demo"},
+              std::string{"echo"}, std::string{"{}"}, call_options{})
+    .receive(
+      [&](call_tool_result& res) {
+        CAF_CHECK_EQUAL(joined_text(res), "demo/echo {}");
+      },
+      [&](caf::error& err) { CAF_FAIL(render(err)); });
+}
+
+CAF_TEST(a call the remote never answers ends at its deadline) {
+  cluster::connect_options opts;
+  opts.call_timeout = 300ms;
+  two_nodes nodes{64, opts};
+  caf::scoped_actor self{nodes.b};
+  auto start = std::chrono::steady_clock::now();
+  bool timed_out = false;
+  self
+    ->request(nodes.node, 30s, call_atom::value, std::string{"demo"},
+              std::string{"hold"}, std::string{"{}"}, call_options{})
+    .receive([&](call_tool_result&) { CAF_FAIL("a held call answered"); },
+             [&](caf::error& err) {
+               timed_out = has_code(err, mcp_errc::timeout);
+               CAF_MESSAGE("error: " << render(err));
+             });
+  auto took = std::chrono::steady_clock::now() - start;
+  CAF_CHECK(timed_out);
+  CAF_CHECK(took >= 300ms);
+  CAF_CHECK(took < 10s);
+  // The connection is still good for the next call.
+  self
+    ->request(nodes.node, 10s, call_atom::value, std::string{"demo"},
+              std::string{"echo"}, std::string{"{}"}, call_options{})
+    .receive(
+      [&](call_tool_result& res) {
+        CAF_CHECK_EQUAL(joined_text(res), "demo/echo {}");
+      },
+      [&](caf::error& err) { CAF_FAIL(render(err)); });
 }

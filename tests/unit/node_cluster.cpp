@@ -110,4 +110,32 @@ CAF_TEST(answered calls leave the table) {
   CAF_CHECK(t.find(b) == nullptr);
 }
 
+CAF_TEST(the deadline sweep finds expired calls and the next deadline) {
+  table t;
+  table::clock::time_point next;
+  CAF_CHECK(!t.earliest_deadline(next));
+  CAF_CHECK(t.expired(t0 + 100s).empty());
+  auto late = t.add(t0 + 9s, false, "late");
+  auto soon = t.add(t0 + 2s, false, "soon");
+  auto mid = t.add(t0 + 5s, true, "mid");
+  CAF_REQUIRE(t.earliest_deadline(next));
+  CAF_CHECK(next == t0 + 2s);
+  CAF_CHECK(t.expired(t0 + 1s).empty());
+  // The deadline itself counts as passed.
+  auto due = t.expired(t0 + 2s);
+  CAF_REQUIRE_EQUAL(due.size(), 1u);
+  CAF_CHECK_EQUAL(due[0], soon);
+  // Waiting calls (lost, to be resent) end at their deadline too.
+  t.on_loss();
+  CAF_REQUIRE(t.find(mid) != nullptr);
+  CAF_CHECK(t.find(mid)->waiting);
+  due = t.expired(t0 + 6s);
+  CAF_CHECK_EQUAL(due.size(), 1u);
+  CAF_CHECK(t.find(late) == nullptr); // failed by the loss
+  CAF_CHECK_EQUAL(due[0], mid);
+  std::string out;
+  CAF_CHECK(t.take(mid, out));
+  CAF_CHECK(!t.earliest_deadline(next));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -6,6 +6,7 @@
 /// (the calling side). No actors, no sockets; unit-tested alone (suite
 /// node_cluster).
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -120,6 +121,23 @@ public:
     return true;
   }
 
+  /// The calls whose deadline is `now` or earlier (sent or waiting).
+  std::vector<uint64_t> expired(clock::time_point now) const {
+    std::vector<uint64_t> ids;
+    for (auto& [id, e] : entries_)
+      if (e.deadline <= now)
+        ids.push_back(id);
+    return ids;
+  }
+  /// The earliest deadline of all calls; false if there are none.
+  bool earliest_deadline(clock::time_point& out) const {
+    if (entries_.empty())
+      return false;
+    out = clock::time_point::max();
+    for (auto& kvp : entries_)
+      out = std::min(out, kvp.second.deadline);
+    return true;
+  }
   /// The connection is lost: every sent call that is retryable and not
   /// resent yet becomes waiting; every other sent call is removed and
   /// returned (to be failed now). Waiting calls stay waiting.

@@ -5,7 +5,8 @@
 ///
 /// Publishing side: the *front* (`spawn_cluster_front`) is what the node
 /// publishes with `io::publish` / `openssl::publish`. It answers the
-/// caller interface `registry_actor` and passes each request on to the
+/// caller interface `cluster_front_actor` (the registry interface plus
+/// calls in batches, protocol.hpp) and passes each request on to the
 /// registry, counting the calls in flight per calling node (the sender's
 /// CAF node id): beyond `max_calls_per_peer` a call fails at once with
 /// `queue_full`, so a peer cannot grow the node's memory without bound
@@ -15,11 +16,14 @@
 /// Calling side: one *peer actor* per `cluster.peers` entry
 /// (`spawn_peer`). It connects with a request to the middleman's actor
 /// (never the blocking `remote_actor`), with the project's backoff,
-/// checks the interface (`assignable<registry_actor>`), refuses a proxy of
+/// checks the interface (`assignable<cluster_front_actor>`), refuses a proxy of
 /// the node that just went down (same node id), monitors the remote
 /// registry, lists its servers and tools (at once, then every `poll`,
 /// fetching the tools only of servers that changed), and keeps its own
-/// table of pending calls with deadlines. On loss (down_msg)
+/// table of pending calls with deadlines (one timer for the earliest). It
+/// sends calls in batches: a call goes out at once when nothing else waits
+/// in its mailbox, else with the calls that arrive with it, in one
+/// message (docs/cluster.md, "Batching"). On loss (down_msg)
 /// it fails every pending call at once with `node_down` (a call marked
 /// `retryable` waits and is sent once more after the reconnect), tells
 /// the registry (servers shown down, calls refused with `node_down`),
@@ -55,6 +59,10 @@ using peer_poll_atom = caf::atom_constant<caf::atom("nd_ppoll")>;
 
 /// peer -> itself: a `ready_atom` wait ran out (its number).
 using peer_wait_atom = caf::atom_constant<caf::atom("nd_pwait")>;
+/// peer -> itself: send the calls queued since the last batch.
+using peer_flush_atom = caf::atom_constant<caf::atom("nd_pflush")>;
+/// peer -> itself: fail the calls whose deadline passed (its number).
+using peer_sweep_atom = caf::atom_constant<caf::atom("nd_psweep")>;
 /// Caller -> peer: answer once the node is up and its servers are listed,
 /// or with `node_down` after the given time. Local only.
 using ready_atom = caf::atom_constant<caf::atom("mcp_ready")>;
@@ -86,7 +94,11 @@ using peer_actor = remote_registry_actor::extend<
   caf::reacts_to<node_event_atom, node_event>,
   caf::reacts_to<peer_connect_atom, uint64_t>,
   caf::reacts_to<peer_poll_atom, uint64_t /*connection number*/>,
-  caf::reacts_to<peer_wait_atom, uint64_t>>;
+  caf::reacts_to<peer_wait_atom, uint64_t>,
+  caf::reacts_to<peer_flush_atom>,
+  caf::reacts_to<peer_sweep_atom, uint64_t>,
+  /// The front's answers to our batches.
+  caf::reacts_to<call_results_atom, std::vector<remote_result>>>;
 
 struct peer_config {
   /// The PEER of `PEER:SERVER`.
@@ -123,9 +135,9 @@ struct peer_config {
 peer_actor spawn_peer(caf::actor_system& sys, peer_config cfg);
 
 /// Spawns the front that the node publishes (see above).
-registry_actor spawn_cluster_front(caf::actor_system& sys,
-                                   registry_actor registry,
-                                   size_t max_calls_per_peer);
+cluster_front_actor spawn_cluster_front(caf::actor_system& sys,
+                                        registry_actor registry,
+                                        size_t max_calls_per_peer);
 
 } // namespace caf_mcp::cluster
 

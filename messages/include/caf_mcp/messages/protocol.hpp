@@ -117,7 +117,7 @@ using nodes_atom = caf::atom_constant<caf::atom("mcp_nodes")>;
 /// differ is refused at the BASP handshake instead of delivering empty
 /// messages. Change it with every change to a registered type or to
 /// `registry_actor`.
-constexpr const char* wire_protocol = "caf-mcp/1";
+constexpr const char* wire_protocol = "caf-mcp/2";
 
 // -- types that travel between actors -----------------------------------------
 
@@ -743,6 +743,68 @@ using registry_actor = caf::typed_actor<
                   call_options>::with<call_tool_result>,
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<caf::unsubscribe_atom, caf::actor>>;
+
+// -- remote calls in batches (the cluster) ---------------------------------------
+
+/// Peer -> front: calls in one message (`remote_call`s).
+using call_batch_atom = caf::atom_constant<caf::atom("mcp_cbat")>;
+/// Front -> peer: answers in one message (`remote_result`s).
+using call_results_atom = caf::atom_constant<caf::atom("mcp_cres")>;
+
+/// One call of a batch: what `call_atom` carries, plus the caller's
+/// number for it and the number of its send (a retryable call is sent
+/// again after a reconnect; an answer of an earlier send does not count).
+struct remote_call {
+  uint64_t id = 0;
+  uint32_t attempt = 0;
+  std::string server;
+  std::string tool;
+  std::string args;
+  call_options opts;
+};
+
+inline bool operator==(const remote_call& x, const remote_call& y) {
+  return x.id == y.id && x.attempt == y.attempt && x.server == y.server
+         && x.tool == y.tool && x.args == y.args && x.opts == y.opts;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_call& x) {
+  return f(caf::meta::type_name("remote_call"), x.id, x.attempt, x.server,
+           x.tool, x.args, x.opts);
+}
+
+/// The answer to one `remote_call`: `error` set, or `result`.
+struct remote_result {
+  uint64_t id = 0;
+  uint32_t attempt = 0;
+  caf::error error;
+  call_tool_result result;
+};
+
+inline bool operator==(const remote_result& x, const remote_result& y) {
+  return x.id == y.id && x.attempt == y.attempt && x.error == y.error
+         && x.result == y.result;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_result& x) {
+  return f(caf::meta::type_name("remote_result"), x.id, x.attempt, x.error,
+           x.result);
+}
+
+/// The sender of a batch, as the front answers it (a peer actor).
+using batch_caller_actor = caf::typed_actor<
+  caf::reacts_to<call_results_atom, std::vector<remote_result>>>;
+
+/// What a node publishes on its cluster port (the cluster's *front*): the
+/// registry interface, for any CAF program, plus calls in batches, which
+/// caf-mcp's peer actors use: the front answers a batch with
+/// `(call_results_atom, std::vector<remote_result>)` messages to its
+/// sender, several answers per message when they come together
+/// (docs/cluster.md, "Batching").
+using cluster_front_actor = registry_actor::extend<
+  caf::reacts_to<call_batch_atom, std::vector<remote_call>>>;
 
 /// Registers our error category and every type that may cross CAF nodes
 /// with `cfg` (call once per actor system config).
