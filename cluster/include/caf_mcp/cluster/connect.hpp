@@ -107,8 +107,10 @@ struct connect_options {
 transport::backoff_config default_peer_backoff(
   caf::timespan cap = std::chrono::seconds{5});
 
-/// Connects to the node published at `host`:`port` (its `cluster.listen`)
-/// in the background and returns at once with the handle described above.
+/// Connects to the node published at `host`:`port` (its `cluster.listen`,
+/// or any `spawn_cluster_front` a program publishes: a bare
+/// `registry_actor` is refused, calls go in batches) in the background
+/// and returns at once with the handle described above.
 /// `invalid_argument` for an empty host, port 0, a bad backoff, or a
 /// system without the middleman (or without the openssl manager for
 /// `tls`): see `configure`.
