@@ -242,17 +242,24 @@ void flush(peer_self self) {
   st.outbox.clear();
 }
 
-/// The queued calls go out now if nothing else waits in our mailbox (no
-/// delay for a lone call), else after the messages waiting now: calls
-/// that arrive together leave together.
-void schedule_flush(peer_self self) {
-  auto& st = self->state;
+/// The batching rule of peer and front (docs/cluster.md, "Batching"):
+/// `flush_now` runs at once if nothing else waits in `self`'s mailbox (no
+/// delay for a lone call or answer), else `self` gets the message `Atom`
+/// once, handled after the messages waiting now, and flushes then: what
+/// arrives together leaves together.
+template <class Atom, class Self, class F>
+void flush_soon(Self self, bool& pending, F flush_now) {
   if (self->mailbox().empty()) {
-    flush(self);
-  } else if (!st.flush_pending) {
-    st.flush_pending = true;
-    self->send(self, peer_flush_atom::value);
+    flush_now();
+  } else if (!pending) {
+    pending = true;
+    self->send(self, Atom::value);
   }
+}
+
+void schedule_flush(peer_self self) {
+  flush_soon<peer_flush_atom>(self, self->state.flush_pending,
+                              [self] { flush(self); });
 }
 
 /// Sets the deadline timer for `deadline` unless one fires earlier.
@@ -734,18 +741,11 @@ void flush_front(front_self self) {
   }
 }
 
-/// As the peer's schedule_flush: at once when nothing else waits in the
-/// mailbox, else after the messages waiting now (answers that come
-/// together leave together).
+/// Queues an answer for its caller; sent by the batching rule.
 void answer(front_self self, front_box& box, remote_result x) {
   box.out.push_back(std::move(x));
-  auto& st = self->state;
-  if (self->mailbox().empty()) {
-    flush_front(self);
-  } else if (!st.flush_pending) {
-    st.flush_pending = true;
-    self->send(self, front_flush_atom::value);
-  }
+  flush_soon<front_flush_atom>(self, self->state.flush_pending,
+                               [self] { flush_front(self); });
 }
 
 /// One batch from a peer actor: each call is counted against the caller

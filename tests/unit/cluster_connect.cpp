@@ -179,6 +179,19 @@ struct two_nodes {
     caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
   }
 
+  /// An echo call through the handle answers.
+  void expect_echo() {
+    caf::scoped_actor self{b};
+    self
+      ->request(node, 10s, call_atom::value, std::string{"demo"},
+                std::string{"echo"}, std::string{"{}"}, call_options{})
+      .receive(
+        [&](call_tool_result& res) {
+          CAF_CHECK_EQUAL(joined_text(res), "demo/echo {}");
+        },
+        [&](caf::error& err) { CAF_FAIL(render(err)); });
+  }
+
   /// Calls held by the gate right now (asked from A).
   size_t held() {
     caf::scoped_actor self{a};
@@ -406,14 +419,7 @@ CAF_TEST(the front bounds the calls in flight per calling node) {
                   [&](caf::error& err) { CAF_FAIL(render(err)); },
                   caf::after(30s) >> [&] { i = 4; });
   CAF_CHECK_EQUAL(got.size(), 4u);
-  self
-    ->request(nodes.node, 10s, call_atom::value, std::string{"demo"},
-              std::string{"echo"}, std::string{"{}"}, call_options{})
-    .receive(
-      [&](call_tool_result& res) {
-        CAF_CHECK_EQUAL(joined_text(res), "demo/echo {}");
-      },
-      [&](caf::error& err) { CAF_FAIL(render(err)); });
+  nodes.expect_echo();
 }
 
 CAF_TEST(a call the remote never answers ends at its deadline) {
@@ -436,12 +442,5 @@ CAF_TEST(a call the remote never answers ends at its deadline) {
   CAF_CHECK(took >= 300ms);
   CAF_CHECK(took < 10s);
   // The connection is still good for the next call.
-  self
-    ->request(nodes.node, 10s, call_atom::value, std::string{"demo"},
-              std::string{"echo"}, std::string{"{}"}, call_options{})
-    .receive(
-      [&](call_tool_result& res) {
-        CAF_CHECK_EQUAL(joined_text(res), "demo/echo {}");
-      },
-      [&](caf::error& err) { CAF_FAIL(render(err)); });
+  nodes.expect_echo();
 }
