@@ -750,6 +750,9 @@ void answer(front_self self, front_box& box, remote_result x) {
 
 /// One batch from a peer actor: each call is counted against the caller
 /// node's bound and passed on to the registry, as a single call is.
+/// Refusals are queued and flushed after the loop: a flush inside it could
+/// drop the box (nothing in flight yet) while later calls of the batch
+/// still count on it.
 void call_batch(front_self self, registry_actor reg,
                 std::vector<remote_call>& calls) {
   auto src = self->current_sender();
@@ -769,12 +772,12 @@ void call_batch(front_self self, registry_actor reg,
       refused.error = caf::make_error(mcp_errc::invalid_argument,
                                       "unknown server \"" + c.server
                                         + no_transit);
-      answer(self, *box, std::move(refused));
+      box->out.push_back(std::move(refused));
       continue;
     }
     if (!st.limiter.try_acquire(box->key)) {
       refused.error = too_many(st.limiter);
-      answer(self, *box, std::move(refused));
+      box->out.push_back(std::move(refused));
       continue;
     }
     ++box->in_flight;
@@ -796,6 +799,9 @@ void call_batch(front_self self, registry_actor reg,
                                call_tool_result{}});
         });
   }
+  if (!box->out.empty())
+    flush_soon<front_flush_atom>(self, st.flush_pending,
+                                 [self] { flush_front(self); });
 }
 
 front_impl_actor::behavior_type front_fn(front_self self, registry_actor reg,

@@ -11,6 +11,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -443,4 +444,44 @@ CAF_TEST(a call the remote never answers ends at its deadline) {
   CAF_CHECK(took < 10s);
   // The connection is still good for the next call.
   nodes.expect_echo();
+}
+
+CAF_TEST(a refused call in a batch does not hold up the calls after it) {
+  // The front in one actor system, called directly with a batch (as a
+  // peer actor does over BASP): the first call is refused at once (a
+  // PEER:SERVER name), the second goes to the registry. Both answers must
+  // come back, the first alone or with the second.
+  cluster_config cfg;
+  caf::actor_system sys{cfg};
+  auto gate = sys.spawn(gate_registry);
+  auto front = cluster::spawn_cluster_front(
+    sys, caf::actor_cast<registry_actor>(gate), 64);
+  caf::scoped_actor self{sys};
+  std::vector<remote_call> batch(2);
+  batch[0].id = 1;
+  batch[0].attempt = 1;
+  batch[0].server = "other:demo";
+  batch[0].tool = "echo";
+  batch[0].args = "{}";
+  batch[1].id = 2;
+  batch[1].attempt = 1;
+  batch[1].server = "demo";
+  batch[1].tool = "echo";
+  batch[1].args = "{}";
+  self->send(front, call_batch_atom::value, std::move(batch));
+  std::map<uint64_t, remote_result> got;
+  for (int i = 0; i < 2 && got.size() < 2; ++i)
+    self->receive(
+      [&](call_results_atom, std::vector<remote_result>& xs) {
+        for (auto& x : xs)
+          got.emplace(x.id, std::move(x));
+      },
+      caf::after(10s) >> [&] { i = 2; });
+  CAF_REQUIRE_EQUAL(got.size(), 2u);
+  CAF_CHECK(has_code(got[1].error, mcp_errc::invalid_argument));
+  CAF_CHECK_EQUAL(got[1].attempt, 1u);
+  CAF_CHECK(!got[2].error);
+  CAF_CHECK_EQUAL(joined_text(got[2].result), "demo/echo {}");
+  caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
 }
