@@ -234,6 +234,14 @@ const std::vector<double>& metrics_middleware::bounds() const noexcept {
   return st_->bounds;
 }
 
+namespace {
+
+/// One ended call into `st` (see metrics_middleware::record).
+void record_call(metrics_middleware::state& st, std::string_view tool,
+                 double seconds, const caf::expected<call_tool_result>& out);
+
+} // namespace
+
 void metrics_middleware::call(const mw_context&, mw_request req,
                               mw_next next, mw_done done) {
   if (!is_call(req))
@@ -242,36 +250,47 @@ void metrics_middleware::call(const mw_context&, mw_request req,
   auto tool = req.tool;
   next(std::move(req), [t0, sp = st_, tool = std::move(tool),
                         done = std::move(done)](mw_outcome out) {
-    auto s = seconds_since(t0);
-    auto& bounds = sp->bounds;
-    auto idx = static_cast<size_t>(
-      std::lower_bound(bounds.begin(), bounds.end(), s) - bounds.begin());
-    {
-      std::lock_guard<std::mutex> guard{sp->mtx};
-      auto i = sp->tools.find(tool);
-      if (i == sp->tools.end()) {
-        i = sp->tools.emplace(tool, tool_call_metrics{}).first;
-        i->second.buckets.assign(bounds.size() + 1, 0);
-      }
-      auto& m = i->second;
-      auto& t = sp->totals;
-      if (!out.value) {
-        ++m.failed;
-        ++t.failed;
-        ++m.errors[error_code_name(out.value.error())];
-      } else if (out.value->is_error) {
-        ++m.is_error;
-        ++t.is_error;
-      } else {
-        ++m.ok;
-        ++t.ok;
-      }
-      ++m.buckets[idx];
-      m.sum_s += s;
-    }
+    record_call(*sp, tool, seconds_since(t0), out.value);
     done(std::move(out));
   });
 }
+
+void metrics_middleware::record(std::string_view tool, double seconds,
+                                const caf::expected<call_tool_result>& out) {
+  record_call(*st_, tool, seconds, out);
+}
+
+namespace {
+
+void record_call(metrics_middleware::state& st, std::string_view tool,
+                 double seconds, const caf::expected<call_tool_result>& out) {
+  auto& bounds = st.bounds;
+  auto idx = static_cast<size_t>(
+    std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+  std::lock_guard<std::mutex> guard{st.mtx};
+  auto i = st.tools.find(tool);
+  if (i == st.tools.end()) {
+    i = st.tools.emplace(std::string{tool}, tool_call_metrics{}).first;
+    i->second.buckets.assign(bounds.size() + 1, 0);
+  }
+  auto& m = i->second;
+  auto& t = st.totals;
+  if (!out) {
+    ++m.failed;
+    ++t.failed;
+    ++m.errors[error_code_name(out.error())];
+  } else if (out->is_error) {
+    ++m.is_error;
+    ++t.is_error;
+  } else {
+    ++m.ok;
+    ++t.ok;
+  }
+  ++m.buckets[idx];
+  m.sum_s += seconds;
+}
+
+} // namespace
 
 std::map<std::string, tool_call_metrics> metrics_middleware::snapshot() const {
   std::lock_guard<std::mutex> guard{st_->mtx};

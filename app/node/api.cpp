@@ -201,7 +201,9 @@ caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg) {
     auto reg = cfg.registry;
     auto hub = cfg.hub;
     return {
-      [=](node_event_atom, const node_event& ev) { hub->publish(ev); },
+      // Taken by reference: CAF copies the event only while another
+      // subscriber of the registry shares the message.
+      [=](node_event_atom, node_event& ev) { hub->publish(std::move(ev)); },
       [=](keep_alive_atom) {
         hub->keep_alive();
         self->delayed_send(self, keep_alive_interval, keep_alive_atom::value);

@@ -84,16 +84,19 @@ void event_hub::add(const std::shared_ptr<transport::event_stream>& s,
   send(s, std::make_shared<const std::string>(std::move(backlog)));
 }
 
-void event_hub::publish(const node_event& ev) {
-  auto text = std::make_shared<const std::string>(format_event(ev));
+void event_hub::publish(node_event ev) {
+  std::shared_ptr<const std::string> text;
   std::vector<std::shared_ptr<transport::event_stream>> targets;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    ring_.push(ev);
     streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
                                   [](const auto& x) { return !x->is_open(); }),
                    streams_.end());
-    targets = streams_;
+    if (!streams_.empty()) {
+      text = std::make_shared<const std::string>(format_event(ev));
+      targets = streams_;
+    }
+    ring_.push(std::move(ev));
   }
   for (auto& s : targets)
     send(s, text);

@@ -66,7 +66,9 @@ public:
   void add(const std::shared_ptr<transport::event_stream>& s, bool resume,
            uint64_t last_id);
 
-  void publish(const node_event& ev);
+  /// Keeps `ev` in the ring and sends it to every open stream; formats it
+  /// only when there is one (the node publishes an event per call).
+  void publish(node_event ev);
 
   /// Sends an SSE comment to every stream (keeps proxies from closing
   /// idle streams).

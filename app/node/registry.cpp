@@ -139,10 +139,13 @@ void start_server(self_ptr self, server_slot& slot) {
     slot.metrics = std::make_shared<metrics_middleware>(duration_buckets());
   using entry = server_spec::chain_entry;
   auto& chain = slot.spec.chain;
-  if (std::none_of(chain.begin(), chain.end(), [](const entry& e) {
+  // Without a `metrics` entry the counters would go first in the chain;
+  // end_call records the same calls instead, so a server whose config names
+  // no middleware gets an empty chain (docs/node.md, "Call metrics").
+  slot.metrics_outside
+    = std::none_of(chain.begin(), chain.end(), [](const entry& e) {
         return e.kind == entry::metrics;
-      }))
-    cfg.middlewares.push_back(slot.metrics);
+      });
   for (auto& e : chain) {
     switch (e.kind) {
       case entry::plain:
@@ -233,6 +236,8 @@ void end_call(self_ptr self, uint64_t id, caf::expected<call_tool_result> res) {
   }
   if (call.relay)
     self->send_exit(call.relay, caf::exit_reason::normal);
+  if (call.metrics)
+    call.metrics->record(call.tool, secs, res);
   static const std::map<std::string, std::string> no_meta;
   publish(self, "call", call.server,
           call_event_json(call.server, call.tool, outcome, secs * 1000.0,
@@ -694,6 +699,8 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       call.start = std::chrono::steady_clock::now();
       call.promise = self->make_response_promise<call_tool_result>();
       call.relay = opts.listener;
+      if (slot->metrics_outside)
+        call.metrics = slot->metrics;
       ++slot->in_flight;
       auto rp = call.promise;
       self

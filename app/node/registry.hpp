@@ -166,12 +166,17 @@ struct server_slot {
   /// Reconnects of members that are gone (a replaced member's count stays).
   uint64_t reconnects_base = 0;
   uint64_t in_flight = 0;
-  /// Counts every call through this server's clients (API, tool proxies,
-  /// other nodes) by tool and outcome, with latency: the source of the
-  /// call counters of `/api/servers` and of `caf_mcp_tool_calls_total` /
-  /// `caf_mcp_tool_call_duration_seconds`. Made once per server, shared by
-  /// each client it gets (the counters never go back).
+  /// Counts every call to this server by tool and outcome, with latency:
+  /// the source of the call counters of `/api/servers` and of
+  /// `caf_mcp_tool_calls_total` / `caf_mcp_tool_call_duration_seconds`.
+  /// Made once per server, shared by each client it gets (the counters
+  /// never go back). In the client's chain only where the config's
+  /// `middlewares` name `metrics`; otherwise the registry records each call
+  /// it passes to the client as the call ends (`metrics_outside`): the same
+  /// count as first in the chain, with no middleware on the call's path.
   std::shared_ptr<metrics_middleware> metrics;
+  /// The running client's chain has no `metrics` entry: end_call records.
+  bool metrics_outside = false;
   /// Notifications by kind ("log", "progress", "tools").
   std::map<std::string, uint64_t> notifications;
   /// The running client's cache middleware (null without one).
@@ -198,6 +203,9 @@ struct registry_call {
   std::chrono::steady_clock::time_point start;
   caf::typed_response_promise<call_tool_result> promise;
   caf::actor relay;
+  /// Where the call is counted as it ends (a local server whose chain has
+  /// no `metrics` entry), else null.
+  std::shared_ptr<metrics_middleware> metrics;
 };
 
 /// A cluster peer as the registry keeps it.

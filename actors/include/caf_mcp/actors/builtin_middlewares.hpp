@@ -141,6 +141,14 @@ public:
 
   const std::vector<double>& bounds() const noexcept;
 
+  /// Counts one ended call of `tool` that took `seconds`: `failed` (by
+  /// error code), `is_error` or `ok` (thread-safe). What `call` does when a
+  /// call comes back; also for an owner that measures its calls itself and
+  /// keeps this middleware out of the chain (the node's registry does,
+  /// docs/node.md "Call metrics").
+  void record(std::string_view tool, double seconds,
+              const caf::expected<call_tool_result>& outcome);
+
   /// A copy of all counters by tool name (thread-safe).
   std::map<std::string, tool_call_metrics> snapshot() const;
 
