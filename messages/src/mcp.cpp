@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value.hpp>
 
 #include "caf/make_message.hpp"
@@ -813,13 +814,67 @@ caf::error parse_json_text(std::string_view text, json::value& out) {
   return caf::none;
 }
 
+namespace {
+
+/// A handler for json::basic_parser that keeps nothing: the parser alone
+/// checks the grammar (and the depth), without building a value.
+struct json_validator {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t, json::error_code&) { return true; }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t, json::error_code&) { return true; }
+  bool on_key_part(json::string_view, std::size_t, json::error_code&) {
+    return true;
+  }
+  bool on_key(json::string_view, std::size_t, json::error_code&) {
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, json::error_code&) {
+    return true;
+  }
+  bool on_string(json::string_view, std::size_t, json::error_code&) {
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, json::error_code&) {
+    return true;
+  }
+  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) {
+    return true;
+  }
+  bool on_double(double, json::string_view, json::error_code&) {
+    return true;
+  }
+  bool on_bool(bool, json::error_code&) { return true; }
+  bool on_null(json::error_code&) { return true; }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+} // namespace
+
 caf::error check_json_object_text(std::string_view text) {
+  // Called for the arguments of every call (more than once on its way):
+  // validate without building a value, then look at the first character.
+  json::parse_options opts;
+  opts.max_depth = 64; // as parse_json
+  json::basic_parser<json_validator> p{opts};
   json::error_code ec;
-  auto result = parse_json(text, ec);
+  auto used = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && used != text.size())
+    ec = json::error::extra_data; // as json::parse: one value, nothing after
   if (ec)
     return caf::make_error(mcp_errc::invalid_argument,
                            "invalid JSON: " + ec.message());
-  if (!result.is_object())
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '{')
     return caf::make_error(mcp_errc::invalid_argument,
                            "expected a JSON object");
   return caf::none;

@@ -870,6 +870,43 @@ CAF_TEST(command line arguments are checked as JSON objects) {
                   mcp_errc::invalid_argument);
   CAF_CHECK_EQUAL(code_of(check_json_object_text("{a:1}")),
                   mcp_errc::invalid_argument);
+  // The check builds no value: it must still agree with parse_json_text on
+  // what is one valid JSON object and nothing else.
+  std::string deep(63, '['); // with the object: depth 64, the limit
+  deep += std::string(63, ']');
+  std::string too_deep(64, '[');
+  too_deep += std::string(64, ']');
+  std::vector<std::pair<std::string, bool>> cases{
+    {" \n{\"a\":[1,2.5,-3e2,true,null,{\"b\":\"\\u00e9\"}]}\t ", true},
+    {"{}", true},
+    {R"({"a":1,"a":2})", true},
+    {R"({"a":)" + deep + "}", true},
+    {"", false},
+    {"   ", false},
+    {"{", false},
+    {"{} {}", false},
+    {"{} x", false},
+    {R"({"a":1,})", false},
+    {R"({"a":01})", false},
+    {"{\"a\":\"\xff\"}", false},
+    {"{/*c*/}", false},
+    {R"({"a":)" + too_deep + "}", false},
+    {R"("text")", false},
+    {"null", false},
+    {"7", false},
+  };
+  for (auto& [text, object] : cases) {
+    json::value parsed;
+    auto parse_err = parse_json_text(text, parsed);
+    auto is_object = !parse_err && parsed.is_object();
+    CAF_MESSAGE("case: " << text);
+    CAF_CHECK_EQUAL(is_object, object);
+    auto err = check_json_object_text(text);
+    CAF_CHECK_EQUAL(!err, object);
+    if (err) {
+      CAF_CHECK_EQUAL(code_of(err), mcp_errc::invalid_argument);
+    }
+  }
 }
 
 CAF_TEST(from_json leaves the target unchanged on failure) {
