@@ -40,14 +40,24 @@ start_server() {
 start_server demo
 # Every POST is read and never answered: initialize gets no response.
 start_server mute --fault-after '0:{"fault":"no_answer","count":-1}'
-closed_port=$(python3 - <<'PY'
-import socket
+# A port that refuses connections: bound by a process that never listens
+# and holds it until the end (a port merely found free could be taken by a
+# test running beside this one, and then it would not refuse).
+python3 -c '
+import socket, sys, time
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)
+' "$tmp/closed.port" &
+pids+=($!)
+for ((i = 0; i < 100; i++)); do
+  [ -s "$tmp/closed.port" ] && break
+  sleep 0.05
+done
+[ -s "$tmp/closed.port" ] || give_up "the refusing port was not bound"
+closed_port=$(cat "$tmp/closed.port")
 DEMO="http://127.0.0.1:$PORT_demo/sse"
 
 # -- secrets stay out of every output -------------------------------------

@@ -496,14 +496,24 @@ parsed_url url_of(const std::string& text) {
   return *r;
 }
 
-/// A port that refuses connections: bound, then closed again.
-uint16_t closed_port() {
-  net::io_context ctx;
-  tcp::acceptor acc{ctx, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}};
-  auto port = acc.local_endpoint().port();
-  acc.close();
-  return port;
-}
+/// A port that refuses connections while this object lives: a socket
+/// bound to it that never listens. Held, not closed again: a port that was
+/// merely free could be taken by a test running beside this one.
+class refusing_port {
+public:
+  refusing_port() : sock_(ctx_) {
+    sock_.open(tcp::v4());
+    sock_.bind(tcp::endpoint{net::ip::make_address("127.0.0.1"), 0});
+  }
+
+  uint16_t number() const {
+    return sock_.local_endpoint().port();
+  }
+
+private:
+  net::io_context ctx_;
+  tcp::socket sock_;
+};
 
 /// A loopback port whose accept queue is full: a listener with backlog 0
 /// that never accepts, plus connections filling its queue. The kernel
@@ -1392,7 +1402,8 @@ CAF_TEST(a connect that never completes times out for GET and POST) {
 }
 
 CAF_TEST(a refused connection is connect_failed with a clear message) {
-  auto port = closed_port();
+  refusing_port refusing;
+  auto port = refusing.number();
   auto rec = std::make_shared<recorder>();
   io_runtime rt{1};
   auto text = "http://127.0.0.1:" + std::to_string(port) + "/sse";
@@ -1990,7 +2001,8 @@ CAF_TEST(destroying the io runtime completes pending POSTs exactly once) {
 }
 
 CAF_TEST(a POST to a refused port is connect_failed) {
-  auto port = closed_port();
+  refusing_port refusing;
+  auto port = refusing.number();
   io_runtime rt{1};
   auto text = "http://127.0.0.1:" + std::to_string(port);
   auto ch = make_post_channel(rt, url_of(text + "/sse"), fast_options());
@@ -2042,7 +2054,8 @@ CAF_TEST(a POST made while the spare connection opens goes out on it) {
 }
 
 CAF_TEST(a spare that cannot connect leaves the error to the first POST) {
-  auto port = closed_port();
+  refusing_port refusing;
+  auto port = refusing.number();
   io_runtime rt{1};
   auto text = "http://127.0.0.1:" + std::to_string(port);
   auto ch = make_post_channel(rt, url_of(text + "/sse"), fast_options());

@@ -58,9 +58,25 @@ scrape_configs:
     static_configs:
       - targets: ["$node_addr"]
 EOF
-prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$tmp/prom.log" 2>&1 &
-pids+=($!)
+# A port found free may be taken by a test running beside this one before
+# Prometheus binds it: then Prometheus exits, and we try another (3 times).
+for ((attempt = 0; attempt < 3; attempt++)); do
+  prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$tmp/prom.log" 2>&1 &
+  prom_pid=$!
+  pids+=($prom_pid)
+  for ((i = 0; i < 300; i++)); do
+    grep -q 'Server is ready to receive web requests' "$tmp/prom.log" && break
+    kill -0 "$prom_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q 'Server is ready to receive web requests' "$tmp/prom.log" && break
+  grep -qi 'address already in use' "$tmp/prom.log" \
+    || give_up "Prometheus did not start: $(tail -3 "$tmp/prom.log")"
+  kill_ours KILL "$prom_pid"
+  wait "$prom_pid" 2>/dev/null
+  prom_port=$(free_port)
+done
 PROM="http://127.0.0.1:$prom_port"
 
 # The target is scraped and healthy (bounded: 30 s).
