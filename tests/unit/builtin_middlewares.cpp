@@ -3,6 +3,8 @@
 
 #include "caf_mcp/actors/builtin_middlewares.hpp"
 
+#include <cmath>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -142,6 +144,32 @@ CAF_TEST(metrics counts per tool and fills latency buckets) {
   CAF_CHECK_EQUAL(t.ok, 2u);
   CAF_CHECK_EQUAL(t.is_error, 1u);
   CAF_CHECK_EQUAL(t.failed, 1u);
+}
+
+CAF_TEST(metrics record counts a call its owner measured) {
+  // The node's registry records calls itself when the chain has no metrics
+  // entry: the same counters, buckets chosen by the given duration.
+  auto mw = std::make_shared<metrics_middleware>(
+    std::vector<double>{0.01, 1.0});
+  call_tool_result ok_result;
+  call_tool_result tool_error;
+  tool_error.is_error = true;
+  mw->record("t", 0.005, ok_result);
+  mw->record("t", 0.5, tool_error);
+  mw->record("t", 2.0, caf::make_error(mcp_errc::timeout, "late"));
+  auto snap = mw->snapshot();
+  CAF_REQUIRE_EQUAL(snap.size(), 1u);
+  auto& t = snap["t"];
+  CAF_CHECK_EQUAL(t.ok, 1u);
+  CAF_CHECK_EQUAL(t.is_error, 1u);
+  CAF_CHECK_EQUAL(t.failed, 1u);
+  std::vector<uint64_t> buckets{1, 1, 1};
+  CAF_CHECK_EQUAL(t.buckets, buckets);
+  CAF_CHECK(std::abs(t.sum_s - 2.505) < 1e-9);
+  std::map<std::string, uint64_t> codes{{"timeout", 1}};
+  CAF_CHECK_EQUAL(t.errors, codes);
+  auto totals = mw->totals();
+  CAF_CHECK_EQUAL(totals.ok + totals.is_error + totals.failed, 3u);
 }
 
 CAF_TEST(chain order logging then metrics sees both) {
