@@ -238,31 +238,6 @@ namespace {
 
 /// One ended call into `st` (see metrics_middleware::record).
 void record_call(metrics_middleware::state& st, std::string_view tool,
-                 double seconds, const caf::expected<call_tool_result>& out);
-
-} // namespace
-
-void metrics_middleware::call(const mw_context&, mw_request req,
-                              mw_next next, mw_done done) {
-  if (!is_call(req))
-    return next(std::move(req), std::move(done));
-  auto t0 = clock_type::now();
-  auto tool = req.tool;
-  next(std::move(req), [t0, sp = st_, tool = std::move(tool),
-                        done = std::move(done)](mw_outcome out) {
-    record_call(*sp, tool, seconds_since(t0), out.value);
-    done(std::move(out));
-  });
-}
-
-void metrics_middleware::record(std::string_view tool, double seconds,
-                                const caf::expected<call_tool_result>& out) {
-  record_call(*st_, tool, seconds, out);
-}
-
-namespace {
-
-void record_call(metrics_middleware::state& st, std::string_view tool,
                  double seconds, const caf::expected<call_tool_result>& out) {
   auto& bounds = st.bounds;
   auto idx = static_cast<size_t>(
@@ -291,6 +266,24 @@ void record_call(metrics_middleware::state& st, std::string_view tool,
 }
 
 } // namespace
+
+void metrics_middleware::call(const mw_context&, mw_request req,
+                              mw_next next, mw_done done) {
+  if (!is_call(req))
+    return next(std::move(req), std::move(done));
+  auto t0 = clock_type::now();
+  auto tool = req.tool;
+  next(std::move(req), [t0, sp = st_, tool = std::move(tool),
+                        done = std::move(done)](mw_outcome out) {
+    record_call(*sp, tool, seconds_since(t0), out.value);
+    done(std::move(out));
+  });
+}
+
+void metrics_middleware::record(std::string_view tool, double seconds,
+                                const caf::expected<call_tool_result>& out) {
+  record_call(*st_, tool, seconds, out);
+}
 
 std::map<std::string, tool_call_metrics> metrics_middleware::snapshot() const {
   std::lock_guard<std::mutex> guard{st_->mtx};

@@ -118,6 +118,14 @@ server_slot* slot_of_sender(self_ptr self) {
            : nullptr;
 }
 
+/// True if the config places the `metrics` middleware in the server's
+/// chain (it counts the calls there); else the registry counts them.
+bool chain_counts_calls(const server_spec& spec) {
+  using entry = server_spec::chain_entry;
+  return std::any_of(spec.chain.begin(), spec.chain.end(),
+                     [](const entry& e) { return e.kind == entry::metrics; });
+}
+
 void start_server(self_ptr self, server_slot& slot) {
   auto& st = self->state;
   slot.generation = ++st.next_generation;
@@ -138,15 +146,10 @@ void start_server(self_ptr self, server_slot& slot) {
   if (!slot.metrics)
     slot.metrics = std::make_shared<metrics_middleware>(duration_buckets());
   using entry = server_spec::chain_entry;
-  auto& chain = slot.spec.chain;
-  // Without a `metrics` entry the counters would go first in the chain;
-  // end_call records the same calls instead, so a server whose config names
-  // no middleware gets an empty chain (docs/node.md, "Call metrics").
-  slot.metrics_outside
-    = std::none_of(chain.begin(), chain.end(), [](const entry& e) {
-        return e.kind == entry::metrics;
-      });
-  for (auto& e : chain) {
+  // Without a `metrics` entry the registry records the calls itself
+  // (chain_counts_calls), so a server whose config names no middleware gets
+  // an empty chain (docs/node.md, "Call metrics").
+  for (auto& e : slot.spec.chain) {
     switch (e.kind) {
       case entry::plain:
         cfg.middlewares.push_back(e.make());
@@ -699,7 +702,7 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
       call.start = std::chrono::steady_clock::now();
       call.promise = self->make_response_promise<call_tool_result>();
       call.relay = opts.listener;
-      if (slot->metrics_outside)
+      if (!chain_counts_calls(slot->spec))
         call.metrics = slot->metrics;
       ++slot->in_flight;
       auto rp = call.promise;

@@ -172,11 +172,9 @@ struct server_slot {
   /// Made once per server, shared by each client it gets (the counters
   /// never go back). In the client's chain only where the config's
   /// `middlewares` name `metrics`; otherwise the registry records each call
-  /// it passes to the client as the call ends (`metrics_outside`): the same
-  /// count as first in the chain, with no middleware on the call's path.
+  /// it passes to the client as the call ends: the same count as first in
+  /// the chain, with no middleware on the call's path.
   std::shared_ptr<metrics_middleware> metrics;
-  /// The running client's chain has no `metrics` entry: end_call records.
-  bool metrics_outside = false;
   /// Notifications by kind ("log", "progress", "tools").
   std::map<std::string, uint64_t> notifications;
   /// The running client's cache middleware (null without one).

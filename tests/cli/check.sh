@@ -6,8 +6,9 @@
 #   check_match NAME REGEX ACTUAL
 #   summary                   prints "P passed, F failed"; status 0 if F = 0
 #   give_up MESSAGE           bad MESSAGE, summary, exit 1 (cannot go on)
-#   wait_for FILE STRING      until FILE holds STRING: status 0, or 1 after
-#                             100 polls of 0.05 s
+#   wait_for FILE STRING      until FILE holds STRING (STRING "": until it
+#                             holds anything): status 0, or 1 after 100
+#                             polls of 0.05 s
 #   kill_ours SIGNAL PID...   SIGNAL to each PID that is still a child of
 #                             this script (cleanups: a saved pid of a
 #                             process that ended may belong to another

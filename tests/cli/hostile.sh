@@ -28,12 +28,7 @@ start_server() {
   "$BIN" demo-server --port 0 --host 127.0.0.1 --port-file "$tmp/$name.port" \
     "$@" >"$tmp/$name.log" 2>&1 &
   pids+=($!)
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [ -s "$tmp/$name.port" ] && break
-    sleep 0.05
-  done
-  [ -s "$tmp/$name.port" ] || give_up "demo server $name did not start"
+  wait_for "$tmp/$name.port" "" || give_up "demo server $name did not start"
   printf -v "PORT_$name" '%s' "$(cat "$tmp/$name.port")"
 }
 
@@ -52,11 +47,7 @@ __import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
 time.sleep(3600)
 ' "$tmp/closed.port" &
 pids+=($!)
-for ((i = 0; i < 100; i++)); do
-  [ -s "$tmp/closed.port" ] && break
-  sleep 0.05
-done
-[ -s "$tmp/closed.port" ] || give_up "the refusing port was not bound"
+wait_for "$tmp/closed.port" "" || give_up "the refusing port was not bound"
 closed_port=$(cat "$tmp/closed.port")
 DEMO="http://127.0.0.1:$PORT_demo/sse"
 
@@ -85,12 +76,7 @@ start_hostile() {
   python3 "$(dirname "${BASH_SOURCE[0]}")/hostile_server.py" "$1" "$tmp/$1.port" \
     >"$tmp/$1.log" 2>&1 &
   pids+=($!)
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [ -s "$tmp/$1.port" ] && break
-    sleep 0.05
-  done
-  [ -s "$tmp/$1.port" ] || give_up "hostile server $1 did not start"
+  wait_for "$tmp/$1.port" "" || give_up "hostile server $1 did not start"
   printf -v "${1}_port" '%s' "$(cat "$tmp/$1.port")"
 }
 start_hostile redirect

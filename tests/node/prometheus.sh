@@ -77,6 +77,8 @@ for ((attempt = 0; attempt < 3; attempt++)); do
   wait "$prom_pid" 2>/dev/null
   prom_port=$(free_port)
 done
+grep -q 'Server is ready to receive web requests' "$tmp/prom.log" \
+  || give_up "Prometheus found no free port in 3 tries: $(tail -1 "$tmp/prom.log")"
 PROM="http://127.0.0.1:$prom_port"
 
 # The target is scraped and healthy (bounded: 30 s).
