@@ -8,10 +8,12 @@
 # answer comes on the SSE stream) and Streamable HTTP with JSON answers
 # (`/mcp`, `--json-response`: the answer is the POST's body).
 #
-# usage: tests/bench/remote_calls.sh CAF_MCP_BIN [SECONDS]   (default 5 s per run)
+# usage: tests/bench/remote_calls.sh CAF_MCP_BIN [SECONDS] [ROUNDS]
+#   (default 3 s per run, 3 rounds: about 3.5 minutes)
 set -u
 BIN=$(realpath "$1")
-SECS="${2:-5}"
+SECS="${2:-3}"
+ROUNDS="${3:-3}"
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -71,21 +73,73 @@ for n in plain tls; do
   done
 done
 
-run() { # LABEL ARGS...
-  local label="$1"; shift
-  local out
+# Each configuration runs once per round, all of them in turn, and the
+# figures are medians over the rounds: this machine's speed moves by up to
+# 40% within minutes, so one run per configuration compares phases, not
+# configurations. The cost a remote call adds is taken within each round
+# (remote p50 minus the local p50 of the same round) before the median.
+res="$tmp/res"
+mkdir -p "$res"
+run() { # KEY ARGS...: appends "calls_per_s p50 failed" to $res/KEY
+  local key="$1"; shift
+  local out cps p50 failed
   out=$("$BIN" bench "$@" --tool echo --args '{"text":"x"}' --duration "$SECS" --json 2>&1)
-  printf '%-34s %s\n' "$label" "$(printf '%s' "$out" | grep -o '"calls_per_s":[0-9.]*\|"p50":[0-9]*\|"p99":[0-9]*\|"failed":[0-9]*' | head -4 | tr '\n' ' ')"
+  cps=$(printf '%s' "$out" | grep -o '"calls_per_s":[0-9.]*' | head -1 | cut -d: -f2)
+  p50=$(printf '%s' "$out" | grep -o '"p50":[0-9]*' | head -1 | cut -d: -f2)
+  failed=$(printf '%s' "$out" | grep -o '"failed":[0-9]*' | head -1 | cut -d: -f2)
+  if [ -z "$cps" ] || [ -z "$p50" ]; then
+    echo "$key: no figures from caf-mcp bench: $out" >&2
+    return
+  fi
+  echo "$cps $p50 ${failed:-?}" >>"$res/$key"
 }
-echo "echo on the demo server, $SECS s per run, $(nproc) cores"
+TLS_ARGS=(--node-cert b.pem --node-key b.key --node-cafile ca.pem)
+echo "echo on the demo server, $ROUNDS rounds of $SECS s per configuration, $(nproc) cores"
+floor="$(dirname "$BIN")/../tests/bench/handoff-floor"
+[ -x "$floor" ] && echo "machine floor (handoff-floor): $("$floor" 5000)"
+for ((r = 1; r <= ROUNDS; r++)); do
+  for k in 1 64; do
+    run "sse.local.$k" --url "$URL" --concurrency "$k" --connects 0
+    run "sse.remote.$k" --node "$PLAIN" --server demo --concurrency "$k"
+    run "sse.tls.$k" --node "$TLS" --server demo --concurrency "$k" "${TLS_ARGS[@]}"
+    run "http.local.$k" --url "$HTTP_URL" --transport http --concurrency "$k" --connects 0
+    run "http.remote.$k" --node "$PLAIN" --server demo_http --concurrency "$k"
+    run "http.tls.$k" --node "$TLS" --server demo_http --concurrency "$k" "${TLS_ARGS[@]}"
+  done
+done
+
+# median [min-max] of the numbers on stdin
+stats() {
+  sort -n | awk '{v[NR] = $1} END {
+    if (NR == 0) { print "-"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.0f [%.0f-%.0f]", m, v[1], v[NR] }'
+}
+col() { # KEY FIELD
+  [ -s "$res/$1" ] && awk -v f="$2" '{print $f}' "$res/$1"
+}
+diff_p50() { # KEY BASE: per-round p50 of KEY minus p50 of BASE
+  [ -s "$res/$1" ] && [ -s "$res/$2" ] && paste -d' ' "$res/$1" "$res/$2" | awk '{print $2 - $5}'
+}
+failed_total=$(cat "$res"/* 2>/dev/null | awk '$3 != "?" {n += $3} END {print n + 0}')
+echo
+echo "medians over the rounds [min-max]; calls that failed: $failed_total"
+printf '%-5s %-11s %-9s %-24s %s\n' transport path in_flight "calls/s" "p50 us"
 for k in 1 64; do
-  run "sse   local       in flight $k" --url "$URL" --concurrency "$k" --connects 0
-  run "sse   remote      in flight $k" --node "$PLAIN" --server demo --concurrency "$k"
-  run "sse   remote TLS  in flight $k" --node "$TLS" --server demo --concurrency "$k" \
-    --node-cert b.pem --node-key b.key --node-cafile ca.pem
-  run "http  local       in flight $k" --url "$HTTP_URL" --transport http --concurrency "$k" \
-    --connects 0
-  run "http  remote      in flight $k" --node "$PLAIN" --server demo_http --concurrency "$k"
-  run "http  remote TLS  in flight $k" --node "$TLS" --server demo_http --concurrency "$k" \
-    --node-cert b.pem --node-key b.key --node-cafile ca.pem
+  for t in sse http; do
+    for path in local remote tls; do
+      label=$path; [ $path = tls ] && label="remote TLS"
+      printf '%-5s %-11s %-9s %-24s %s\n' "$t" "$label" "$k" "$(col "$t.$path.$k" 1 | stats)" \
+        "$(col "$t.$path.$k" 2 | stats)"
+    done
+  done
+done
+echo
+echo "what a remote call adds to the local p50 at 1 in flight, per round (target: at most 200 us)"
+for t in sse http; do
+  echo "  $t plain: $(diff_p50 "$t.remote.1" "$t.local.1" | stats) us   TLS: $(diff_p50 "$t.tls.1" "$t.local.1" | stats) us"
+done
+echo "calls/s at 64 in flight (targets: at least 30000 plain, 20000 with TLS)"
+for t in sse http; do
+  echo "  $t plain: $(col "$t.remote.64" 1 | stats)   TLS: $(col "$t.tls.64" 1 | stats)"
 done
