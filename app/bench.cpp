@@ -449,7 +449,8 @@ int run_bench(const bench_options& opts) {
   auto io = make_io_runtime(opts.client);
   sc.io = io;
   sc.http.max_post_connections = std::max<size_t>(
-    4, (opts.concurrency + opts.sessions - 1) / opts.sessions);
+    sc.http.max_post_connections,
+    (opts.concurrency + opts.sessions - 1) / opts.sessions);
   pool_config pc;
   pc.member.session = sc;
   pc.member.fetch_tools = false; // setup lists explicitly (it is measured)

@@ -155,8 +155,10 @@ struct http_options {
   std::chrono::milliseconds post_timeout{30000};
   /// Largest SSE event before `event_too_large`.
   size_t max_event_size = sse_parser::default_max_event_size;
-  /// Keep-alive connections the POST channel may hold to the origin.
-  size_t max_post_connections = 4;
+  /// Keep-alive connections the POST channel may hold to the origin. They
+  /// are opened only while every open one is busy and a POST waits, so a
+  /// session with one call at a time keeps one (docs/transports.md).
+  size_t max_post_connections = 16;
   /// Most bytes the SSE stream reads from the socket at once. An http
   /// stream reads into its io thread's 64 KiB buffer (so at most that much)
   /// and holds no buffer while it waits; an https stream keeps its own,
