@@ -339,8 +339,16 @@ node_connection::node_connection(const client_options& opts)
       }
     }
   }
+  so.multiplexer_on_io = true;
   cluster::configure(cfg, so);
   sys = std::make_unique<caf::actor_system>(cfg);
+  auto driver = cluster::multiplexer_driver::start(*sys, *io);
+  if (!driver) {
+    print_error(render(driver.error()));
+    rc = exit_failure;
+    return;
+  }
+  mpx_driver = std::move(*driver);
   cluster::connect_options co;
   co.tls = tls;
   co.connect_timeout = seconds(opts.connect_timeout_s);
@@ -366,6 +374,7 @@ node_connection::~node_connection() {
   if (node)
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   node = nullptr;
+  mpx_driver.reset(); // before the system: its shutdown polls alone
   sys.reset();
 }
 

@@ -17,6 +17,10 @@
 #include "caf_mcp/actors/session.hpp"
 #include "caf_mcp/cluster/peer.hpp"
 
+namespace caf_mcp::cluster {
+class multiplexer_driver;
+} // namespace caf_mcp::cluster
+
 namespace CLI {
 class App;
 } // namespace CLI
@@ -109,6 +113,8 @@ struct node_connection {
   std::shared_ptr<transport::io_runtime> io;
   app_config cfg;
   std::unique_ptr<caf::actor_system> sys;
+  /// Runs the system's multiplexer on the io thread (destroyed first).
+  std::unique_ptr<cluster::multiplexer_driver> mpx_driver;
   cluster::remote_registry_actor node;
   int rc = 0;
   explicit node_connection(const client_options& opts);

@@ -276,6 +276,9 @@ cluster::system_options cluster_system(const node::cluster_settings& cl) {
   if (cl.tls)
     out.tls = cluster::tls_options{cl.tls_certificate, cl.tls_key,
                                    cl.tls_cafile};
+  // BASP's sockets on the node's io thread, beside its actors
+  // (multiplexer_driver below).
+  out.multiplexer_on_io = true;
   return out;
 }
 
@@ -369,6 +372,17 @@ int run_node(const node_options& opts) {
     if (cluster_on)
       cluster::configure(sys_cfg, cluster_system(cfg.cluster));
     caf::actor_system sys{sys_cfg};
+    // Declared after `sys`: stops polling before the system shuts down.
+    std::unique_ptr<cluster::multiplexer_driver> mpx_driver;
+    if (cluster_on) {
+      auto driver = cluster::multiplexer_driver::start(sys, *io);
+      if (!driver) {
+        std::fprintf(stderr, "caf-mcp node: %s\n",
+                     render(driver.error()).c_str());
+        return exit_failure;
+      }
+      mpx_driver = std::move(*driver);
+    }
     node::registry_config reg_cfg;
     reg_cfg.node_name = cfg.node.name;
     reg_cfg.peers = make_peers(cfg.cluster);

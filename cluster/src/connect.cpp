@@ -22,6 +22,8 @@ void configure(caf::actor_system_config& cfg, const system_options& opts) {
   cfg.set("middleman.connection-timeout", opts.connection_timeout);
   cfg.set("middleman.app-identifiers",
           std::vector<std::string>{opts.app_identifier});
+  if (opts.multiplexer_on_io)
+    cfg.set("middleman.manual-multiplexing", true);
   if (opts.tls) {
     cfg.load<caf::openssl::manager>();
     cfg.set("openssl.certificate", opts.tls->certificate);

@@ -27,9 +27,11 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/send.hpp"
 
+#include "caf_mcp/actors/io.hpp"
 #include "caf_mcp/cluster/connect.hpp"
 #include "caf_mcp/cluster/peer.hpp"
 #include "caf_mcp/messages/error.hpp"
+#include "caf_mcp/transport/http_client.hpp"
 
 using namespace caf_mcp;
 using namespace std::chrono_literals;
@@ -46,6 +48,18 @@ struct plain_config : caf::actor_system_config {
 struct cluster_config : plain_config {
   cluster_config() {
     cluster::configure(*this, cluster::system_options{});
+  }
+};
+
+/// A system whose actors run on `io` and whose multiplexer is run by a
+/// multiplexer_driver on the same io thread (as the node and the command
+/// line do).
+struct io_cluster_config : plain_config {
+  explicit io_cluster_config(std::shared_ptr<transport::io_runtime> io) {
+    use_io_scheduler(*this, std::move(io));
+    cluster::system_options so;
+    so.multiplexer_on_io = true;
+    cluster::configure(*this, so);
   }
 };
 
@@ -484,4 +498,74 @@ CAF_TEST(a refused call in a batch does not hold up the calls after it) {
   CAF_CHECK_EQUAL(joined_text(got[2].result), "demo/echo {}");
   caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(multiplexer_driver runs BASP on the io thread) {
+  // Node A as any CAF program: CAF's own multiplexer thread.
+  cluster_config cfg_a;
+  caf::actor_system a{cfg_a};
+  auto reg = a.spawn(small_registry);
+  auto front = cluster::spawn_cluster_front(a, reg, 1024);
+  auto port = a.middleman().publish(front, 0, "127.0.0.1", true);
+  CAF_REQUIRE(port);
+  // B: no multiplexer thread (manual multiplexing); without the driver
+  // nothing would poll its sockets and the handle would never be ready.
+  auto io = std::make_shared<transport::io_runtime>(1);
+  {
+    io_cluster_config cfg_b{io};
+    caf::actor_system b{cfg_b};
+    auto driver = cluster::multiplexer_driver::start(b, *io);
+    CAF_REQUIRE(driver);
+    auto node = cluster::connect_node(b, "127.0.0.1", *port);
+    CAF_REQUIRE(node);
+    caf::scoped_actor self{b};
+    bool ready = false;
+    self->request(*node, 30s, cluster::ready_atom::value, caf::timespan{10s})
+      .receive([&](node_info& info) { ready = info.state == "up"; },
+               [&](caf::error& err) { CAF_FAIL("not ready: " << render(err)); });
+    CAF_REQUIRE(ready);
+    // Many calls at once from an actor on B's io thread, each answer to
+    // its own request (its text names the call's number).
+    constexpr int n = 200;
+    auto remote = *node;
+    b.spawn([remote, n](caf::event_based_actor* checker, caf::actor report) {
+      auto right = std::make_shared<int>(0);
+      auto left = std::make_shared<int>(n);
+      for (int i = 0; i < n; ++i) {
+        auto args = std::to_string(i);
+        checker
+          ->request(remote, 10s, call_atom::value, std::string{"demo"},
+                    std::string{"echo"}, args, call_options{})
+          .then(
+            [=](call_tool_result& res) {
+              if (joined_text(res) == "demo/echo " + args)
+                ++*right;
+              if (--*left == 0)
+                checker->send(report, *right);
+            },
+            [=](caf::error&) {
+              if (--*left == 0)
+                checker->send(report, *right);
+            });
+      }
+    }, caf::actor_cast<caf::actor>(self));
+    int right = -1;
+    self->receive([&](int x) { right = x; },
+                  caf::after(30s) >> [] { CAF_FAIL("no report"); });
+    CAF_CHECK_EQUAL(right, n);
+    caf::anon_send_exit(*node, caf::exit_reason::user_shutdown);
+    // The driver goes first: B's shutdown then runs the multiplexer alone.
+    driver->reset();
+  }
+  caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(reg, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(multiplexer_driver needs a middleman) {
+  auto io = std::make_shared<transport::io_runtime>(1);
+  plain_config cfg;
+  caf::actor_system sys{cfg};
+  auto driver = cluster::multiplexer_driver::start(sys, *io);
+  CAF_REQUIRE(!driver);
+  CAF_CHECK(has_code(driver.error(), mcp_errc::invalid_argument));
 }

@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,10 @@
 #include "caf_mcp/cluster/peer.hpp"
 #include "caf_mcp/messages/protocol.hpp"
 #include "caf_mcp/transport/backoff.hpp"
+
+namespace caf_mcp::transport {
+class io_runtime;
+} // namespace caf_mcp::transport
 
 namespace caf_mcp::cluster {
 
@@ -65,6 +70,11 @@ struct system_options {
   /// messages that cross nodes); another value is for tests and for
   /// keeping two clusters apart.
   std::string app_identifier = wire_protocol;
+  /// Sets `middleman.manual-multiplexing`: CAF starts no thread for its
+  /// multiplexer (BASP's sockets), and the program runs it on one of its
+  /// io threads with `multiplexer_driver` (which it must then start right
+  /// after making the system). Only for systems on `use_io_scheduler`.
+  bool multiplexer_on_io = false;
 };
 
 /// Loads the middleman (and the openssl manager with `tls`) into `cfg` and
@@ -117,6 +127,39 @@ transport::backoff_config default_peer_backoff(
 caf::expected<remote_registry_actor>
 connect_node(caf::actor_system& sys, std::string host, uint16_t port,
              connect_options opts = {});
+
+/// Runs CAF's multiplexer (the sockets of BASP and libcaf_openssl) on io
+/// thread 0 of `io` instead of on a thread of its own, for a system
+/// configured with `system_options::multiplexer_on_io` whose actors run on
+/// the same io threads (`use_io_scheduler`). A message between an actor and
+/// a remote node then crosses no thread: at 1 call in flight this saves two
+/// thread wake-ups per side and round trip (docs/cluster.md, "Speed").
+///
+/// Start it right after making the system, before anything is published or
+/// connected (CAF registers its own wake-up pipe only at the first poll),
+/// and destroy it before the system: the destructor stops the polling on
+/// the io thread and waits for that, so that the system's shutdown runs the
+/// multiplexer alone. Thread-safe to destroy from any thread but the io
+/// thread itself.
+class multiplexer_driver {
+public:
+  /// Takes over the multiplexer of `sys`; `invalid_argument` if `sys` has
+  /// no middleman with CAF's default (epoll) multiplexer.
+  static caf::expected<std::unique_ptr<multiplexer_driver>>
+  start(caf::actor_system& sys, transport::io_runtime& io);
+
+  ~multiplexer_driver();
+
+  multiplexer_driver(const multiplexer_driver&) = delete;
+  multiplexer_driver& operator=(const multiplexer_driver&) = delete;
+
+  struct impl;
+
+private:
+  explicit multiplexer_driver(std::shared_ptr<impl> ptr);
+
+  std::shared_ptr<impl> impl_;
+};
 
 /// "HOST:PORT", with brackets around an IPv6 host.
 std::string node_address(const std::string& host, uint16_t port);
