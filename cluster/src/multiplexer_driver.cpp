@@ -72,8 +72,8 @@ constexpr int max_polls = 8;
 
 struct multiplexer_driver::impl
   : std::enable_shared_from_this<multiplexer_driver::impl> {
-  impl(mpx_type& m, boost::asio::io_context& c, int fd)
-    : mpx(m), ctx(c), wait(c, fd) {
+  impl(mpx_type& m, boost::asio::io_context& ctx, int fd)
+    : mpx(m), wait(ctx, fd) {
     // nop
   }
 
@@ -95,7 +95,7 @@ struct multiplexer_driver::impl
   }
 
   mpx_type& mpx;
-  boost::asio::io_context& ctx;
+  /// CAF's epoll descriptor (a duplicate) in the io thread's loop.
   boost::asio::posix::stream_descriptor wait;
   bool stopped = false;
 };
@@ -120,7 +120,7 @@ multiplexer_driver::start(caf::actor_system& sys, transport::io_runtime& io) {
   auto ptr = std::make_shared<impl>(*mpx, io.context(0), fd);
   // The first poll registers CAF's wake-up pipe (and whatever the system
   // set up so far) in its epoll set; only then can the set become ready.
-  boost::asio::post(ptr->ctx, [ptr] {
+  boost::asio::post(ptr->wait.get_executor(), [ptr] {
     ptr->mpx.poll_once(false);
     ptr->arm();
   });
@@ -135,7 +135,7 @@ multiplexer_driver::multiplexer_driver(std::shared_ptr<impl> ptr)
 multiplexer_driver::~multiplexer_driver() {
   auto done = std::make_shared<std::promise<void>>();
   auto finished = done->get_future();
-  boost::asio::post(impl_->ctx, [ptr = impl_, done] {
+  boost::asio::post(impl_->wait.get_executor(), [ptr = impl_, done] {
     ptr->stopped = true;
     boost::system::error_code ec;
     ptr->wait.cancel(ec);

@@ -58,8 +58,8 @@ percentiles summarize(std::vector<double>& us) {
   return p;
 }
 
-/// Blocks in epoll_wait on `fd` (edge-triggered, as Asio registers
-/// sockets), then reads what is there.
+/// Reads from `fd`, blocking in epoll_wait (edge-triggered, as Asio
+/// registers sockets) while nothing is there.
 class waiter {
 public:
   explicit waiter(int fd) : fd_(fd) {
@@ -79,17 +79,17 @@ public:
   waiter(const waiter&) = delete;
   waiter& operator=(const waiter&) = delete;
 
-  int epoll_fd() const noexcept {
-    return ep_;
-  }
-
-  void wait_and_read() {
-    char buf[64];
-    for (;;) {
-      auto got = read(fd_, buf, sizeof(buf));
-      if (got > 0)
-        return;
-      if (got < 0 && errno != EAGAIN)
+  /// Returns once at least `n` bytes were read (one message in flight).
+  void read_at_least(size_t n) {
+    char buf[512];
+    size_t got = 0;
+    while (got < n) {
+      auto r = read(fd_, buf, sizeof(buf));
+      if (r > 0) {
+        got += static_cast<size_t>(r);
+        continue;
+      }
+      if (r == 0 || errno != EAGAIN)
         die("read");
       epoll_event ev{};
       if (epoll_wait(ep_, &ev, 1, -1) < 0 && errno != EINTR)
@@ -116,7 +116,7 @@ percentiles handoff(size_t rounds) {
   std::thread peer([&] {
     waiter w{there[0]};
     for (size_t i = 0; i < rounds; ++i) {
-      w.wait_and_read();
+      w.read_at_least(1);
       if (write(back[1], "x", 1) != 1)
         die("write");
     }
@@ -128,7 +128,7 @@ percentiles handoff(size_t rounds) {
     auto t0 = steady::now();
     if (write(there[1], "x", 1) != 1)
       die("write");
-    w.wait_and_read();
+    w.read_at_least(1);
     us.push_back(
       std::chrono::duration<double, std::micro>(steady::now() - t0).count()
       / 2);
@@ -166,26 +166,10 @@ percentiles tcp_round_trip(size_t rounds) {
       die("fcntl");
   }
   std::string msg(200, 'm');
-  auto exchange = [&msg](int fd, waiter& w) {
-    size_t got = 0;
-    char buf[512];
-    while (got < msg.size()) {
-      auto n = read(fd, buf, sizeof(buf));
-      if (n > 0) {
-        got += static_cast<size_t>(n);
-        continue;
-      }
-      if (n == 0 || errno != EAGAIN)
-        die("read");
-      epoll_event ev{};
-      if (epoll_wait(w.epoll_fd(), &ev, 1, -1) < 0 && errno != EINTR)
-        die("epoll_wait");
-    }
-  };
   std::thread peer([&] {
     waiter w{srv};
     for (size_t i = 0; i < rounds; ++i) {
-      exchange(srv, w);
+      w.read_at_least(msg.size());
       if (write(srv, msg.data(), msg.size())
           != static_cast<ssize_t>(msg.size()))
         die("write");
@@ -198,7 +182,7 @@ percentiles tcp_round_trip(size_t rounds) {
     auto t0 = steady::now();
     if (write(cli, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size()))
       die("write");
-    exchange(cli, w);
+    w.read_at_least(msg.size());
     us.push_back(
       std::chrono::duration<double, std::micro>(steady::now() - t0).count());
   }

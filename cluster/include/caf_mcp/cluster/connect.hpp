@@ -153,9 +153,9 @@ public:
   multiplexer_driver(const multiplexer_driver&) = delete;
   multiplexer_driver& operator=(const multiplexer_driver&) = delete;
 
+private:
   struct impl;
 
-private:
   explicit multiplexer_driver(std::shared_ptr<impl> ptr);
 
   std::shared_ptr<impl> impl_;
