@@ -52,13 +52,7 @@ bool valid_var_name(std::string_view name) {
   });
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
-}
+using transport::iequals;
 
 /// Where we are, for messages.
 struct ctx {

@@ -2,6 +2,7 @@
 #include "node_json.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -179,8 +180,13 @@ void append_number(std::string& out, double x) {
   // DBL_MAX has 309 integer digits: a smaller buffer cut large values
   // short (1e300 came out as a 63-digit number).
   char buf[320];
-  std::snprintf(buf, sizeof(buf), "%.3f", x);
-  std::string_view text{buf};
+  auto res = std::to_chars(buf, buf + sizeof(buf), x, std::chars_format::fixed,
+                           3);
+  if (res.ec != std::errc{}) { // cannot happen with 320 bytes; never cut
+    out += "null";
+    return;
+  }
+  std::string_view text{buf, static_cast<size_t>(res.ptr - buf)};
   // Trailing zeros (and a bare point) go: 0.730, 12.000 -> 0.73, 12.
   auto dot = text.find('.');
   if (dot != std::string_view::npos) {

@@ -40,6 +40,26 @@ CAF_TEST(names that are not tokens are refused) {
   CAF_CHECK(!check_header("N\xc3\xa4me", "x").empty());
 }
 
+CAF_TEST(names compare ignoring ASCII case only) {
+  using caf_mcp::transport::iequals;
+  CAF_CHECK(iequals("Content-Type", "content-TYPE"));
+  CAF_CHECK(iequals("", ""));
+  CAF_CHECK(!iequals("Content-Type", "Content-Typ"));
+  CAF_CHECK(!iequals("a-b", "a_b"));
+  // '@' and '`' sit next to 'A' and 'a' and '[' next to 'Z': no folding.
+  CAF_CHECK(!iequals("@", "`"));
+  CAF_CHECK(!iequals("[", "{"));
+  // Bytes above 0x7F never fold (a Latin-1 locale would fold these two).
+  CAF_CHECK(!iequals("\xc4", "\xe4"));
+  static_assert(iequals("Host", "hOST"), "usable at compile time");
+  // Every ASCII letter, and only letters, folds.
+  for (int c = 0; c < 128; ++c) {
+    auto lower = caf_mcp::transport::ascii_lower(static_cast<char>(c));
+    auto letter = c >= 'A' && c <= 'Z';
+    CAF_CHECK_EQUAL(static_cast<int>(lower), letter ? c + 32 : c);
+  }
+}
+
 CAF_TEST(control characters are escaped for terminals) {
   using caf_mcp::log::escape_controls;
   CAF_CHECK_EQUAL(escape_controls("a\x1b]0;x\x07" "b"), "a\\x1b]0;x\\x07b");

@@ -1,7 +1,6 @@
 #include "caf_mcp/transport/headers.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 
 namespace caf_mcp::transport {
@@ -9,8 +8,7 @@ namespace caf_mcp::transport {
 namespace {
 
 bool is_tchar(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (std::isalnum(u) != 0 && u < 0x80)
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
     return true;
   switch (c) {
     case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
@@ -20,14 +18,6 @@ bool is_tchar(char c) {
     default:
       return false;
   }
-}
-
-bool iequals(std::string_view x, std::string_view y) {
-  return x.size() == y.size()
-         && std::equal(x.begin(), x.end(), y.begin(), [](char a, char b) {
-              return std::tolower(static_cast<unsigned char>(a))
-                     == std::tolower(static_cast<unsigned char>(b));
-            });
 }
 
 } // namespace
@@ -86,10 +76,10 @@ bool bearer_matches(std::string_view header, std::string_view token) noexcept {
     return false;
   unsigned diff = 0;
   for (size_t i = 0; i < scheme.size(); ++i)
-    diff |= static_cast<unsigned>(
-      std::tolower(static_cast<unsigned char>(header[i])))
-            ^ static_cast<unsigned>(
-              std::tolower(static_cast<unsigned char>(scheme[i])));
+    diff |= static_cast<unsigned>(static_cast<unsigned char>(
+              ascii_lower(header[i])))
+            ^ static_cast<unsigned>(static_cast<unsigned char>(
+              ascii_lower(scheme[i])));
   for (size_t i = 0; i < token.size(); ++i)
     diff |= static_cast<unsigned>(
       static_cast<unsigned char>(header[scheme.size() + i])

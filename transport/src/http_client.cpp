@@ -355,10 +355,6 @@ void shared_context::abandon_members() {
 
 namespace {
 
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 /// A header we can send (transport::check_header: a token name, a value
 /// without CR, LF or NUL, not one of the framing headers). Anything else
 /// could split the request (header injection) and is skipped here; the
@@ -439,15 +435,6 @@ std::shared_ptr<ssl::context> tls_context(bool verify,
 }
 
 } // namespace
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
-}
 
 bool is_event_stream(std::string_view ct) noexcept {
   while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t'))
@@ -866,7 +853,7 @@ void replace_headers(header_list& base, header_list extra) {
   for (auto& h : extra) {
     base.erase(std::remove_if(base.begin(), base.end(),
                               [&h](const auto& x) {
-                                return detail::iequals(x.first, h.first);
+                                return iequals(x.first, h.first);
                               }),
                base.end());
     base.emplace_back(std::move(h));

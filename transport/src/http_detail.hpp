@@ -4,6 +4,7 @@
 // forward-declares io_context.
 #pragma once
 
+#include "caf_mcp/transport/headers.hpp"
 #include "caf_mcp/transport/http_client.hpp"
 
 // GCC 12 reports -Wnull-dereference false positives from inlined Asio and
@@ -184,9 +185,6 @@ make_origin(const parsed_url& url, const http_options& opts,
 /// headers), to `out`.
 void append_merged_headers(std::string& out, std::string_view lines,
                            const header_list& extra, request_kind kind);
-
-/// Case-insensitive ASCII comparison.
-bool iequals(std::string_view a, std::string_view b) noexcept;
 
 /// Returns true if `content_type` is text/event-stream (any case, with
 /// optional parameters).

@@ -1,6 +1,6 @@
 #include "caf_mcp/transport/streamable_http.hpp"
 
-#include <cctype>
+#include "caf_mcp/transport/headers.hpp"
 
 namespace caf_mcp::transport {
 
@@ -20,18 +20,28 @@ const char* to_string(response_kind x) noexcept {
   return "?";
 }
 
-std::string media_type(std::string_view content_type) {
-  auto semi = content_type.find(';');
-  auto type = content_type.substr(0, semi);
+namespace {
+
+/// The media type of a Content-Type value as sent: parameters and the
+/// blanks around it cut off, case kept.
+std::string_view bare_media_type(std::string_view content_type) noexcept {
+  auto type = content_type.substr(0, content_type.find(';'));
   auto is_space = [](char c) { return c == ' ' || c == '\t'; };
   while (!type.empty() && is_space(type.front()))
     type.remove_prefix(1);
   while (!type.empty() && is_space(type.back()))
     type.remove_suffix(1);
+  return type;
+}
+
+} // namespace
+
+std::string media_type(std::string_view content_type) {
+  auto type = bare_media_type(content_type);
   std::string out;
   out.reserve(type.size());
   for (auto c : type)
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += ascii_lower(c);
   return out;
 }
 
@@ -41,10 +51,10 @@ response_kind classify_response(int status, std::string_view content_type,
     return response_kind::error;
   if (status == 202 || status == 204)
     return response_kind::accepted;
-  auto type = media_type(content_type);
-  if (type == "application/json")
+  auto type = bare_media_type(content_type);
+  if (iequals(type, "application/json"))
     return response_kind::json;
-  if (type == "text/event-stream")
+  if (iequals(type, "text/event-stream"))
     return response_kind::event_stream;
   if (type.empty() && !has_body)
     return response_kind::accepted;

@@ -3,10 +3,30 @@
 /// Rules for HTTP headers a user configures (the CLI's -H, a session's
 /// `http.headers`, the node's config).
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace caf_mcp::transport {
+
+/// `c` in lower case if it is an ASCII capital, else `c` unchanged. HTTP
+/// names, schemes and media types compare case-insensitively in ASCII
+/// only (RFC 9110 5.1, 8.3.1); the C locale functions would take a call
+/// and a table lookup per character on every request.
+constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// True if `a` and `b` are equal ignoring ASCII case (header names,
+/// schemes, tokens).
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i]))
+      return false;
+  return true;
+}
 
 /// True if `x` is an HTTP token (RFC 9110 5.6.2, `1*tchar`): not empty,
 /// letters, digits and !#$%&'*+-.^_`|~ only.
