@@ -3,15 +3,19 @@
 // hand-off from one thread to another that sleeps in epoll_wait (a pipe
 // write, as CAF's multiplexer and Asio's loops are woken), and a round trip
 // of a small message over a loopback TCP connection between two threads.
+// It also times a fixed computation in user space alone, which tells how
+// fast this (virtual) machine runs at the moment: on the 2-core VM of
+// docs/cluster.md it moved by up to 40% within minutes.
 //
 //   handoff-floor [ROUNDS]     (default 20000)
 //
-// A remote call through a node (docs/cluster.md, "Speed") crosses four
-// such hand-offs that a local call does not (caller -> its multiplexer,
-// node's multiplexer -> node's actors, and back on both sides) plus a TCP
-// round trip; this program prints what they cost here. Prints one JSON
-// object; errors go to stderr with exit status 1. A benchmark program:
-// never run as a test.
+// A remote call through a node (docs/cluster.md, "Speed") adds a BASP round
+// trip over loopback TCP to a local call, plus node A's own work; with
+// CAF's multiplexer polled on the io thread (cluster::multiplexer_driver)
+// it crosses no thread hand-off inside either process. Before that driver,
+// it crossed four (caller -> its multiplexer, node's multiplexer -> node's
+// actors, and back on both sides). Prints one JSON object; errors go to
+// stderr with exit status 1. A benchmark program: never run as a test.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,6 +27,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -192,6 +197,21 @@ percentiles tcp_round_trip(size_t rounds) {
   return summarize(us);
 }
 
+/// Nanoseconds per step of a chain of dependent multiply-xorshift steps:
+/// user-space work alone, no memory traffic, no system call.
+double compute_ns(size_t steps) {
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  auto t0 = steady::now();
+  for (size_t i = 0; i < steps; ++i) {
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+  }
+  auto ns = ns_since(t0, steps);
+  static volatile uint64_t sink;
+  sink = x; // keeps the loop
+  return ns;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -204,6 +224,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  auto step_ns = compute_ns(20000000);
   // A system call that does nothing: the cost of entering the kernel.
   constexpr size_t calls = 200000;
   auto t0 = steady::now();
@@ -212,9 +233,9 @@ int main(int argc, char** argv) {
   auto syscall_ns = ns_since(t0, calls);
   auto h = handoff(rounds);
   auto t = tcp_round_trip(rounds);
-  std::printf("{\"rounds\":%zu,\"syscall_ns\":%.0f,"
+  std::printf("{\"rounds\":%zu,\"compute_step_ns\":%.3f,\"syscall_ns\":%.0f,"
               "\"handoff_us\":{\"p50\":%.1f,\"p99\":%.1f},"
               "\"tcp_round_trip_us\":{\"p50\":%.1f,\"p99\":%.1f}}\n",
-              rounds, syscall_ns, h.p50, h.p99, t.p50, t.p99);
+              rounds, step_ns, syscall_ns, h.p50, h.p99, t.p50, t.p99);
   return 0;
 }

@@ -96,8 +96,19 @@ run() { # KEY ARGS...: appends "calls_per_s p50 failed" to $res/KEY
 TLS_ARGS=(--node-cert b.pem --node-key b.key --node-cafile ca.pem)
 echo "echo on the demo server, $ROUNDS rounds of $SECS s per configuration, $(nproc) cores"
 floor="$(dirname "$BIN")/../tests/bench/handoff-floor"
-[ -x "$floor" ] && echo "machine floor (handoff-floor): $("$floor" 5000)"
+[ -x "$floor" ] || floor=""
+field() { # JSON NAME: the number of "NAME" (its "p50" if it is an object)
+  printf '%s' "$1" | sed -n "s/.*\"$2\":{*\(\"p50\":\)*\([0-9.]*\).*/\2/p"
+}
 for ((r = 1; r <= ROUNDS; r++)); do
+  # The machine's speed at the start of the round (handoff-floor): a fixed
+  # computation, a system call, a loopback TCP round trip.
+  if [ -n "$floor" ]; then
+    f=$("$floor" 2000)
+    [ "$r" = 1 ] && echo "machine floor (handoff-floor): $f"
+    echo "$(field "$f" compute_step_ns) $(field "$f" syscall_ns) $(field "$f" tcp_round_trip_us)" \
+      >>"$tmp/floor"
+  fi
   for k in 1 64; do
     run "sse.local.$k" --url "$URL" --concurrency "$k" --connects 0
     run "sse.remote.$k" --node "$PLAIN" --server demo --concurrency "$k"
@@ -143,3 +154,16 @@ echo "calls/s at 64 in flight (targets: at least 30000 plain, 20000 with TLS)"
 for t in sse http; do
   echo "  $t plain: $(col "$t.remote.64" 1 | stats)   TLS: $(col "$t.tls.64" 1 | stats)"
 done
+# Per round: how fast the machine ran, and what the remote calls reached
+# beside the local ones of the same round. A slow phase shows in all of
+# them at once.
+if [ -s "$tmp/floor" ]; then
+  echo
+  echo "per round: machine speed at its start, calls/s at 64 in flight (remote/local)"
+  printf '%-5s %-10s %-10s %-10s %-22s %s\n' round "step ns" "syscall ns" "tcp rt us" \
+    "sse local remote" "http local remote"
+  paste -d' ' "$tmp/floor" <(col sse.local.64 1) <(col sse.remote.64 1) \
+    <(col http.local.64 1) <(col http.remote.64 1) |
+    awk '{ printf "%-5d %-10s %-10s %-10s %-6.0f %-6.0f (%.2f)  %-6.0f %-6.0f (%.2f)\n",
+             NR, $1, $2, $3, $4, $5, ($4 > 0 ? $5 / $4 : 0), $6, $7, ($6 > 0 ? $7 / $6 : 0) }'
+fi
