@@ -45,7 +45,9 @@ wait_file demo.port . || exit 1
 URL="http://127.0.0.1:$(cat demo.port)/sse"
 HTTP_URL="http://127.0.0.1:$(cat demo.port)/mcp"
 
-start_node() { # NAME TLS_JSON
+# Not called in $(...): the node's pid must reach this shell's `pids`, or
+# the node outlives the script.
+start_node() { # NAME TLS_JSON: sets NODE_ADDR to its cluster address
   local tls=""
   [ -n "$2" ] && tls="\"tls\": $2,"
   cat >"$1.json" <<JSON
@@ -57,10 +59,12 @@ JSON
   "$BIN" node --config "$1.json" >"$1.out" 2>"$1.err" &
   pids+=($!)
   wait_file "$1.out" "cluster port" || exit 1
-  grep -o 'cluster port [0-9.]*:[0-9]*' "$1.out" | awk '{print $3}'
+  NODE_ADDR=$(grep -o 'cluster port [0-9.]*:[0-9]*' "$1.out" | awk '{print $3}')
 }
-PLAIN=$(start_node plain "")
-TLS=$(start_node tls '{ "certificate": "a.pem", "key": "a.key", "cafile": "ca.pem" }')
+start_node plain ""
+PLAIN=$NODE_ADDR
+start_node tls '{ "certificate": "a.pem", "key": "a.key", "cafile": "ca.pem" }'
+TLS=$NODE_ADDR
 # Both nodes list the demo servers before the runs.
 for n in plain tls; do
   for srv in demo demo_http; do
