@@ -388,6 +388,15 @@ int run_node(const node_options& opts) {
     reg_cfg.peers = make_peers(cfg.cluster);
     auto reg = sys.spawn(node::registry, reg_cfg);
     caf::scoped_actor self{sys};
+    // The API's bridge is subscribed before the registry starts anything
+    // (servers, cluster peers: both at the first reload), by this actor and
+    // ahead of the reload, so the event ring (`/api/events` with
+    // Last-Event-ID) holds every event from the start: a peer that comes
+    // up at once is no longer announced to nobody.
+    auto hub = std::make_shared<node::event_hub>();
+    node::api_config api_cfg{cfg.node.token, cfg.node.name, reg, hub};
+    auto bridge = node::spawn_api_bridge(sys, api_cfg);
+    self->send(reg, caf::subscribe_atom::value, bridge);
     self->request(reg, std::chrono::seconds{30}, node::reload_atom::value,
                   make_table(cfg, io))
       .receive([](node::reload_result&) {},
@@ -396,8 +405,10 @@ int run_node(const node_options& opts) {
                               render(err).c_str());
                  rc = exit_failure;
                });
-    if (rc != exit_ok)
+    if (rc != exit_ok) {
+      self->send_exit(bridge, caf::exit_reason::user_shutdown);
       return rc;
+    }
     cluster_front_actor front;
     if (cfg.cluster.listen_set) {
       front = cluster::spawn_cluster_front(
@@ -419,6 +430,7 @@ int run_node(const node_options& opts) {
                      sys.render(port.error()).c_str());
         self->send_exit(front, caf::exit_reason::user_shutdown);
         self->send_exit(reg, caf::exit_reason::user_shutdown);
+        self->send_exit(bridge, caf::exit_reason::user_shutdown);
         return exit_failure;
       }
       std::printf("caf-mcp node cluster port %s:%u%s\n", host.c_str(),
@@ -426,9 +438,6 @@ int run_node(const node_options& opts) {
                   cfg.cluster.tls ? " (tls)" : "");
       std::fflush(stdout);
     }
-    auto hub = std::make_shared<node::event_hub>();
-    node::api_config api_cfg{cfg.node.token, cfg.node.name, reg, hub};
-    auto bridge = node::spawn_api_bridge(sys, api_cfg);
     node::api_handler handler{api_cfg, bridge};
     transport::http_server_options http_opts;
     http_opts.log_name = "node";

@@ -560,7 +560,6 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
          registry_config cfg) {
   self->state.cfg = std::move(cfg);
   spawn_health(self);
-  start_peers(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.subscribers.on_down(msg.source))
@@ -722,6 +721,14 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
     // -- the node -----------------------------------------------------------
     [self](reload_atom, server_table_ptr& table) {
       auto& st = self->state;
+      // The first reload is the node's start: its subscribers (the API)
+      // are in place, so the peers start now and their first events reach
+      // them; and it publishes no `config` event (nothing was reloaded).
+      auto first = !st.started;
+      if (first) {
+        st.started = true;
+        start_peers(self);
+      }
       reload_result out;
       std::map<std::string, const server_spec*> next;
       for (auto& spec : *table)
@@ -757,9 +764,10 @@ registry(registry_impl_actor::stateful_pointer<registry_state> self,
           out.unchanged.push_back(name);
         }
       }
-      publish(self, "config", "",
-              config_event_json("reloaded", out.added, out.removed,
-                                out.changed, ""));
+      if (!first)
+        publish(self, "config", "",
+                config_event_json("reloaded", out.added, out.removed,
+                                  out.changed, ""));
       return out;
     },
     [self](drain_atom, caf::timespan timeout) -> caf::result<uint64_t> {

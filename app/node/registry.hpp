@@ -113,7 +113,8 @@ struct registry_config {
   /// Calls in flight in the whole node, at most.
   size_t max_in_flight = 16384;
   /// The cluster peers (docs/cluster.md): the registry spawns one peer
-  /// actor each (its `registry` field is set by the registry) and shows
+  /// actor each (its `registry` field is set by the registry) at its first
+  /// `reload` (the node's start, after the API subscribed), and shows
   /// their servers as `PEER:SERVER`.
   std::vector<cluster::peer_config> peers;
 };
@@ -228,6 +229,8 @@ struct registry_state {
   uint64_t next_event = 0;
   uint64_t next_generation = 0;
   bool draining = false;
+  /// Set by the first `reload`, which starts the servers and the peers.
+  bool started = false;
   std::vector<caf::typed_response_promise<uint64_t>> drain_waiters;
   uint64_t drain_left_over = 0;
   ~registry_state();

@@ -154,7 +154,8 @@ check "an unknown peer is 404" 404 "$CODE"
 api "$B_URL" GET /metrics
 check_match "caf_mcp_peer_up is 1" 'caf_mcp_peer_up\{peer="node-a"\} 1' "$BODY"
 wait_for "$tmp/b.events" 'event: node' && ok || bad "no node event on B"
-# (the first one, "connecting", goes out before the API subscribes)
+# (Last-Event-ID 0 replays the ring: the API subscribes before the peers
+# start, so even a peer up at once is in it)
 check_match "the node event when A came up" \
   'data: \{"name":"node-a","address":"127\.0\.0\.1:[0-9]+","state":"up","since":"[^"]+","last_error":null,"rtt_ms":' \
   "$(tr -d '\r' <"$tmp/b.events" | grep '^data: {"name":"node-a"' | tr '\n' ' ')"
