@@ -195,8 +195,6 @@ bool loopback_host_header(std::string_view host) {
 
 caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg) {
   return sys.spawn([cfg](caf::event_based_actor* self) -> caf::behavior {
-    self->send(cfg.registry, caf::subscribe_atom::value,
-               caf::actor_cast<caf::actor>(self));
     self->delayed_send(self, keep_alive_interval, keep_alive_atom::value);
     auto reg = cfg.registry;
     auto hub = cfg.hub;

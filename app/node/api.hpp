@@ -75,7 +75,9 @@ struct api_config {
   std::shared_ptr<event_hub> hub;
 };
 
-/// Spawns the bridge actor (subscribed to the registry's events).
+/// Spawns the bridge actor. The caller subscribes it to the registry's
+/// events (`caf::subscribe_atom`), before it lets the registry start anything
+/// (the first `reload`), so that no event goes out before it listens.
 caf::actor spawn_api_bridge(caf::actor_system& sys, const api_config& cfg);
 
 class api_handler final : public transport::http_handler {

@@ -68,6 +68,52 @@ bool has_code(const caf::error& err, mcp_errc want) {
   return get_mcp_errc(err, got) && got == want;
 }
 
+/// Answers to `n` echo calls made all at once through `node` by one actor
+/// of `sys` that sends them all before it reads the first answer: `right`
+/// counts answers whose text names their own call, `wrong` the rest and
+/// the failures (-1 each if no tally came within 60 s).
+struct echo_tally {
+  int right = -1;
+  int wrong = -1;
+};
+
+echo_tally echo_all_at_once(caf::actor_system& sys,
+                            cluster::remote_registry_actor node, int n) {
+  caf::scoped_actor self{sys};
+  auto checker = sys.spawn([node, n](caf::event_based_actor* me,
+                                     caf::actor report) {
+    auto right = std::make_shared<int>(0);
+    auto wrong = std::make_shared<int>(0);
+    auto left = std::make_shared<int>(n);
+    auto done = [=] {
+      if (--*left == 0)
+        me->send(report, *right, *wrong);
+    };
+    for (int i = 0; i < n; ++i) {
+      auto args = "{\"i\":" + std::to_string(i) + "}";
+      me->request(node, 30s, call_atom::value, std::string{"demo"},
+                  std::string{"echo"}, args, call_options{})
+        .then(
+          [=](call_tool_result& res) {
+            if (joined_text(res) == "demo/echo " + args)
+              ++*right;
+            else
+              ++*wrong;
+            done();
+          },
+          [=](caf::error&) {
+            ++*wrong;
+            done();
+          });
+    }
+  }, caf::actor_cast<caf::actor>(self));
+  echo_tally out;
+  self->receive([&](int r, int w) { out = echo_tally{r, w}; },
+                caf::after(60s) >> [] {});
+  caf::anon_send_exit(checker, caf::exit_reason::user_shutdown);
+  return out;
+}
+
 /// A registry with one server "demo" and its tool "echo"; calls answer
 /// their arguments as text; a subscriber gets one event at once.
 registry_actor::behavior_type small_registry(registry_actor::pointer self) {
@@ -359,47 +405,13 @@ CAF_TEST(a connect_node handle answers like the remote registry) {
 
 CAF_TEST(many calls at once each get their own answer) {
   two_nodes nodes{1024, cluster::connect_options{}};
-  caf::scoped_actor self{nodes.b};
   constexpr int n = 500;
   // One actor sends all calls before it reads the first answer: they
   // leave in batches and come back in batches. Each answer must reach the
   // request it belongs to (its text names the call's number).
-  auto node = nodes.node;
-  auto tally = nodes.b.spawn([node, n](caf::event_based_actor* checker,
-                                       caf::actor report) {
-    auto right = std::make_shared<int>(0);
-    auto wrong = std::make_shared<int>(0);
-    auto left = std::make_shared<int>(n);
-    auto done = [=] {
-      if (--*left == 0)
-        checker->send(report, *right, *wrong);
-    };
-    for (int i = 0; i < n; ++i) {
-      auto args = "{\"i\":" + std::to_string(i) + "}";
-      checker
-        ->request(node, 30s, call_atom::value, std::string{"demo"},
-                  std::string{"echo"}, args, call_options{})
-        .then(
-          [=](call_tool_result& res) {
-            if (joined_text(res) == "demo/echo " + args)
-              ++*right;
-            else
-              ++*wrong;
-            done();
-          },
-          [=](caf::error&) {
-            ++*wrong;
-            done();
-          });
-    }
-  }, caf::actor_cast<caf::actor>(self));
-  int right = 0;
-  int wrong = -1;
-  self->receive([&](int r, int w) { right = r; wrong = w; },
-                caf::after(60s) >> [] { CAF_FAIL("no tally"); });
-  CAF_CHECK_EQUAL(right, n);
-  CAF_CHECK_EQUAL(wrong, 0);
-  caf::anon_send_exit(tally, caf::exit_reason::user_shutdown);
+  auto tally = echo_all_at_once(nodes.b, nodes.node, n);
+  CAF_CHECK_EQUAL(tally.right, n);
+  CAF_CHECK_EQUAL(tally.wrong, 0);
 }
 
 CAF_TEST(the front bounds the calls in flight per calling node) {
@@ -526,33 +538,9 @@ CAF_TEST(multiplexer_driver runs BASP on the io thread) {
     CAF_REQUIRE(ready);
     // Many calls at once from an actor on B's io thread, each answer to
     // its own request (its text names the call's number).
-    constexpr int n = 200;
-    auto remote = *node;
-    b.spawn([remote, n](caf::event_based_actor* checker, caf::actor report) {
-      auto right = std::make_shared<int>(0);
-      auto left = std::make_shared<int>(n);
-      for (int i = 0; i < n; ++i) {
-        auto args = std::to_string(i);
-        checker
-          ->request(remote, 10s, call_atom::value, std::string{"demo"},
-                    std::string{"echo"}, args, call_options{})
-          .then(
-            [=](call_tool_result& res) {
-              if (joined_text(res) == "demo/echo " + args)
-                ++*right;
-              if (--*left == 0)
-                checker->send(report, *right);
-            },
-            [=](caf::error&) {
-              if (--*left == 0)
-                checker->send(report, *right);
-            });
-      }
-    }, caf::actor_cast<caf::actor>(self));
-    int right = -1;
-    self->receive([&](int x) { right = x; },
-                  caf::after(30s) >> [] { CAF_FAIL("no report"); });
-    CAF_CHECK_EQUAL(right, n);
+    auto tally = echo_all_at_once(b, *node, 200);
+    CAF_CHECK_EQUAL(tally.right, 200);
+    CAF_CHECK_EQUAL(tally.wrong, 0);
     caf::anon_send_exit(*node, caf::exit_reason::user_shutdown);
     // The driver goes first: B's shutdown then runs the multiplexer alone.
     driver->reset();
