@@ -631,9 +631,13 @@ void parse_cluster(ctx& c, const json::value& v, cluster_settings& cl) {
       c.warn_unknown("cluster: ", key);
     }
   }
-  if (cl.connection_timeout_s <= cl.heartbeat_s)
+  // A hung peer is declared down within connection_timeout_s: CAF gets a
+  // silence limit one heartbeat shorter, which must leave a healthy peer
+  // (silent up to one heartbeat between two of its heartbeats) one more
+  // heartbeat of slack (cluster::silence_limit).
+  if (cl.connection_timeout_s < 3 * cl.heartbeat_s)
     fail("", "cluster.connection_timeout_s",
-         "must be longer than cluster.heartbeat_s");
+         "must be at least 3 times cluster.heartbeat_s");
   if (tls && (cl.tls_certificate.empty() || cl.tls_key.empty()))
     fail("", "cluster.tls", "needs \"certificate\" and \"key\"");
   cl.tls = tls;

@@ -160,8 +160,9 @@ struct cluster_settings {
   std::vector<cluster_peer> peers;
   /// `middleman.heartbeat-interval` (at least 1 s).
   double heartbeat_s = 1;
-  /// `middleman.connection-timeout`: a peer silent this long is dropped
-  /// (a hung node is noticed); longer than heartbeat_s.
+  /// A hung peer is declared down within this long (CAF's
+  /// `middleman.connection-timeout` is one heartbeat shorter, see
+  /// cluster::silence_limit); at least 3 x heartbeat_s.
   double connection_timeout_s = 5;
   /// Remote calls in flight from one calling node, at most (beyond:
   /// queue_full).

@@ -1,6 +1,7 @@
 // Calling tools on a caf-mcp node from a CAF program: see connect.hpp.
 #include "caf_mcp/cluster/connect.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,10 +17,15 @@
 
 namespace caf_mcp::cluster {
 
+caf::timespan silence_limit(const system_options& opts) {
+  return std::max(opts.connection_timeout - opts.heartbeat,
+                  2 * opts.heartbeat);
+}
+
 void configure(caf::actor_system_config& cfg, const system_options& opts) {
   cfg.load<caf::io::middleman>();
   cfg.set("middleman.heartbeat-interval", opts.heartbeat);
-  cfg.set("middleman.connection-timeout", opts.connection_timeout);
+  cfg.set("middleman.connection-timeout", silence_limit(opts));
   cfg.set("middleman.app-identifiers",
           std::vector<std::string>{opts.app_identifier});
   if (opts.multiplexer_on_io)

@@ -266,6 +266,29 @@ struct two_nodes {
 
 } // namespace
 
+CAF_TEST(CAF drops a silent node one heartbeat before the connection timeout) {
+  using std::chrono::milliseconds;
+  cluster::system_options so; // heartbeat 1 s, connection timeout 5 s
+  CAF_CHECK_EQUAL(cluster::silence_limit(so), caf::timespan{4s});
+  so.heartbeat = 2s;
+  so.connection_timeout = 7500ms;
+  CAF_CHECK_EQUAL(cluster::silence_limit(so), caf::timespan{5500ms});
+  // Shorter than 3 heartbeats: never under 2 heartbeats, or a healthy
+  // node (silent up to one heartbeat) would be dropped.
+  so.connection_timeout = 3s;
+  CAF_CHECK_EQUAL(cluster::silence_limit(so), caf::timespan{4s});
+  so.heartbeat = 1s;
+  so.connection_timeout = 3s;
+  plain_config cfg;
+  cluster::configure(cfg, so);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "middleman.connection-timeout",
+                              caf::timespan{0}),
+                  caf::timespan{2s});
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "middleman.heartbeat-interval",
+                              caf::timespan{0}),
+                  caf::timespan{1s});
+}
+
 CAF_TEST(connect_node refuses bad arguments with invalid_argument) {
   plain_config no_mm_cfg;
   caf::actor_system no_mm{no_mm_cfg};

@@ -391,8 +391,10 @@ CAF_TEST(cluster settings of issue 13) {
   CAF_CHECK(ok(R"({"cluster":{"listen":"1.2.3.4:1","tls":{"certificate":"c","key":"k"}}})").cluster.tls);
   CAF_CHECK_EQUAL(error(R"({"cluster":{"heartbeat_s":0.5}})"),
                   R"(node.json: "cluster.heartbeat_s": expected at least 1 second)");
-  CAF_CHECK_EQUAL(error(R"({"cluster":{"heartbeat_s":5,"connection_timeout_s":5}})"),
-                  R"(node.json: "cluster.connection_timeout_s": must be longer than cluster.heartbeat_s)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"heartbeat_s":2,"connection_timeout_s":5.9}})"),
+                  R"(node.json: "cluster.connection_timeout_s": must be at least 3 times cluster.heartbeat_s)");
+  CAF_CHECK_EQUAL(error(R"({"cluster":{"heartbeat_s":2}})"),
+                  R"(node.json: "cluster.connection_timeout_s": must be at least 3 times cluster.heartbeat_s)");
   CAF_CHECK_EQUAL(error(R"({"cluster":{"max_calls_per_peer":0}})"),
                   R"(node.json: "cluster.max_calls_per_peer": expected a whole number from 1 to 1000000)");
   CAF_CHECK(contains(error(R"({"cluster":{"peers":[{"host":"h","port":1}]}})"),

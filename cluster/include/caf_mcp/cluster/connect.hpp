@@ -60,8 +60,10 @@ struct system_options {
   /// `middleman.heartbeat-interval` (at least 1 s: CAF 0.17.6 drops
   /// outgoing handshakes not finished by the next heartbeat tick).
   caf::timespan heartbeat = std::chrono::seconds{1};
-  /// `middleman.connection-timeout`: a node silent this long is dropped,
-  /// so a hung node is noticed. Longer than `heartbeat`.
+  /// A node that stops answering (hung, or its link silently gone) is
+  /// declared down within this long. CAF checks a node's silence only at
+  /// its heartbeat ticks, so `configure` gives CAF a silence limit one
+  /// heartbeat shorter (`silence_limit`). At least 3 x `heartbeat`.
   caf::timespan connection_timeout = std::chrono::seconds{5};
   /// Set: load libcaf_openssl with these files (mutual TLS mandatory).
   std::optional<tls_options> tls;
@@ -76,6 +78,15 @@ struct system_options {
   /// after making the system). Only for systems on `use_io_scheduler`.
   bool multiplexer_on_io = false;
 };
+
+/// What `configure` sets as `middleman.connection-timeout`: the silence
+/// after which CAF drops a node, checked at every heartbeat tick.
+/// `connection_timeout - heartbeat`, but never under 2 x `heartbeat` (a
+/// healthy node is silent up to one heartbeat interval between two of its
+/// heartbeats). A node stops at some instant; its last message came at most
+/// one interval earlier, and the first tick past the limit comes at most
+/// one interval after it: down within `connection_timeout` of the stop.
+caf::timespan silence_limit(const system_options& opts);
 
 /// Loads the middleman (and the openssl manager with `tls`) into `cfg` and
 /// sets heartbeats, the connection timeout, the app identifier and the TLS

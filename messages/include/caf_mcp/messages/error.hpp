@@ -91,7 +91,7 @@ enum class mcp_errc : uint8_t {
   /// and what it said). Only that call fails.
   middleware_failed,
   /// The CAF node that holds the server went away (its connection broke,
-  /// or it missed heartbeats past `middleman.connection-timeout`) while
+  /// or it was silent past the cluster's connection timeout) while
   /// the call was in flight, or is not connected: the call may or may not
   /// have run there. Calls marked retryable are sent once more after the
   /// node is back (docs/cluster.md).
