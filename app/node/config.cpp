@@ -510,12 +510,8 @@ server_settings parse_server(ctx& c, const std::string& name,
                                            "(0, 86400]");
       s.timeout_s = x;
     }
-    if (auto k = var("KEEP_ALIVE"); k && !has_keep_alive) {
-      std::string lower = *k;
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char ch) { return std::tolower(ch); });
-      s.keep_alive = lower == "true";
-    }
+    if (auto k = var("KEEP_ALIVE"); k && !has_keep_alive)
+      s.keep_alive = iequals(*k, "true");
   }
   if (url_key == nullptr)
     fail(name, "url", "missing (url, sse_url or serverUrl)");

@@ -267,7 +267,6 @@ struct two_nodes {
 } // namespace
 
 CAF_TEST(CAF drops a silent node one heartbeat before the connection timeout) {
-  using std::chrono::milliseconds;
   cluster::system_options so; // heartbeat 1 s, connection timeout 5 s
   CAF_CHECK_EQUAL(cluster::silence_limit(so), caf::timespan{4s});
   so.heartbeat = 2s;
