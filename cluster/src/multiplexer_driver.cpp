@@ -11,6 +11,10 @@
 // function) goes through its pipe, which is in that epoll set: no thread
 // is ever the multiplexer's own (`thread_id` stays unset), so nothing waits
 // in its internal queue for a poll that would not come.
+//
+// The driver also calls forget_lost_nodes every lost_node_sweep_interval:
+// a node that publishes learns a new node id with every connection made to
+// it, and CAF 0.17.6 would keep a helper actor for each (lost_nodes.cpp).
 #include "caf_mcp/cluster/connect.hpp"
 
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #pragma GCC diagnostic pop
 
 #include "caf/actor_system.hpp"
@@ -72,9 +77,26 @@ constexpr int max_polls = 8;
 
 struct multiplexer_driver::impl
   : std::enable_shared_from_this<multiplexer_driver::impl> {
-  impl(mpx_type& m, boost::asio::io_context& ctx, int fd)
-    : mpx(m), wait(ctx, fd) {
+  impl(caf::actor_system& s, mpx_type& m, boost::asio::io_context& ctx,
+       int fd, caf::timespan every, lost_nodes_callback cb)
+    : sys(s),
+      mpx(m),
+      wait(ctx, fd),
+      sweep(ctx),
+      sweep_every(every),
+      on_sweep(std::move(cb)) {
     // nop
+  }
+
+  void arm_sweep() {
+    sweep.expires_after(sweep_every);
+    sweep.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (self->stopped || ec)
+          return;
+        forget_lost_nodes(self->sys, self->on_sweep);
+        self->arm_sweep();
+      });
   }
 
   void arm() {
@@ -94,14 +116,25 @@ struct multiplexer_driver::impl
     arm();
   }
 
+  caf::actor_system& sys;
   mpx_type& mpx;
   /// CAF's epoll descriptor (a duplicate) in the io thread's loop.
   boost::asio::posix::stream_descriptor wait;
+  /// Fires every `sweep_every`.
+  boost::asio::steady_timer sweep;
+  caf::timespan sweep_every;
+  lost_nodes_callback on_sweep;
   bool stopped = false;
 };
 
 caf::expected<std::unique_ptr<multiplexer_driver>>
-multiplexer_driver::start(caf::actor_system& sys, transport::io_runtime& io) {
+multiplexer_driver::start(caf::actor_system& sys, transport::io_runtime& io,
+                          caf::timespan sweep_every,
+                          lost_nodes_callback on_sweep) {
+  if (sweep_every.count() <= 0)
+    return caf::make_error(mcp_errc::invalid_argument,
+                           "multiplexer_driver: the sweep interval must be "
+                           "positive");
   if (!sys.has_middleman())
     return caf::make_error(mcp_errc::invalid_argument,
                            "multiplexer_driver: the actor system has no "
@@ -117,12 +150,14 @@ multiplexer_driver::start(caf::actor_system& sys, transport::io_runtime& io) {
     return caf::make_error(mcp_errc::invalid_argument,
                            "multiplexer_driver: the multiplexer has no "
                            "epoll descriptor");
-  auto ptr = std::make_shared<impl>(*mpx, io.context(0), fd);
+  auto ptr = std::make_shared<impl>(sys, *mpx, io.context(0), fd, sweep_every,
+                                    std::move(on_sweep));
   // The first poll registers CAF's wake-up pipe (and whatever the system
   // set up so far) in its epoll set; only then can the set become ready.
   boost::asio::post(ptr->wait.get_executor(), [ptr] {
     ptr->mpx.poll_once(false);
     ptr->arm();
+    ptr->arm_sweep();
   });
   return std::unique_ptr<multiplexer_driver>{new multiplexer_driver(ptr)};
 }
@@ -137,6 +172,7 @@ multiplexer_driver::~multiplexer_driver() {
   auto finished = done->get_future();
   boost::asio::post(impl_->wait.get_executor(), [ptr = impl_, done] {
     ptr->stopped = true;
+    ptr->sweep.cancel();
     boost::system::error_code ec;
     ptr->wait.cancel(ec);
     ptr->wait.close(ec);

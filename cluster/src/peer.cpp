@@ -339,6 +339,9 @@ void poll(peer_self self, uint64_t conn);
 void on_connected(peer_self self, caf::node_id nid,
                   cluster_front_actor remote) {
   auto& st = self->state;
+  // A node that ended cleanly (its front went first) was still connected
+  // at on_loss: its helper goes now (forget_lost_nodes).
+  forget_lost_nodes(self->system());
   st.connecting = false;
   st.remote = std::move(remote);
   st.remote_node = std::move(nid);
@@ -360,6 +363,9 @@ void on_connected(peer_self self, caf::node_id nid,
 
 void on_loss(peer_self self, const caf::error& reason) {
   auto& st = self->state;
+  // CAF keeps a helper actor for every node it learned until told
+  // otherwise; posted before anyone can see this loss.
+  forget_lost_nodes(self->system());
   st.dead_node = st.remote_node;
   // Polls of the lost connection end here (their answers are stale).
   ++st.connection;

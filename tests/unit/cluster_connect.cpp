@@ -11,10 +11,13 @@
 #include "caf/test/unit_test.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -203,6 +206,43 @@ caf::behavior gate_registry(caf::stateful_actor<gate_state>* self) {
   };
 }
 
+/// A small registry behind a cluster front, published by `sys` on
+/// `port` (0: any); both actors are told to exit when it goes.
+struct published_front {
+  registry_actor reg;
+  cluster_front_actor front;
+  uint16_t port = 0;
+
+  published_front(caf::actor_system& sys, size_t max_per_peer,
+                  uint16_t at = 0) {
+    reg = sys.spawn(small_registry);
+    front = cluster::spawn_cluster_front(sys, reg, max_per_peer);
+    auto p = sys.middleman().publish(front, at, "127.0.0.1", true);
+    CAF_REQUIRE(p);
+    port = *p;
+  }
+
+  ~published_front() {
+    caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(reg, caf::exit_reason::user_shutdown);
+  }
+
+  published_front(const published_front&) = delete;
+  published_front& operator=(const published_front&) = delete;
+};
+
+/// Waits (at most 10 s) until `node` listed its servers once; true if it is
+/// up then.
+bool is_ready(caf::actor_system& sys,
+              const cluster::remote_registry_actor& node) {
+  caf::scoped_actor self{sys};
+  bool up = false;
+  self->request(node, 30s, cluster::ready_atom::value, caf::timespan{10s})
+    .receive([&](node_info& info) { up = info.state == "up"; },
+             [&](caf::error& err) { CAF_FAIL("not ready: " << render(err)); });
+  return up;
+}
+
 /// Two actor systems in this process: A publishes a gate registry behind
 /// a cluster front (at most `max_per_peer` calls in flight per calling
 /// node); B holds a connect_node handle to it, ready.
@@ -224,14 +264,7 @@ struct two_nodes {
     auto h = cluster::connect_node(b, "127.0.0.1", *port, opts);
     CAF_REQUIRE(h);
     node = *h;
-    caf::scoped_actor self{b};
-    bool ready = false;
-    self->request(node, 30s, cluster::ready_atom::value, caf::timespan{10s})
-      .receive([&](node_info&) { ready = true; },
-               [&](caf::error& err) {
-                 CAF_FAIL("not ready: " << render(err));
-               });
-    CAF_REQUIRE(ready);
+    CAF_REQUIRE(is_ready(b, node));
   }
 
   ~two_nodes() {
@@ -538,10 +571,7 @@ CAF_TEST(multiplexer_driver runs BASP on the io thread) {
   // Node A as any CAF program: CAF's own multiplexer thread.
   cluster_config cfg_a;
   caf::actor_system a{cfg_a};
-  auto reg = a.spawn(small_registry);
-  auto front = cluster::spawn_cluster_front(a, reg, 1024);
-  auto port = a.middleman().publish(front, 0, "127.0.0.1", true);
-  CAF_REQUIRE(port);
+  published_front pub{a, 1024};
   // B: no multiplexer thread (manual multiplexing); without the driver
   // nothing would poll its sockets and the handle would never be ready.
   auto io = std::make_shared<transport::io_runtime>(1);
@@ -550,14 +580,9 @@ CAF_TEST(multiplexer_driver runs BASP on the io thread) {
     caf::actor_system b{cfg_b};
     auto driver = cluster::multiplexer_driver::start(b, *io);
     CAF_REQUIRE(driver);
-    auto node = cluster::connect_node(b, "127.0.0.1", *port);
+    auto node = cluster::connect_node(b, "127.0.0.1", pub.port);
     CAF_REQUIRE(node);
-    caf::scoped_actor self{b};
-    bool ready = false;
-    self->request(*node, 30s, cluster::ready_atom::value, caf::timespan{10s})
-      .receive([&](node_info& info) { ready = info.state == "up"; },
-               [&](caf::error& err) { CAF_FAIL("not ready: " << render(err)); });
-    CAF_REQUIRE(ready);
+    CAF_REQUIRE(is_ready(b, *node));
     // Many calls at once from an actor on B's io thread, each answer to
     // its own request (its text names the call's number).
     auto tally = echo_all_at_once(b, *node, 200);
@@ -567,8 +592,155 @@ CAF_TEST(multiplexer_driver runs BASP on the io thread) {
     // The driver goes first: B's shutdown then runs the multiplexer alone.
     driver->reset();
   }
-  caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(reg, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+/// Connects a fresh actor system (a new node id) to the front on `port`,
+/// waits until its handle is ready, and lets it go (system and all).
+void visit_node(uint16_t port) {
+  cluster_config cfg;
+  caf::actor_system b{cfg};
+  auto node = cluster::connect_node(b, "127.0.0.1", port);
+  CAF_REQUIRE(node);
+  CAF_REQUIRE(is_ready(b, *node));
+  caf::anon_send_exit(*node, caf::exit_reason::user_shutdown);
+}
+
+/// Counts of sweeps, filled on a multiplexer's thread.
+struct sweep_log {
+  std::mutex mtx;
+  std::condition_variable cv;
+  size_t sweeps = 0;
+  size_t kept = 0;
+  size_t dropped = 0;
+
+  cluster::lost_nodes_callback callback() {
+    return [this](size_t k, size_t d) {
+      std::lock_guard<std::mutex> guard{mtx};
+      ++sweeps;
+      kept = k;
+      dropped += d;
+      cv.notify_all();
+    };
+  }
+
+  /// Waits (at most `limit`) until `pred()` holds under the lock.
+  template <class Pred>
+  bool wait_for(caf::timespan limit, Pred pred) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, limit, pred);
+  }
+};
+
+} // namespace
+
+CAF_TEST(forget_lost_nodes drops the CAF helper of every node that is gone) {
+  cluster_config cfg_a;
+  caf::actor_system a{cfg_a};
+  published_front pub{a, 1024};
+  sweep_log log;
+  // A node that is connected keeps its helper.
+  {
+    cluster_config cfg_b;
+    caf::actor_system b{cfg_b};
+    auto node = cluster::connect_node(b, "127.0.0.1", pub.port);
+    CAF_REQUIRE(node);
+    CAF_REQUIRE(is_ready(b, *node));
+    cluster::forget_lost_nodes(a, log.callback());
+    CAF_REQUIRE(log.wait_for(10s, [&] { return log.sweeps == 1; }));
+    CAF_CHECK_EQUAL(log.kept, 1u);
+    CAF_CHECK_EQUAL(log.dropped, 0u);
+    caf::anon_send_exit(*node, caf::exit_reason::user_shutdown);
+  }
+  // Four more nodes come and go; CAF 0.17.6 keeps a helper for each of the
+  // five until a sweep after A saw their connections close.
+  for (int i = 0; i < 4; ++i)
+    visit_node(pub.port);
+  for (int i = 0; i < 200; ++i) {
+    cluster::forget_lost_nodes(a, log.callback());
+    auto want = static_cast<size_t>(i + 2);
+    CAF_REQUIRE(log.wait_for(10s, [&] { return log.sweeps == want; }));
+    if (log.dropped == 5)
+      break;
+    std::this_thread::sleep_for(10ms); // A reads the closes meanwhile
+  }
+  CAF_CHECK_EQUAL(log.dropped, 5u);
+  CAF_CHECK_EQUAL(log.kept, 0u);
+}
+
+CAF_TEST(a peer drops the CAF helper of the node it lost) {
+  cluster_config cfg_b;
+  caf::actor_system b{cfg_b};
+  caf::scoped_actor self{b};
+  cluster::connect_options opts;
+  opts.name = "node-a";
+  opts.backoff = cluster::default_peer_backoff(std::chrono::milliseconds{200});
+  uint16_t port = 0;
+  cluster::remote_registry_actor node;
+  // A first node ends cleanly: its front goes, then its system.
+  {
+    cluster_config cfg_a;
+    caf::actor_system a{cfg_a};
+    published_front pub{a, 64};
+    port = pub.port;
+    auto h = cluster::connect_node(b, "127.0.0.1", port, opts);
+    CAF_REQUIRE(h);
+    node = *h;
+    CAF_REQUIRE(is_ready(b, node));
+  }
+  // A second node (a new node id) on the same port: the peer reconnects.
+  cluster_config cfg_a2;
+  caf::actor_system a2{cfg_a2};
+  published_front pub2{a2, 64, port};
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    self->request(node, 10s, nodes_atom::value)
+      .receive([&](std::vector<node_info>& xs) {
+                 up = xs.size() == 1 && xs[0].state == "up";
+               },
+               [&](caf::error& err) { CAF_FAIL(render(err)); });
+    if (!up)
+      std::this_thread::sleep_for(50ms); // the peer's backoff runs
+  }
+  CAF_REQUIRE(up);
+  // The peer swept when it lost the first node and when it reached the
+  // second, before either showed: B keeps only the node it is connected
+  // to, and a sweep now finds nothing left to drop.
+  sweep_log log;
+  cluster::forget_lost_nodes(b, log.callback());
+  CAF_REQUIRE(log.wait_for(10s, [&] { return log.sweeps == 1; }));
+  CAF_CHECK_EQUAL(log.kept, 1u);
+  CAF_CHECK_EQUAL(log.dropped, 0u);
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(multiplexer_driver sweeps the nodes that are gone) {
+  // A publishes with its multiplexer on an io thread (as the node does),
+  // sweeping every 50 ms.
+  auto io = std::make_shared<transport::io_runtime>(1);
+  sweep_log log;
+  {
+    io_cluster_config cfg_a{io};
+    caf::actor_system a{cfg_a};
+    auto driver = cluster::multiplexer_driver::start(a, *io, 50ms,
+                                                     log.callback());
+    CAF_REQUIRE(driver);
+    {
+      published_front pub{a, 1024};
+      for (int i = 0; i < 3; ++i)
+        visit_node(pub.port);
+      CAF_CHECK(log.wait_for(10s, [&] { return log.dropped == 3; }));
+      CAF_CHECK(log.wait_for(10s, [&] { return log.kept == 0; }));
+    }
+    driver->reset();
+  }
+  // A sweep interval of zero is refused.
+  cluster_config cfg;
+  caf::actor_system sys{cfg};
+  auto none = cluster::multiplexer_driver::start(sys, *io, caf::timespan{0});
+  CAF_REQUIRE(!none);
+  CAF_CHECK(has_code(none.error(), mcp_errc::invalid_argument));
 }
 
 CAF_TEST(multiplexer_driver needs a middleman) {

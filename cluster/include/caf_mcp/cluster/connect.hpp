@@ -25,7 +25,9 @@
 /// shuts down.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,6 +141,26 @@ caf::expected<remote_registry_actor>
 connect_node(caf::actor_system& sys, std::string host, uint16_t port,
              connect_options opts = {});
 
+/// Called by `forget_lost_nodes` on the multiplexer's thread with the
+/// nodes kept (still connected) and dropped.
+using lost_nodes_callback = std::function<void(size_t kept, size_t dropped)>;
+
+/// Drops what CAF 0.17.6's BASP broker keeps of every node it ever learned
+/// and no longer has a route to: a helper actor per node id
+/// (`basp_broker::spawn_servers`), about 1.2 kB each, otherwise kept until
+/// the middleman stops. Every peer restart and every `caf-mcp tools --node`
+/// run is a new node id, so a long-running node would grow by that much per
+/// connection. Posted to the multiplexer (the broker's thread); `done`, if
+/// set, is called there. Safe from any thread while `sys` lives; does
+/// nothing without a middleman or once it stops. The peer actor calls it
+/// when its node is lost and when it connects again, `multiplexer_driver`
+/// every `lost_node_sweep_interval` (docs/cluster.md, "Nodes that are
+/// gone").
+void forget_lost_nodes(caf::actor_system& sys, lost_nodes_callback done = {});
+
+/// How often a multiplexer_driver calls `forget_lost_nodes`.
+constexpr std::chrono::seconds lost_node_sweep_interval{30};
+
 /// Runs CAF's multiplexer (the sockets of BASP and libcaf_openssl) on io
 /// thread 0 of `io` instead of on a thread of its own, for a system
 /// configured with `system_options::multiplexer_on_io` whose actors run on
@@ -152,12 +174,19 @@ connect_node(caf::actor_system& sys, std::string host, uint16_t port,
 /// the io thread and waits for that, so that the system's shutdown runs the
 /// multiplexer alone. Thread-safe to destroy from any thread but the io
 /// thread itself.
+///
+/// It also calls `forget_lost_nodes` every `sweep_every` (with `on_sweep`,
+/// if set): a node that publishes learns a new node id with every
+/// connection made to it.
 class multiplexer_driver {
 public:
   /// Takes over the multiplexer of `sys`; `invalid_argument` if `sys` has
-  /// no middleman with CAF's default (epoll) multiplexer.
+  /// no middleman with CAF's default (epoll) multiplexer, or `sweep_every`
+  /// is not positive.
   static caf::expected<std::unique_ptr<multiplexer_driver>>
-  start(caf::actor_system& sys, transport::io_runtime& io);
+  start(caf::actor_system& sys, transport::io_runtime& io,
+        caf::timespan sweep_every = lost_node_sweep_interval,
+        lost_nodes_callback on_sweep = {});
 
   ~multiplexer_driver();
 
